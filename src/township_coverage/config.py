@@ -1,0 +1,185 @@
+"""Project files (TOML) turned into frozen settings.
+
+A project file describes one dataset: where its layers are, which columns
+hold what, and the options of a run. Paths are relative to the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from township_coverage.errors import ConfigError
+
+_PACKAGE = Path(__file__).resolve().parent
+# A wheel carries the Linyi data inside the package; a source checkout has it
+# at the top of the repository.
+_LINYI_LOCATIONS = (
+    _PACKAGE / "_data" / "linyi" / "project.toml",
+    _PACKAGE.parents[1] / "geo_data" / "linyi" / "project.toml",
+)
+
+#: Standard column names and what each layer needs.
+TOWNSHIP_COLUMNS = ("township_code", "township_name", "county_code", "county_name")
+SITE_COLUMNS = ("site_id", "site_type", "name", "township_code", "lon", "lat")
+VILLAGE_COLUMNS = ("village_code", "village_name", "township_code", "lon", "lat")
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """One input layer.
+
+    Attributes
+    ----------
+    path
+        Absolute path of the file.
+    crs
+        CRS of the coordinates (any string pyproj understands), or ``None``
+        to use the one stored in the file.
+    columns
+        Standard column name -> column name in the file, for those that differ.
+    """
+
+    path: Path
+    crs: str | None = None
+    columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Everything a run needs to know about a dataset.
+
+    Attributes
+    ----------
+    source
+        The project file.
+    name
+        Title shown on maps and reports.
+    attribution
+        Data sources, shown on maps (plain text).
+    townships, counties, sites, villages
+        The input layers; ``counties`` and ``villages`` are optional.
+    radius_km
+        Coverage radius around rooms and stations.
+    output_dir
+        Where outputs are written.
+    published
+        Published values of computed city-wide indicators (column -> value),
+        compared with the run's figures.
+    published_context
+        Other published facts (label -> text), shown as they are.
+    published_source
+        Where the published figures come from.
+    """
+
+    source: Path
+    name: str
+    townships: LayerConfig
+    sites: LayerConfig
+    counties: LayerConfig | None = None
+    villages: LayerConfig | None = None
+    attribution: str = ""
+    radius_km: float = 3.0
+    output_dir: Path = Path("maps")
+    published: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    published_context: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    published_source: str = ""
+
+
+def default_project() -> Path:
+    """Path of the embedded Linyi project file."""
+    for location in _LINYI_LOCATIONS:
+        if location.exists():
+            return location
+    raise ConfigError(
+        "the embedded Linyi dataset was not found (looked in "
+        + ", ".join(str(p) for p in _LINYI_LOCATIONS)
+        + "); pass --project PATH"
+    )
+
+
+def load_project(path: Path | str | None = None, *, output_dir: Path | None = None) -> ProjectConfig:
+    """Read a project file.
+
+    Parameters
+    ----------
+    path
+        The TOML file, or a folder containing ``project.toml``; ``None`` for
+        the embedded Linyi project.
+    output_dir
+        Overrides the output folder; default ``maps/`` in the working folder.
+
+    Returns
+    -------
+    ProjectConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or a setting is wrong.
+    """
+    source = Path(path) if path is not None else default_project()
+    if source.is_dir():
+        source = source / "project.toml"
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"project file not found: {source}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: not a valid TOML file: {error}") from None
+
+    root = source.resolve().parent
+    layers = data.get("layers", {})
+    for required in ("townships", "sites"):
+        if required not in layers:
+            raise ConfigError(f"{source}: section [layers.{required}] is missing; it must give a 'path'")
+    known = {"townships", "counties", "sites", "villages"}
+    for extra in set(layers) - known:
+        raise ConfigError(f"{source}: unknown section [layers.{extra}]; allowed: {', '.join(sorted(known))}")
+
+    indicators = data.get("indicators", {})
+    radius_km = indicators.get("radius_km", 3.0)
+    if not isinstance(radius_km, (int, float)) or not 0 < radius_km <= 100:
+        raise ConfigError(f"{source}: [indicators] radius_km = {radius_km!r}; it must be a number in (0, 100]")
+
+    published = data.get("published", {})
+    figures = published.get("figures", {})
+    for key, value in figures.items():
+        if not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: [published.figures] {key} = {value!r}; it must be a number")
+    return ProjectConfig(
+        source=source,
+        name=str(data.get("project", {}).get("name", root.name)),
+        townships=_layer(source, root, "townships", layers["townships"]),
+        sites=_layer(source, root, "sites", layers["sites"]),
+        counties=_layer(source, root, "counties", layers["counties"]) if "counties" in layers else None,
+        villages=_layer(source, root, "villages", layers["villages"]) if "villages" in layers else None,
+        attribution=str(data.get("project", {}).get("attribution", "")),
+        radius_km=float(radius_km),
+        output_dir=Path(output_dir) if output_dir is not None else Path("maps"),
+        published=MappingProxyType({str(k): float(v) for k, v in figures.items()}),
+        published_context=MappingProxyType(
+            {str(k): str(v) for k, v in published.get("context", {}).items()}
+        ),
+        published_source=str(published.get("source", "")),
+    )
+
+
+def _layer(source: Path, root: Path, name: str, table: Any) -> LayerConfig:
+    if not isinstance(table, dict) or "path" not in table:
+        raise ConfigError(f"{source}: [layers.{name}] must give a 'path'")
+    allowed = {"path", "crs", "columns"}
+    for key in set(table) - allowed:
+        raise ConfigError(f"{source}: [layers.{name}] has unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError(f"{source}: [layers.{name}.columns] must map standard names to column names (text)")
+    crs = table.get("crs")
+    return LayerConfig(
+        path=(root / table["path"]).resolve(),
+        crs=str(crs) if crs is not None else None,
+        columns=MappingProxyType(dict(columns)),
+    )

@@ -1,0 +1,64 @@
+"""Errors raised by township-coverage.
+
+Every error the user can cause derives from :class:`CoverageError`; those about
+input data also derive from :class:`ValueError`, so that callers may catch
+either. Messages name the file, row, column and value, and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CoverageError(Exception):
+    """Base class of every error township-coverage raises on purpose."""
+
+
+class ConfigError(CoverageError, ValueError):
+    """The project file is missing, unreadable or has a wrong setting."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input value.
+
+    Attributes
+    ----------
+    file
+        The input file.
+    row
+        1-based data row (the header is row 0), or ``None`` for the whole file.
+    column
+        The column concerned, or ``None``.
+    value
+        The offending value as text, or ``None``.
+    message
+        What is wrong and what is allowed.
+    """
+
+    file: Path
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file.name]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.value is not None:
+            where.append(f"value {self.value!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class InputDataError(CoverageError, ValueError):
+    """One or more input files have problems; all are listed together."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s) in the input data:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))

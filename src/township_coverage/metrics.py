@@ -1,0 +1,199 @@
+"""Coverage indicators per township, rolled up to counties and the city.
+
+Functions here are pure: they take joined layers and return named Series or
+DataFrames indexed by township code (or county code), never modify inputs.
+Distances are computed in a metric CRS (the local UTM zone), never in degrees.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+#: Site types counted per township, with the column each count goes to.
+SITE_COUNT_COLUMNS = {
+    "township_station": "stations",
+    "community_room": "community_rooms",
+    "school_station": "school_stations",
+    "enterprise_station": "enterprise_stations",
+    "hospital_station": "hospital_stations",
+}
+#: Sites whose radius counts as coverage of the villages around them.
+COVERING_SITE_TYPES = ("township_station", "community_room")
+
+#: Columns that are summed when rolling up; shares are recomputed from them.
+_ADDITIVE = [
+    *SITE_COUNT_COLUMNS.values(),
+    "station_staff",
+    "villages",
+    "villages_with_room",
+    "villages_within_radius",
+    "population",
+    "population_within_radius",
+]
+
+
+def count_sites(sites: pd.DataFrame, township_codes: pd.Index) -> pd.DataFrame:
+    """Number of sites of each type per township.
+
+    Parameters
+    ----------
+    sites
+        Joined sites with ``township_code`` and ``site_type``.
+    township_codes
+        The index of the result; townships without sites get 0.
+    """
+    counts = pd.crosstab(sites["township_code"], sites["site_type"])
+    counts = counts.reindex(index=township_codes, columns=list(SITE_COUNT_COLUMNS), fill_value=0)
+    return counts.rename(columns=SITE_COUNT_COLUMNS).rename_axis(index="township_code", columns=None)
+
+
+def station_staff(sites: pd.DataFrame, township_codes: pd.Index) -> pd.Series:
+    """Staff of the township stations in each township (0 without a station)."""
+    stations = sites[sites["site_type"] == "township_station"]
+    staff = stations.groupby("township_code")["staff"].sum()
+    return staff.reindex(township_codes, fill_value=0).astype(int).rename("station_staff")
+
+
+def distance_to_nearest_site(
+    villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+) -> pd.Series:
+    """Distance in metres from each village to the nearest covering site.
+
+    Covering sites are township stations and community rooms. Distances are
+    measured in the UTM zone of the villages.
+    """
+    metric = villages.estimate_utm_crs()
+    covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES)]
+    if covering.empty:
+        return pd.Series(np.inf, index=villages.index, name="distance_m")
+    nearest = gpd.sjoin_nearest(
+        villages[["geometry"]].to_crs(metric),
+        covering[["geometry"]].to_crs(metric),
+        distance_col="distance_m",
+    )
+    return nearest.groupby(level=0)["distance_m"].min().reindex(villages.index).rename("distance_m")
+
+
+def village_indicators(
+    villages: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    township_codes: pd.Index,
+    *,
+    radius_km: float,
+) -> pd.DataFrame:
+    """Village-based indicators per township.
+
+    Columns: ``villages``, ``villages_with_room`` (a community room names the
+    village in ``village_code``), ``villages_within_radius``,
+    ``population_within_radius``, ``median_distance_km`` and
+    ``max_distance_km`` (village to nearest room or station).
+    """
+    distance_km = distance_to_nearest_site(villages, sites) / 1000.0
+    rooms = sites.loc[sites["site_type"] == "community_room"]
+    hosted = set(rooms["village_code"].dropna()) if "village_code" in rooms else set()
+    frame = pd.DataFrame(
+        {
+            "township_code": villages["township_code"],
+            "has_room": villages["village_code"].isin(hosted),
+            "within": distance_km <= radius_km,
+            "population": villages["population"],
+            "distance_km": distance_km,
+        }
+    )
+    frame["population_within"] = frame["population"].where(frame["within"], 0.0)
+    grouped = frame.groupby("township_code")
+    result = pd.DataFrame(
+        {
+            "villages": grouped.size(),
+            "villages_with_room": grouped["has_room"].sum(),
+            "villages_within_radius": grouped["within"].sum(),
+            "population_within_radius": grouped["population_within"].sum(min_count=1),
+            "median_distance_km": grouped["distance_km"].median(),
+            "max_distance_km": grouped["distance_km"].max(),
+        }
+    )
+    result = result.reindex(township_codes)
+    counts = ["villages", "villages_with_room", "villages_within_radius"]
+    result[counts] = result[counts].fillna(0).astype(int)
+    return result
+
+
+def add_shares(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the ratio columns derived from the additive ones.
+
+    ``has_station``, ``room_share`` (villages with a room / villages),
+    ``village_share_within_radius``, ``population_share_within_radius``,
+    ``population_per_staff`` and ``uncovered_population``.
+    """
+    table = table.copy()
+    villages = table["villages"].where(table["villages"] > 0)
+    table["has_station"] = table["stations"] > 0
+    table["room_share"] = table["villages_with_room"] / villages
+    table["village_share_within_radius"] = table["villages_within_radius"] / villages
+    population = table["population"].where(table["population"] > 0)
+    table["population_share_within_radius"] = table["population_within_radius"] / population
+    table["population_per_staff"] = population / table["station_staff"].where(table["station_staff"] > 0)
+    table["uncovered_population"] = table["population"] - table["population_within_radius"]
+    return table
+
+
+def coverage_table(
+    townships: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame | None,
+    *,
+    radius_km: float,
+) -> pd.DataFrame:
+    """All indicators per township, indexed by ``township_code``.
+
+    Parameters
+    ----------
+    townships
+        Township layer with ``township_code``, ``township_name``,
+        ``county_code``, ``county_name`` and optionally ``population``.
+    sites
+        Sites joined to townships (``township_code`` is the spatial result).
+    villages
+        Villages joined to townships, with ``population``; may be ``None``.
+    radius_km
+        Coverage radius.
+    """
+    codes = pd.Index(townships["township_code"], name="township_code")
+    table = townships.set_index("township_code")[["township_name", "county_code", "county_name"]].copy()
+    table = table.join(count_sites(sites, codes)).join(station_staff(sites, codes))
+    if villages is not None:
+        table = table.join(village_indicators(villages, sites, codes, radius_km=radius_km))
+        village_population = villages.groupby("township_code")["population"].sum(min_count=1)
+    else:
+        village_population = pd.Series(dtype=float)
+    if "population" in townships:
+        population = pd.to_numeric(townships.set_index("township_code")["population"], errors="coerce")
+    else:
+        population = village_population.reindex(codes)
+    table["population"] = population
+    for column in _ADDITIVE:
+        if column not in table:
+            table[column] = np.nan
+    return add_shares(table)
+
+
+def roll_up(table: pd.DataFrame, by: str = "county_code") -> pd.DataFrame:
+    """Sum the additive indicators per group and recompute the shares.
+
+    ``townships`` and ``townships_with_station`` count the members.
+    """
+    grouped = table.groupby(by, sort=True)
+    result = grouped[_ADDITIVE].sum(min_count=1)
+    result.insert(0, "townships", grouped.size())
+    result.insert(1, "townships_with_station", grouped["has_station"].sum())
+    if by == "county_code":
+        result.insert(0, "county_name", grouped["county_name"].first())
+    return add_shares(result).drop(columns="has_station")
+
+
+def city_summary(table: pd.DataFrame) -> pd.Series:
+    """City-wide totals and shares, as one row."""
+    whole = table.assign(city="city")
+    return roll_up(whole, by="city").iloc[0].rename("city")

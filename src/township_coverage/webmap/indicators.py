@@ -1,0 +1,136 @@
+"""Which indicators the map shows, and how each is classed and coloured."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NO_DATA_COLOUR = "#d9d9d9"
+# ColorBrewer sequential schemes, 5 classes (colorbrewer2.org).
+PALETTES = {
+    "YlGnBu": ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
+    "OrRd": ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"),
+}
+YES_NO_COLOURS = {True: "#2c7fb8", False: "#e34a33"}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An indicator column as the map shows it.
+
+    Attributes
+    ----------
+    column
+        Column of the coverage table.
+    label
+        Label per interface language (``"zh"``, ``"en"``).
+    unit
+        Unit per language, shown in the legend ("" for none).
+    kind
+        ``"count"``, ``"share"`` (0-1, shown as %), ``"number"`` or ``"yes_no"``.
+    palette
+        Key of :data:`PALETTES`.
+    """
+
+    column: str
+    label: dict[str, str]
+    unit: dict[str, str]
+    kind: str
+    palette: str = "YlGnBu"
+
+
+INDICATORS = (
+    Indicator("station_staff", {"zh": "社工站工作人员", "en": "Station staff"}, {"zh": "人", "en": "persons"}, "count"),
+    Indicator("community_rooms", {"zh": "社工室数量", "en": "Community rooms"}, {"zh": "个", "en": "rooms"}, "count"),
+    Indicator("room_share", {"zh": "设有社工室的村（社区）比例", "en": "Villages with a room"}, {"zh": "%", "en": "%"}, "share"),
+    Indicator(
+        "population_share_within_radius",
+        {"zh": "服务半径内人口比例", "en": "Population within radius"},
+        {"zh": "%", "en": "%"},
+        "share",
+    ),
+    Indicator(
+        "uncovered_population",
+        {"zh": "服务半径外人口", "en": "Population outside radius"},
+        {"zh": "人", "en": "persons"},
+        "number",
+        palette="OrRd",
+    ),
+    Indicator("has_station", {"zh": "是否设有社工站", "en": "Has a station"}, {"zh": "", "en": ""}, "yes_no"),
+)
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Colours of each township and the legend rows for one indicator."""
+
+    colours: pd.Series
+    legend: list[tuple[str, str]]  # (colour, label)
+
+
+def classify(values: pd.Series, indicator: Indicator, *, lang: str, k: int = 5) -> Classes:
+    """Class ``values`` (Fisher-Jenks natural breaks, or fixed bins for shares).
+
+    Fisher-Jenks is exact and deterministic, unlike sampled natural breaks.
+    """
+    no_data = "无数据" if lang == "zh" else "no data"
+    if indicator.kind == "yes_no":
+        yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+        colours = values.map(lambda v: YES_NO_COLOURS[bool(v)] if pd.notna(v) else NO_DATA_COLOUR)
+        legend = [(YES_NO_COLOURS[True], yes), (YES_NO_COLOURS[False], no)]
+        return Classes(colours, legend + _no_data_row(values, no_data))
+
+    palette = PALETTES[indicator.palette]
+    known = values.dropna().astype(float)
+    if indicator.kind == "share":
+        bins = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+    elif known.nunique() <= k:
+        bins = np.sort(known.unique())
+    else:
+        import mapclassify
+
+        with warnings.catch_warnings():
+            # Without numba, mapclassify warns that it uses pure Python; at
+            # township counts that is fast enough.
+            warnings.filterwarnings("ignore", message="Numba not installed")
+            bins = mapclassify.FisherJenks(known.to_numpy(), k=k).bins
+    colours_used = palette[-len(bins):] if len(bins) < len(palette) else palette
+    index = np.searchsorted(bins, values.fillna(0).to_numpy(dtype=float), side="left")
+    index = np.minimum(index, len(bins) - 1)
+    colours = pd.Series(np.array(colours_used)[index], index=values.index).where(values.notna(), NO_DATA_COLOUR)
+    exact = indicator.kind != "share" and known.nunique() <= k
+    legend = [
+        (colour, _bin_label(None if exact else lower, upper, indicator.kind, exact=exact))
+        for colour, lower, upper in zip(colours_used, [None, *bins[:-1]], bins)
+    ]
+    return Classes(colours, legend + _no_data_row(values, no_data))
+
+
+def format_value(value: object, indicator: Indicator, *, lang: str) -> str:
+    """A value as text with its unit, for tooltips and popups."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "无数据" if lang == "zh" else "no data"
+    if indicator.kind == "yes_no":
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if indicator.kind == "share":
+        return f"{100 * float(value):.0f}%"
+    unit = indicator.unit[lang]
+    return f"{float(value):,.0f} {unit}".strip()
+
+
+def _bin_label(lower: float | None, upper: float, kind: str, *, exact: bool = False) -> str:
+    def show(x: float) -> str:
+        return f"{100 * x:.0f}%" if kind == "share" else f"{x:,.0f}"
+
+    if exact:
+        return show(upper)
+    if lower is None:
+        return f"≤ {show(upper)}"
+    return f"{show(lower)} – {show(upper)}"
+
+
+def _no_data_row(values: pd.Series, label: str) -> list[tuple[str, str]]:
+    return [(NO_DATA_COLOUR, label)] if values.isna().any() else []
