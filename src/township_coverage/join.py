@@ -3,8 +3,8 @@
 Every input row ends in exactly one status, so that nothing is lost:
 
 ``joined``
-    inside a township (a point on a shared border goes to the township with
-    the smallest code);
+    inside a township (a point on a shared border goes to the declared
+    township if it is one of them, else to the one with the smallest code);
 ``outside``
     in no township; ``distance_m`` says how far the nearest one is.
 
@@ -84,8 +84,11 @@ def assign_points_to_townships(
     matches = gpd.sjoin(
         located[["geometry"]], townships[["township_code", "geometry"]], predicate="intersects"
     )
-    first = matches.sort_values("township_code").groupby(level=0)["township_code"].first()
-    located["township_code"] = first.reindex(located.index)
+    # On a shared border, prefer the declared township, then the smallest code.
+    declared = located["declared_township_code"].reindex(matches.index)
+    matches["rank"] = (matches["township_code"] != declared).astype(int)
+    chosen = matches.sort_values(["rank", "township_code"]).groupby(level=0)["township_code"].first()
+    located["township_code"] = chosen.reindex(located.index)
     inside = located["township_code"].notna()
     located["join_status"] = np.where(inside, JOINED, OUTSIDE)
     located["distance_m"] = 0.0

@@ -50,9 +50,10 @@ class UnknownAssetError(RuntimeError):
 
 @cache
 def vendored_text(relative: str) -> str:
-    """Text of a vendored file, with CSS images turned into data URLs."""
+    """Text of a vendored file; CSS loses its comments and gets images as data URLs."""
     text = (_VENDOR / relative).read_text(encoding="utf-8")
     if relative.endswith(".css"):
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
         folder = relative.rsplit("/", 1)[0]
         text = re.sub(
             r"url\((images/[\w.-]+\.png)\)",

@@ -1,0 +1,127 @@
+"""The command line end to end, in temporary folders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from _support import REPO, write_tiny_project
+from township_coverage.cli import main
+
+VENDOR = REPO / "src" / "township_coverage" / "webmap" / "vendor"
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("cli")
+    result = CliRunner().invoke(main, ["run", "--output", str(folder / "maps")])
+    return result, folder / "maps"
+
+
+def test_default_run_succeeds_and_prints_the_published_figures(default_run):
+    result, _ = default_run
+    assert result.exit_code == 0, result.output
+    # Figures of the source article (March 2023).
+    for line in (
+        "乡镇（街道）数: 156",
+        "设有社工站的乡镇数: 156 (100.0%)",
+        "社工站工作人员: 444",
+        "社工室: 390",
+        "学校社工站: 2",
+        "企业社工站: 1",
+        "医院社工站: 2",
+    ):
+        assert line in result.output
+    assert "✗" not in result.output
+
+
+def test_default_run_writes_tables_excel_can_open(default_run):
+    _, maps = default_run
+    for name in ("township_coverage.csv", "county_coverage.csv", "city_summary.csv"):
+        assert (maps / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    townships = pd.read_csv(maps / "township_coverage.csv", encoding="utf-8-sig", dtype={"乡镇代码": str})
+    assert len(townships) == 156 and townships["乡镇代码"].is_unique
+    assert townships["社工站工作人员"].sum() == 444
+    assert townships["社工室"].sum() == 390
+    counties = pd.read_csv(maps / "county_coverage.csv", encoding="utf-8-sig")
+    # 12 county outlines plus the High-tech Zone (371371), which has townships but no outline.
+    assert len(counties) == 13 and counties["乡镇（街道）数"].sum() == 156
+    city = pd.read_csv(maps / "city_summary.csv", encoding="utf-8-sig").iloc[0]
+    assert (city["乡镇（街道）数"], city["设有社工站的乡镇数"], city["社工站工作人员"]) == (156, 156, 444)
+    assert (city["社工室"], city["学校社工站"], city["企业社工站"], city["医院社工站"]) == (390, 2, 1, 2)
+
+
+def test_map_references_no_external_url_and_says_it_is_schematic(default_run):
+    _, maps = default_run
+    page = (maps / "coverage.html").read_text(encoding="utf-8")
+    # Leaflet's own source mentions its website in strings; everything else
+    # in the page must be free of URLs.
+    leaflet = (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
+    assert leaflet in page
+    page = page.replace(leaflet, "")
+    assert re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}", page) == []
+    assert "示意数据" in page
+
+
+def test_map_has_every_township_and_site(default_run):
+    _, maps = default_run
+    page = (maps / "coverage.html").read_text(encoding="utf-8")
+    assert page.count('"township_code"') == 156
+    assert len(re.findall(r'"tip": ', page)) == 156 + 390 + 5
+
+
+def test_english_interface(tmp_path: Path):
+    project = write_tiny_project(tmp_path)
+    result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(tmp_path / "out"), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    header = (tmp_path / "out" / "township_coverage.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("township_code,township_name")
+
+
+def test_help_explains_the_options():
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"])
+    assert top.exit_code == 0 and "run" in top.output
+    run_help = runner.invoke(main, ["run", "--help"])
+    assert run_help.exit_code == 0
+    for option in ("--project", "--output", "--lang", "--cdn"):
+        assert option in run_help.output
+
+
+def test_missing_project_file_is_a_clear_error(tmp_path: Path):
+    result = CliRunner().invoke(main, ["run", "--project", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 1
+    assert "project file not found" in result.output and "nope.toml" in result.output
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path: Path):
+    sites = (
+        "site_id,site_type,name,township_code,lon,lat,staff\n"
+        "S1,社工站,甲镇社工站,100000001,east,35.005,3\n"
+        "S2,社工站,乙站,100000002,118.015,95,2\n"
+        "S2,卫生院,丙站,100000002,118.015,35.005,x\n"
+    )
+    project = write_tiny_project(tmp_path, sites_csv=sites)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(output)])
+    assert result.exit_code == 1
+    expected = [
+        "sites.csv, row 1, column 'lon', value 'east': a number is required",
+        "sites.csv, row 2, column 'lat', value '95.0': latitude must be within [-90, 90]",
+        "sites.csv, row 3, column 'site_id', value 'S2': duplicate",
+    ]
+    for message in expected:
+        assert message in result.output
+    assert not output.exists() or list(output.iterdir()) == []
+
+
+def test_a_site_outside_every_township_is_refused(tmp_path: Path):
+    sites = "site_id,site_type,name,township_code,lon,lat\nS1,社工站,远站,,116.9,36.6\n"
+    project = write_tiny_project(tmp_path, sites_csv=sites)
+    result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "site_id S1 lies in no township" in result.output

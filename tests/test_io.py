@@ -1,0 +1,56 @@
+"""Reading tables in the encodings Chinese offices use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from township_coverage.config import LayerConfig
+from township_coverage.errors import InputDataError
+from township_coverage.io import decode_table_bytes, read_table, staged_outputs
+
+HEADER = "site_id,name\nS1,兰山街道社会工作服务站\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding"),
+    [
+        (HEADER.encode("utf-8"), "utf-8"),
+        (b"\xef\xbb\xbf" + HEADER.encode("utf-8"), "utf-8-sig"),
+        (HEADER.encode("gbk"), "gb18030"),
+        (HEADER.encode("gb18030"), "gb18030"),
+    ],
+)
+def test_encodings_are_detected(raw: bytes, encoding: str):
+    text, detected = decode_table_bytes(raw)
+    assert text == HEADER and detected == encoding
+
+
+def test_read_table_renames_mapped_columns(tmp_path: Path):
+    path = tmp_path / "sites.csv"
+    path.write_bytes("编号,名称\nS1,站\n".encode("gbk"))
+    table = read_table(LayerConfig(path=path, columns={"site_id": "编号", "name": "名称"}))
+    assert list(table.columns) == ["site_id", "name"]
+    assert table.iloc[0].tolist() == ["S1", "站"]
+
+
+def test_empty_and_missing_files_name_the_file(tmp_path: Path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputDataError, match=r"empty\.csv: the file is empty"):
+        read_table(LayerConfig(path=empty))
+    with pytest.raises(InputDataError, match=r"missing\.csv: file not found"):
+        read_table(LayerConfig(path=tmp_path / "missing.csv"))
+
+
+def test_staged_outputs_appear_only_on_success(tmp_path: Path):
+    output = tmp_path / "maps"
+    with pytest.raises(RuntimeError):
+        with staged_outputs(output) as staging:
+            (staging / "a.csv").write_text("half")
+            raise RuntimeError("failed half way")
+    assert list(output.iterdir()) == []
+    with staged_outputs(output) as staging:
+        (staging / "a.csv").write_text("whole")
+    assert [p.name for p in output.iterdir()] == ["a.csv"]

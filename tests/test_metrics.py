@@ -1,0 +1,101 @@
+"""Indicators on a hand-computed case.
+
+Two 1 km squares: A (118.00-118.01°E) and B (118.01-118.02°E), 35.00-35.01°N.
+A has a station with 3 staff; B has two rooms, one of them in village v3.
+Radius 0.3 km. Distances are geodesic (pyproj.Geod), independent of the UTM
+computation under test.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Geod
+from shapely.geometry import box
+
+from township_coverage.join import assign_points_to_townships, points_from_table
+from township_coverage.metrics import city_summary, coverage_table, roll_up
+
+GEOD = Geod(ellps="WGS84")
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    townships = gpd.GeoDataFrame(
+        {
+            "township_code": ["A", "B"],
+            "township_name": ["甲", "乙"],
+            "county_code": ["C1", "C1"],
+            "county_name": ["县", "县"],
+            "population": [1000, 3000],
+        },
+        geometry=[box(118.00, 35.00, 118.01, 35.01), box(118.01, 35.00, 118.02, 35.01)],
+        crs="EPSG:4326",
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S1", "R1", "R2"],
+            "site_type": ["township_station", "community_room", "community_room"],
+            "name": ["站", "室1", "室2"],
+            "village_code": [None, "v3", None],
+            "staff": pd.array([3, pd.NA, pd.NA], dtype="Int64"),
+            "lon": [118.005, 118.015, 118.018],
+            "lat": [35.005, 35.005, 35.002],
+        }
+    )
+    villages = pd.DataFrame(
+        {
+            "village_code": ["v1", "v2", "v3", "v4"],
+            "population": [400.0, 600.0, 1000.0, 2000.0],
+            "lon": [118.005, 118.005, 118.015, 118.0185],
+            "lat": [35.005, 35.009, 35.006, 35.0025],
+        }
+    )
+    site_points = assign_points_to_townships(points_from_table(sites, crs="EPSG:4326"), townships).points
+    village_points = assign_points_to_townships(points_from_table(villages, crs="EPSG:4326"), townships).points
+    return coverage_table(townships, site_points, village_points, radius_km=0.3)
+
+
+def test_counts_staff_and_station_presence(table):
+    assert table.loc["A", ["stations", "station_staff", "community_rooms"]].tolist() == [1, 3, 0]
+    assert table.loc["B", ["stations", "station_staff", "community_rooms"]].tolist() == [0, 0, 2]
+    assert table["has_station"].tolist() == [True, False]
+
+
+def test_village_shares_and_distances(table):
+    v2_to_station = _distance_m((118.005, 35.009), (118.005, 35.005))  # about 444 m > 300 m
+    v4_to_room = _distance_m((118.0185, 35.0025), (118.018, 35.002))
+    assert v2_to_station > 300
+    a, b = table.loc["A"], table.loc["B"]
+    assert (a["villages"], a["villages_within_radius"], a["villages_with_room"]) == (2, 1, 0)
+    assert (b["villages"], b["villages_within_radius"], b["villages_with_room"]) == (2, 2, 1)
+    assert b["room_share"] == 0.5
+    assert a["population_within_radius"] == 400 and a["population_share_within_radius"] == 0.4
+    assert a["uncovered_population"] == 600
+    assert b["population_share_within_radius"] == 1.0
+    assert a["max_distance_km"] == pytest.approx(v2_to_station / 1000, rel=2e-3)
+    assert a["median_distance_km"] == pytest.approx(v2_to_station / 2000, rel=2e-3)
+    assert b["median_distance_km"] == pytest.approx(
+        (v4_to_room + _distance_m((118.015, 35.006), (118.015, 35.005))) / 2000, rel=2e-3
+    )
+
+
+def test_population_per_staff(table):
+    assert table.loc["A", "population_per_staff"] == pytest.approx(1000 / 3)
+    assert np.isnan(table.loc["B", "population_per_staff"])
+
+
+def test_roll_ups_recompute_shares_from_sums(table):
+    county = roll_up(table).loc["C1"]
+    assert county["townships"] == 2 and county["townships_with_station"] == 1
+    assert county["village_share_within_radius"] == 3 / 4
+    assert county["population_share_within_radius"] == 3400 / 4000
+    city = city_summary(table)
+    assert city["station_staff"] == 3 and city["community_rooms"] == 2
+    assert city["room_share"] == 1 / 4
