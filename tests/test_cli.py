@@ -109,10 +109,13 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path: Path):
     output = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(output)])
     assert result.exit_code == 1
+    # Rows are numbered as a spreadsheet shows them: the header is row 1.
     expected = [
-        "sites.csv, row 1, column 'lon', value 'east': a number is required",
-        "sites.csv, row 2, column 'lat', value '95.0': latitude must be within [-90, 90]",
-        "sites.csv, row 3, column 'site_id', value 'S2': duplicate",
+        "sites.csv, row 2, column 'lon', value 'east': a number is required",
+        "sites.csv, row 3, column 'lat', value '95': must be within [-90, 90]",
+        "sites.csv, row 4, column 'site_id', value 'S2': duplicate site_id (first in row 3)",
+        "sites.csv, row 4, column 'site_type', value '卫生院': unknown site type",
+        "sites.csv, row 4, column 'staff', value 'x': must be a whole number >= 0, or empty",
     ]
     for message in expected:
         assert message in result.output

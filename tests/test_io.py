@@ -31,8 +31,8 @@ def test_read_table_renames_mapped_columns(tmp_path: Path):
     path = tmp_path / "sites.csv"
     path.write_bytes("编号,名称\nS1,站\n".encode("gbk"))
     table = read_table(LayerConfig(path=path, columns={"site_id": "编号", "name": "名称"}))
-    assert list(table.columns) == ["site_id", "name"]
-    assert table.iloc[0].tolist() == ["S1", "站"]
+    assert list(table.columns) == ["_row", "site_id", "name"]
+    assert table.iloc[0].tolist() == [2, "S1", "站"]
 
 
 def test_empty_and_missing_files_name_the_file(tmp_path: Path):

@@ -7,34 +7,48 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from township_coverage.join import assign_points_to_townships, points_from_table
+from township_coverage.join import STATUSES, assign_points_to_townships
 
 
 @pytest.fixture
 def two_squares() -> gpd.GeoDataFrame:
+    # Listed in reverse code order on purpose.
     return gpd.GeoDataFrame(
-        {"township_code": ["002", "001"]},
+        {
+            "township_code": ["002", "001"],
+            "township_name": ["乙街道", "甲镇"],
+            "county_name": ["县", "县"],
+        },
         geometry=[box(118.01, 35.00, 118.02, 35.01), box(118.00, 35.00, 118.01, 35.01)],
         crs="EPSG:4326",
     )
 
 
-def _points(rows: list[tuple]) -> gpd.GeoDataFrame:
-    table = pd.DataFrame(rows, columns=["site_id", "township_code", "lon", "lat"])
-    return points_from_table(table, crs="EPSG:4326")
+def _rows(rows: list[tuple]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=["site_id", "township_code", "township_name", "lon", "lat"])
+    return table.astype({"lon": float, "lat": float})
 
 
-def test_inside_border_and_outside_points(two_squares):
-    points = _points(
+# 0.01° of longitude at 35°N: 111.32 km * cos(35°) / 100 ≈ 912 m.
+EAST_OF_002_BY_912_M = 118.03
+
+
+def test_every_row_gets_one_status(two_squares):
+    rows = _rows(
         [
-            ("a", "001", 118.005, 35.005),  # inside 001
-            ("b", "002", 118.010, 35.005),  # on the shared border, declared 002
-            ("e", None, 118.010, 35.002),  # on the shared border, nothing declared
-            ("c", None, 118.030, 35.005),  # outside, 0.01° east of 002
-            ("d", "001", 118.015, 35.005),  # inside 002, declared 001
+            ("a", "001", None, 118.005, 35.005),  # inside 001
+            ("b", "002", None, 118.010, 35.005),  # on the shared border, declared 002
+            ("e", None, None, 118.010, 35.002),  # on the shared border, nothing declared
+            ("c", None, None, EAST_OF_002_BY_912_M, 35.005),  # 912 m outside
+            ("s", None, None, 118.0205, 35.005),  # about 46 m outside 002
+            ("d", "001", None, 118.015, 35.005),  # inside 002, declared 001
+            ("k", "002", None, None, None),  # no position: by code
+            ("n", None, "乙街道办事处", None, None),  # no position: by name variant
+            ("u", None, "丙镇", None, None),  # unknown name
+            ("x", "999", None, None, None),  # unknown code
         ]
     )
-    result = assign_points_to_townships(points, two_squares)
+    result = assign_points_to_townships(rows, two_squares, snap_tolerance_m=100)
     joined = result.points.set_index("site_id")
     assert joined.loc["a", "township_code"] == "001"
     # On a shared border: the declared township, else the smaller code,
@@ -42,14 +56,33 @@ def test_inside_border_and_outside_points(two_squares):
     assert joined.loc["b", "township_code"] == "002"
     assert joined.loc["e", "township_code"] == "001"
     assert joined.loc["c", "join_status"] == "outside" and pd.isna(joined.loc["c", "township_code"])
-    # 0.01° of longitude at 35°N: 111.32 km * cos(35°) / 100 ≈ 912 m.
     assert joined.loc["c", "distance_m"] == pytest.approx(912, rel=0.01)
-    assert result.status_counts().to_dict() == {"joined": 4, "outside": 1}
-    assert result.status_counts().sum() == len(points)
+    assert joined.loc["s", "join_status"] == "snapped" and joined.loc["s", "township_code"] == "002"
+    assert joined.loc["k", "township_code"] == "002" and joined.loc["k", "join_status"] == "joined"
+    assert joined.loc["n", "township_code"] == "002"
+    assert joined.loc["u", "join_status"] == "unmatched_name"
+    assert "甲镇" in joined.loc["u", "join_detail"] or "乙街道" in joined.loc["u", "join_detail"]
+    assert joined.loc["x", "join_status"] == "unmatched_name"
+    counts = result.status_counts()
+    assert counts.to_dict() == {
+        "joined": 6, "snapped": 1, "outside": 1, "unmatched_name": 2, "invalid": 0, "duplicate_id": 0,
+    }
+    assert counts.sum() == len(rows) and list(counts.index) == list(STATUSES)
     assert list(result.disagreements()["site_id"]) == ["d"]
 
 
-def test_points_in_another_crs_are_transformed(two_squares):
-    points = _points([("a", None, 118.005, 35.005)]).to_crs("EPSG:32650")
-    result = assign_points_to_townships(points, two_squares)
-    assert result.points.loc[0, "township_code"] == "001"
+def test_rows_marked_by_validation_pass_through(two_squares):
+    rows = _rows([("a", None, None, 118.005, 35.005), ("a", None, None, 118.005, 35.005)])
+    rows["status"] = ["", "duplicate_id"]
+    rows["detail"] = ["", "same site_id as row 2"]
+    result = assign_points_to_townships(rows, two_squares)
+    assert result.points["join_status"].tolist() == ["joined", "duplicate_id"]
+    assert result.points["township_code"].isna().tolist() == [False, True]
+
+
+def test_points_problems_name_row_and_severity(two_squares, tmp_path):
+    rows = _rows([("c", None, None, EAST_OF_002_BY_912_M, 35.005), ("s", None, None, 118.0205, 35.005)])
+    result = assign_points_to_townships(rows, two_squares, snap_tolerance_m=100)
+    problems = result.problems(tmp_path / "sites.csv", "site_id")
+    assert [(p.row, p.severity) for p in problems] == [(1, "error"), (2, "warning")]
+    assert "site_id c lies in no township (0.9 km from the nearest, 002" in str(problems[0])

@@ -15,7 +15,7 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import box
 
-from township_coverage.join import assign_points_to_townships, points_from_table
+from township_coverage.join import assign_points_to_townships
 from township_coverage.metrics import city_summary, coverage_table, roll_up
 
 GEOD = Geod(ellps="WGS84")
@@ -57,8 +57,8 @@ def table() -> pd.DataFrame:
             "lat": [35.005, 35.009, 35.006, 35.0025],
         }
     )
-    site_points = assign_points_to_townships(points_from_table(sites, crs="EPSG:4326"), townships).points
-    village_points = assign_points_to_townships(points_from_table(villages, crs="EPSG:4326"), townships).points
+    site_points = assign_points_to_townships(sites, townships).usable()
+    village_points = assign_points_to_townships(villages, townships).usable()
     return coverage_table(townships, site_points, village_points, radius_km=0.3)
 
 

@@ -59,7 +59,40 @@ def run(project: Path | None, output: Path, lang: str, cdn: bool) -> None:
         result = run_pipeline(config, lang=lang, offline=not cdn)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
+    for warning in result.validation.warnings:
+        click.echo(str(warning), err=True)
     click.echo(result.summary)
     click.echo("")
     for path in result.outputs:
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@_PROJECT
+@_OUTPUT
+def validate(project: Path | None, output: Path) -> None:
+    """Check every input and report every problem together.
+
+    Prints each problem (file, row, column, value, what is allowed) and how
+    many rows of each point layer end in each status, and writes
+    validation.csv to the output folder. Exits with 1 if there are problems
+    that `run` would refuse, else 0.
+    """
+    from township_coverage.pipeline import validate_project, write_validation
+
+    try:
+        config = load_project(project, output_dir=output)
+        validation = validate_project(config)
+        written = write_validation(validation, config.output_dir)
+    except CoverageError as error:
+        raise click.ClickException(str(error)) from None
+    for problem in validation.problems:
+        click.echo(str(problem))
+    if validation.site_join is not None or validation.village_join is not None:
+        click.echo("")
+        click.echo("rows per status:")
+        click.echo(validation.row_accounting().to_string())
+    click.echo("")
+    click.echo(f"{len(validation.errors)} error(s), {len(validation.warnings)} warning(s); wrote {written}")
+    if validation.errors:
+        raise SystemExit(1)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from township_coverage.crs import check_crs_name
 from township_coverage.errors import ConfigError
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -21,11 +22,6 @@ _LINYI_LOCATIONS = (
     _PACKAGE / "_data" / "linyi" / "project.toml",
     _PACKAGE.parents[1] / "geo_data" / "linyi" / "project.toml",
 )
-
-#: Standard column names and what each layer needs.
-TOWNSHIP_COLUMNS = ("township_code", "township_name", "county_code", "county_name")
-SITE_COLUMNS = ("site_id", "site_type", "name", "township_code", "lon", "lat")
-VILLAGE_COLUMNS = ("village_code", "village_name", "township_code", "lon", "lat")
 
 
 @dataclass(frozen=True)
@@ -41,11 +37,18 @@ class LayerConfig:
         to use the one stored in the file.
     columns
         Standard column name -> column name in the file, for those that differ.
+    sheet
+        Sheet of an XLSX file; ``None`` for the first.
+    repair_invalid
+        Boundary layers only: repair invalid polygons (and report it) instead
+        of refusing them.
     """
 
     path: Path
     crs: str | None = None
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    sheet: str | None = None
+    repair_invalid: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class ProjectConfig:
         The input layers; ``counties`` and ``villages`` are optional.
     radius_km
         Coverage radius around rooms and stations.
+    snap_tolerance_m
+        A point at most this far outside every township is snapped to the
+        nearest one (and reported); farther ones are refused.
     output_dir
         Where outputs are written.
     published
@@ -83,6 +89,7 @@ class ProjectConfig:
     villages: LayerConfig | None = None
     attribution: str = ""
     radius_km: float = 3.0
+    snap_tolerance_m: float = 100.0
     output_dir: Path = Path("maps")
     published: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     published_context: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -145,6 +152,10 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
     if not isinstance(radius_km, (int, float)) or not 0 < radius_km <= 100:
         raise ConfigError(f"{source}: [indicators] radius_km = {radius_km!r}; it must be a number in (0, 100]")
 
+    snap = data.get("join", {}).get("snap_tolerance_m", 100.0)
+    if not isinstance(snap, (int, float)) or not 0 <= snap <= 10_000:
+        raise ConfigError(f"{source}: [join] snap_tolerance_m = {snap!r}; it must be a number in [0, 10000]")
+
     published = data.get("published", {})
     figures = published.get("figures", {})
     for key, value in figures.items():
@@ -159,6 +170,7 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
         villages=_layer(source, root, "villages", layers["villages"]) if "villages" in layers else None,
         attribution=str(data.get("project", {}).get("attribution", "")),
         radius_km=float(radius_km),
+        snap_tolerance_m=float(snap),
         output_dir=Path(output_dir) if output_dir is not None else Path("maps"),
         published=MappingProxyType({str(k): float(v) for k, v in figures.items()}),
         published_context=MappingProxyType(
@@ -171,15 +183,25 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
 def _layer(source: Path, root: Path, name: str, table: Any) -> LayerConfig:
     if not isinstance(table, dict) or "path" not in table:
         raise ConfigError(f"{source}: [layers.{name}] must give a 'path'")
-    allowed = {"path", "crs", "columns"}
+    allowed = {"path", "crs", "columns", "sheet", "repair_invalid"}
     for key in set(table) - allowed:
         raise ConfigError(f"{source}: [layers.{name}] has unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
     columns = table.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise ConfigError(f"{source}: [layers.{name}.columns] must map standard names to column names (text)")
     crs = table.get("crs")
+    if crs is not None:
+        problem = check_crs_name(str(crs))
+        if problem:
+            raise ConfigError(f"{source}: [layers.{name}] crs: {problem}")
+    repair = table.get("repair_invalid", False)
+    if not isinstance(repair, bool):
+        raise ConfigError(f"{source}: [layers.{name}] repair_invalid = {repair!r}; it must be true or false")
+    sheet = table.get("sheet")
     return LayerConfig(
         path=(root / table["path"]).resolve(),
         crs=str(crs) if crs is not None else None,
         columns=MappingProxyType(dict(columns)),
+        sheet=str(sheet) if sheet is not None else None,
+        repair_invalid=repair,
     )

@@ -35,6 +35,9 @@ class Problem:
         The offending value as text, or ``None``.
     message
         What is wrong and what is allowed.
+    severity
+        ``"error"`` (a run refuses the input) or ``"warning"`` (reported, the
+        run goes on).
     """
 
     file: Path
@@ -42,6 +45,7 @@ class Problem:
     column: str | None
     value: str | None
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = [self.file.name]
@@ -51,7 +55,8 @@ class Problem:
             where.append(f"column {self.column!r}")
         if self.value is not None:
             where.append(f"value {self.value!r}")
-        return f"{', '.join(where)}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{prefix}{', '.join(where)}: {self.message}"
 
 
 class InputDataError(CoverageError, ValueError):

@@ -8,8 +8,10 @@ so that a failed run leaves no half-written files behind.
 
 from __future__ import annotations
 
+import csv
 import io as _io
 import os
+import zipfile
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +21,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from township_coverage.columns import header_score, standard_names
 from township_coverage.config import LayerConfig
+from township_coverage.crs import offset_system
 from township_coverage.errors import Problem, InputDataError
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -48,35 +52,80 @@ def decode_table_bytes(raw: bytes) -> tuple[str, str]:
 def read_table(layer: LayerConfig) -> pd.DataFrame:
     """Read a CSV or XLSX table with every cell as text.
 
-    Columns named in ``layer.columns`` are renamed to their standard names.
+    The header row is the first of the top rows that holds at least two
+    known headers (so a title row above it is skipped); headers are renamed
+    to standard names (:mod:`township_coverage.columns`). Blank rows are
+    dropped. The column ``_row`` keeps each row's number as a spreadsheet
+    shows it (the first line of the file is row 1).
 
     Raises
     ------
     InputDataError
-        If the file is missing, empty, or cannot be decoded.
+        If the file is missing, empty, undecodable, or has no header row.
     """
+    path = layer.path
+    raw = _read_cells(layer)
+    if raw.empty:
+        raise InputDataError([Problem(path, None, None, None, "the file is empty")])
+    header_row = _find_header_row(raw, layer)
+    headers = [str(c).strip() for c in raw.iloc[header_row]]
+    repeated = sorted({h for h in headers if h and headers.count(h) > 1})
+    if repeated:
+        raise InputDataError(
+            [Problem(path, header_row + 1, h, None, "this header occurs more than once") for h in repeated]
+        )
+    body = raw.iloc[header_row + 1 :].copy()
+    body.columns = headers
+    body = body.loc[:, [h != "" for h in headers]]
+    body = body[~body.apply(lambda col: col.str.strip() == "").all(axis=1)]
+    body.insert(0, "_row", body.index + 1)
+    return body.rename(columns=standard_names(headers, layer.columns)).reset_index(drop=True)
+
+
+def _read_cells(layer: LayerConfig) -> pd.DataFrame:
+    """All cells of the table as text, no header interpreted."""
     path = layer.path
     if not path.exists():
         raise InputDataError([Problem(path, None, None, None, "file not found")])
     suffix = path.suffix.lower()
-    try:
-        if suffix in {".xlsx", ".xlsm"}:
-            table = pd.read_excel(path, dtype=str, keep_default_na=False)
-        elif suffix in {".csv", ".txt"}:
-            text, _ = decode_table_bytes(path.read_bytes())
-            table = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
-        else:
-            raise InputDataError(
-                [Problem(path, None, None, None, "unsupported table format; use .csv or .xlsx")]
+    if suffix in {".xlsx", ".xlsm"}:
+        try:
+            with pd.ExcelFile(path, engine="openpyxl") as workbook:
+                sheet = layer.sheet if layer.sheet is not None else workbook.sheet_names[0]
+                if sheet not in workbook.sheet_names:
+                    raise InputDataError(
+                        [Problem(path, None, None, sheet, "no such sheet; sheets: " + ", ".join(workbook.sheet_names))]
+                    )
+                cells = workbook.parse(sheet, header=None, dtype=str)
+        except (zipfile.BadZipFile, ValueError, KeyError) as error:
+            if isinstance(error, InputDataError):
+                raise
+            raise InputDataError([Problem(path, None, None, None, f"not a readable XLSX file: {error}")]) from None
+        return cells.fillna("").reset_index(drop=True)
+    if suffix in {".csv", ".txt"}:
+        text, _ = decode_table_bytes(path.read_bytes())
+        rows = list(csv.reader(_io.StringIO(text)))
+        width = max((len(r) for r in rows), default=0)
+        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    raise InputDataError(
+        [Problem(path, None, None, path.suffix, "unsupported table format; use .csv or .xlsx")]
+    )
+
+
+def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, *, look_at: int = 20) -> int:
+    scores = [header_score(cells.iloc[i], layer.columns) for i in range(min(look_at, len(cells)))]
+    for row, score in enumerate(scores):
+        if score >= 2:
+            return row
+    raise InputDataError(
+        [
+            Problem(
+                layer.path, None, None, None,
+                f"no header row found in the first {look_at} rows; name the columns in the project "
+                "file under [layers.<layer>.columns] or use headers such as 名称, 经度, 纬度",
             )
-    except UnicodeDecodeError as error:
-        raise InputDataError(
-            [Problem(path, None, None, None, f"cannot decode as UTF-8 or GB18030: {error}")]
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise InputDataError([Problem(path, None, None, None, "the file is empty")]) from None
-    table.columns = [str(c).strip() for c in table.columns]
-    return table.rename(columns={v: k for k, v in layer.columns.items()})
+        ]
+    )
 
 
 def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
@@ -93,6 +142,11 @@ def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
     path = layer.path
     if not path.exists():
         raise InputDataError([Problem(path, None, None, None, "file not found")])
+    if layer.crs is not None and offset_system(layer.crs) is not None:
+        raise InputDataError(
+            [Problem(path, None, None, layer.crs, "boundaries must be in a standard CRS (WGS84, CGCS2000, an EPSG code), "
+                     "not an offset web-map system")]
+        )
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as error:  # pyogrio raises several unrelated types

@@ -62,14 +62,18 @@ def distance_to_nearest_site(
     """Distance in metres from each village to the nearest covering site.
 
     Covering sites are township stations and community rooms. Distances are
-    measured in the UTM zone of the villages.
+    measured in the UTM zone of the villages. Villages without a position
+    get NaN; with no covering site at all, infinity.
     """
-    metric = villages.estimate_utm_crs()
-    covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES)]
+    located = villages[villages.geometry.notna()]
+    covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
+    if located.empty:
+        return pd.Series(np.nan, index=villages.index, name="distance_m")
     if covering.empty:
-        return pd.Series(np.inf, index=villages.index, name="distance_m")
+        return pd.Series(np.inf, index=located.index, name="distance_m").reindex(villages.index)
+    metric = located.estimate_utm_crs()
     nearest = gpd.sjoin_nearest(
-        villages[["geometry"]].to_crs(metric),
+        located[["geometry"]].to_crs(metric),
         covering[["geometry"]].to_crs(metric),
         distance_col="distance_m",
     )
@@ -139,6 +143,29 @@ def add_shares(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+#: Weights of the gap score: uncovered population, villages without a room.
+GAP_WEIGHTS = (0.7, 0.3)
+
+
+def gap_score(table: pd.DataFrame) -> pd.Series:
+    """Where new community rooms are most needed, 0 (none) to 100.
+
+    ``gap_score = 100 * (0.7 * U / U_max + 0.3 * (1 - room_share))``, where
+    ``U`` is a township's population outside the radius of every room and
+    station, ``U_max`` the largest ``U`` among the townships, and
+    ``room_share`` the share of its village units with a room. The first
+    term ranks townships by the people a room could still reach; the second
+    favours townships where few villages have a room of their own. NaN
+    where population or villages are unknown.
+    """
+    uncovered = table["uncovered_population"].clip(lower=0)
+    largest = uncovered.max()
+    reach = uncovered / largest if largest and largest > 0 else uncovered * 0.0
+    without_room = 1.0 - table["room_share"]
+    people, villages = GAP_WEIGHTS
+    return (100.0 * (people * reach + villages * without_room)).rename("gap_score")
+
+
 def coverage_table(
     townships: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -176,7 +203,10 @@ def coverage_table(
     for column in _ADDITIVE:
         if column not in table:
             table[column] = np.nan
-    return add_shares(table)
+    table = add_shares(table)
+    table["gap_score"] = gap_score(table)
+    table["gap_rank"] = table["gap_score"].rank(ascending=False, method="min").astype("Int64")
+    return table
 
 
 def roll_up(table: pd.DataFrame, by: str = "county_code") -> pd.DataFrame:

@@ -1,45 +1,91 @@
 """The default job: read, check, join, compute, and write maps and tables.
 
-``run(config)`` calls the stages in order; it is the only module that imports
-every stage.
+``validate_project(config)`` reads and checks every layer and joins the
+points, collecting every problem; ``run(config)`` refuses input with errors
+and otherwise computes and writes the outputs. This is the only module that
+imports every stage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import pandas as pd
 
-from township_coverage.config import ProjectConfig
+from township_coverage.config import LayerConfig, ProjectConfig
 from township_coverage.errors import InputDataError, Problem
-from township_coverage.io import read_boundaries, read_table, staged_outputs
-from township_coverage.join import JoinResult, assign_points_to_townships, points_from_table
+from township_coverage.io import read_boundaries, read_table, staged_outputs, write_csv
+from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
 from township_coverage.metrics import city_summary, coverage_table, roll_up
+from township_coverage.names import NameMatcher
 from township_coverage.report import summary_text, write_tables
-from township_coverage.validate import check_sites, check_townships, check_villages
+from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages
 
 SCHEMATIC = "schematic"
+# Where to look for swapped coordinates when the townships could not be read.
+_CHINA_BOUNDS = (73.0, 18.0, 135.0, 54.0)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """Checked input layers of a project."""
+class Validation:
+    """Every layer of a project, checked and joined, with all problems found.
 
-    townships: gpd.GeoDataFrame
-    sites: gpd.GeoDataFrame
+    Attributes
+    ----------
+    townships, counties
+        Boundary layers in WGS84 (``None`` if unreadable or not given).
+    site_join, village_join
+        Every site / village row with its status (``None`` if unreadable
+        or not given).
+    problems
+        Errors and warnings of all layers.
+    """
+
+    townships: gpd.GeoDataFrame | None
     counties: gpd.GeoDataFrame | None
-    villages: gpd.GeoDataFrame | None
+    site_join: JoinResult | None
+    village_join: JoinResult | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make a run refuse the input."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are reported while the run goes on."""
+        return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def schematic(self) -> bool:
         """Whether any outline or position is marked schematic."""
-        marks = [(self.townships, "geometry_source"), (self.sites, "location_source"), (self.villages, "location_source")]
+        marks = [
+            (self.townships, "geometry_source"),
+            (self.site_join.points if self.site_join else None, "location_source"),
+            (self.village_join.points if self.village_join else None, "location_source"),
+        ]
         return any(
             frame is not None and column in frame and (frame[column] == SCHEMATIC).any()
             for frame, column in marks
         )
+
+    def row_accounting(self) -> pd.DataFrame:
+        """Rows per status for each point layer; each row sums to the layer's rows."""
+        counts = {
+            name: join.status_counts()
+            for name, join in (("sites", self.site_join), ("villages", self.village_join))
+            if join is not None
+        }
+        table = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0)
+        table["rows"] = table.sum(axis=1)
+        return table
 
 
 @dataclass(frozen=True)
@@ -52,8 +98,8 @@ class RunResult:
         Indicator tables indexed by township / county code.
     city
         City-wide figures.
-    site_join, village_join
-        Where every site and village row went.
+    validation
+        The checked inputs, with warnings (a run has no errors).
     summary
         The text summary printed on the terminal.
     outputs
@@ -63,85 +109,84 @@ class RunResult:
     townships: pd.DataFrame
     counties: pd.DataFrame
     city: pd.Series
-    site_join: JoinResult
-    village_join: JoinResult | None
+    validation: Validation
     summary: str
     outputs: tuple[Path, ...]
 
 
-def load_inputs(config: ProjectConfig) -> Inputs:
-    """Read and check every layer of a project, reporting all problems together.
+def validate_project(config: ProjectConfig) -> Validation:
+    """Read, check and join every layer, collecting every problem.
 
-    Raises
-    ------
-    InputDataError
-        Listing every problem found in every layer.
+    Never raises for bad data: problems are returned in the result.
     """
     problems: list[Problem] = []
 
-    def attempt(step):
+    def attempt(step: Callable[[], T]) -> T | None:
         try:
             return step()
         except InputDataError as error:
             problems.extend(error.problems)
             return None
 
-    townships = attempt(lambda: check_townships(read_boundaries(config.townships), config.townships.path))
+    townships = _checked(attempt(lambda: read_boundaries(config.townships)), config.townships, problems)
     counties = attempt(lambda: read_boundaries(config.counties)) if config.counties else None
-    sites = attempt(lambda: check_sites(read_table(config.sites), config.sites.path))
-    villages = (
-        attempt(lambda: check_villages(read_table(config.villages), config.villages.path))
-        if config.villages
-        else None
-    )
-    if problems:
-        raise InputDataError(problems)
-    return Inputs(
-        townships=townships,
-        counties=counties,
-        sites=points_from_table(sites, crs=config.sites.crs or "EPSG:4326"),
-        villages=points_from_table(villages, crs=config.villages.crs or "EPSG:4326") if villages is not None else None,
-    )
+    if counties is not None:
+        counties = counties.to_crs("EPSG:4326")
+    region = tuple(townships.total_bounds) if townships is not None else _CHINA_BOUNDS
+    matcher = NameMatcher(townships) if townships is not None else None
+
+    def checked_points(layer: LayerConfig, check, id_column: str) -> JoinResult | None:
+        table = attempt(lambda: read_table(layer))
+        if table is None:
+            return None
+        checked: CheckedLayer = check(table, layer, region=region)
+        problems.extend(checked.problems)
+        if townships is None or "status" not in checked.frame:
+            return None
+        join = assign_points_to_townships(
+            checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
+        )
+        problems.extend(join.problems(layer.path, id_column))
+        return join
+
+    site_join = checked_points(config.sites, check_sites, "site_id")
+    village_join = checked_points(config.villages, check_villages, "village_code") if config.villages else None
+    return Validation(townships, counties, site_join, village_join, tuple(problems))
 
 
-def join_inputs(inputs: Inputs, config: ProjectConfig) -> tuple[JoinResult, JoinResult | None]:
-    """Join sites and villages to townships; refuse rows outside or in conflict.
+def _checked(frame: gpd.GeoDataFrame | None, layer: LayerConfig, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+    if frame is None:
+        return None
+    checked = check_townships(frame, layer)
+    problems.extend(checked.problems)
+    if any(p.severity == "error" for p in checked.problems):
+        return None
+    return checked.frame
 
-    Raises
-    ------
-    InputDataError
-        For every point outside all townships and every point whose declared
-        township differs from the one it lies in.
-    """
-    site_join = assign_points_to_townships(inputs.sites, inputs.townships)
-    village_join = (
-        assign_points_to_townships(inputs.villages, inputs.townships) if inputs.villages is not None else None
-    )
-    problems = []
-    for result, layer, id_column in ((site_join, config.sites, "site_id"), (village_join, config.villages, "village_code")):
-        if result is None:
-            continue
-        points = result.points
-        for row in points.index[points["join_status"] == "outside"]:
-            problems.append(
-                Problem(
-                    layer.path, int(row) + 1, "lon/lat",
-                    f"{points.at[row, 'lon']}, {points.at[row, 'lat']}",
-                    f"{id_column} {points.at[row, id_column]} lies in no township "
-                    f"({points.at[row, 'distance_m'] / 1000:.1f} km from the nearest)",
-                )
-            )
-        for row, point in result.disagreements().iterrows():
-            problems.append(
-                Problem(
-                    layer.path, int(row) + 1, "township_code", str(point["declared_township_code"]),
-                    f"{id_column} {point[id_column]} lies in township {point['township_code']}, "
-                    "not in the declared one",
-                )
-            )
-    if problems:
-        raise InputDataError(problems)
-    return site_join, village_join
+
+def validation_table(validation: Validation) -> pd.DataFrame:
+    """Every problem as a row: severity, file, row, column, value, message."""
+    return pd.DataFrame(
+        [
+            {
+                "severity": p.severity,
+                "file": str(p.file),
+                "row": p.row,
+                "column": p.column,
+                "value": p.value,
+                "message": p.message,
+            }
+            for p in validation.problems
+        ],
+        columns=["severity", "file", "row", "column", "value", "message"],
+    ).astype({"row": "Int64"})
+
+
+def write_validation(validation: Validation, output_dir: Path) -> Path:
+    """Write ``validation.csv`` (UTF-8 with BOM) into ``output_dir``."""
+    with staged_outputs(output_dir) as staging:
+        write_csv(validation_table(validation), staging / "validation.csv")
+    return output_dir / "validation.csv"
 
 
 def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> RunResult:
@@ -161,14 +206,21 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    InputDataError
+        Listing every error in the input; nothing is written then.
     """
     from township_coverage.webmap import build_coverage_map, save_map
 
-    inputs = load_inputs(config)
-    site_join, village_join = join_inputs(inputs, config)
-    sites = site_join.points
-    villages = village_join.points if village_join is not None else None
-    table = coverage_table(inputs.townships, sites, villages, radius_km=config.radius_km)
+    validation = validate_project(config)
+    if validation.errors:
+        raise InputDataError(validation.errors)
+    townships = validation.townships
+    sites = validation.site_join.usable()
+    villages = validation.village_join.usable() if validation.village_join is not None else None
+    table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
     counties = roll_up(table, by="county_code")
     city = city_summary(table)
     summary = summary_text(
@@ -176,20 +228,21 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
         published=config.published, context=config.published_context,
         published_source=config.published_source, radius_km=config.radius_km, lang=lang,
     )
-    shapes = inputs.townships.set_index("township_code")[["geometry"]].join(table)
+    shapes = townships.set_index("township_code")[["geometry"]].join(table)
     fmap = build_coverage_map(
-        gpd.GeoDataFrame(shapes, geometry="geometry", crs=inputs.townships.crs),
-        sites,
+        gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
+        sites[sites.geometry.notna()],
         title=config.name,
-        counties=inputs.counties,
-        schematic=inputs.schematic,
+        counties=validation.counties,
+        schematic=validation.schematic,
         sources=config.attribution,
         lang=lang,
         offline=offline,
     )
     with staged_outputs(config.output_dir) as staging:
         written = write_tables(table, counties, city, staging, lang=lang)
+        write_csv(validation_table(validation), staging / "validation.csv")
         save_map(fmap, staging / "coverage.html")
-        written.append(staging / "coverage.html")
+        written += [staging / "validation.csv", staging / "coverage.html"]
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, site_join, village_join, summary, outputs)
+    return RunResult(table, counties, city, validation, summary, outputs)

@@ -37,6 +37,8 @@ COLUMN_LABELS: Mapping[str, Mapping[str, str]] = {
         "population_per_staff": "每名工作人员服务人口",
         "median_distance_km": "村到最近站点距离中位数（公里）",
         "max_distance_km": "村到最近站点最大距离（公里）",
+        "gap_score": "缺口得分",
+        "gap_rank": "缺口排名",
     },
     "en": {},
 }

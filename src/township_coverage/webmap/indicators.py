@@ -59,6 +59,13 @@ INDICATORS = (
         "number",
         palette="OrRd",
     ),
+    Indicator(
+        "gap_score",
+        {"zh": "新建社工室缺口得分", "en": "Gap score for new rooms"},
+        {"zh": "分", "en": "points"},
+        "number",
+        palette="OrRd",
+    ),
     Indicator("has_station", {"zh": "是否设有社工站", "en": "Has a station"}, {"zh": "", "en": ""}, "yes_no"),
 )
 
