@@ -128,3 +128,31 @@ def test_a_site_outside_every_township_is_refused(tmp_path: Path):
     result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "site_id S1 lies in no township" in result.output
+
+
+def test_validate_reports_every_problem_and_exits_1(tmp_path: Path):
+    sites = (
+        "site_id,site_type,name,township_code,lon,lat\n"
+        "S1,社工站,甲镇社工站,100000001,118.005,35.005\n"
+        "S2,社工站,远站,,116.9,36.6\n"
+        "S3,未知,站,,118.015,35.005\n"
+    )
+    project = write_tiny_project(tmp_path, sites_csv=sites)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["validate", "--project", str(project), "--output", str(output)])
+    assert result.exit_code == 1
+    assert "sites.csv, row 3, column 'lon/lat', value '116.900000, 36.600000': site_id S2 lies in no township" in result.output
+    assert "sites.csv, row 4, column 'site_type', value '未知': unknown site type" in result.output
+    assert "2 error(s), 0 warning(s)" in result.output
+    table = pd.read_csv(output / "validation.csv", encoding="utf-8-sig")
+    assert table["row"].tolist() == [3, 4] and set(table["severity"]) == {"error"}
+    # Row accounting: 1 joined + 1 outside + 1 invalid = 3 rows.
+    assert re.search(r"sites\s+1\s+0\s+1\s+0\s+1\s+0\s+3", result.output)
+
+
+def test_validate_exits_0_on_the_default_dataset(tmp_path: Path):
+    result = CliRunner().invoke(main, ["validate", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.output
+    assert re.search(r"sites\s+551\s+0\s+0\s+0\s+0\s+0\s+551", result.output)
+    assert re.search(r"villages\s+4186\s+0\s+0\s+0\s+0\s+0\s+4186", result.output)

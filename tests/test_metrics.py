@@ -99,3 +99,12 @@ def test_roll_ups_recompute_shares_from_sums(table):
     city = city_summary(table)
     assert city["station_staff"] == 3 and city["community_rooms"] == 2
     assert city["room_share"] == 1 / 4
+
+
+def test_gap_score_follows_its_documented_formula(table):
+    # A: 600 of 1000 people outside the radius (the most), no village has a room:
+    #    100 * (0.7 * 600/600 + 0.3 * (1 - 0)) = 100.
+    # B: everyone within the radius, 1 of 2 villages has a room:
+    #    100 * (0.7 * 0/600 + 0.3 * (1 - 0.5)) = 15.
+    assert table["gap_score"].tolist() == pytest.approx([100.0, 15.0])
+    assert table["gap_rank"].tolist() == [1, 2]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 #: Standard column -> accepted headers.
 ALIASES: Mapping[str, tuple[str, ...]] = {
-    "site_id": ("编号", "站点编号", "站点id", "id"),
+    "site_id": ("编号", "站点编号", "站点id", "id", "序号"),
     "site_type": ("类型", "站点类型", "类别", "type"),
     "name": ("名称", "站点名称", "社工站名称", "社工室名称", "name"),
     "township_code": ("乡镇代码", "街道代码", "乡镇(街道)代码", "所属乡镇代码", "乡镇编码", "code"),

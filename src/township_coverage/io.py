@@ -96,7 +96,7 @@ def _read_cells(layer: LayerConfig) -> pd.DataFrame:
                     raise InputDataError(
                         [Problem(path, None, None, sheet, "no such sheet; sheets: " + ", ".join(workbook.sheet_names))]
                     )
-                cells = workbook.parse(sheet, header=None, dtype=str)
+                cells = pd.read_excel(workbook, sheet_name=sheet, header=None, dtype=str)
         except (zipfile.BadZipFile, ValueError, KeyError) as error:
             if isinstance(error, InputDataError):
                 raise
@@ -129,7 +129,10 @@ def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, *, look_at: int = 
 
 
 def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
-    """Read a boundary layer with pyogrio.
+    """Read a boundary layer with pyogrio (GeoParquet with pyarrow).
+
+    Any format pyogrio reads works: GeoJSON, GeoPackage, Shapefile (plain
+    or zipped), KML, FlatGeobuf, and more; the first layer is used.
 
     The CRS stored in the file is used; ``layer.crs`` supplies one when the
     file has none, and is an error when it contradicts the file's.
@@ -148,8 +151,11 @@ def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
                      "not an offset web-map system")]
         )
     try:
-        frame = gpd.read_file(path, engine="pyogrio")
-    except Exception as error:  # pyogrio raises several unrelated types
+        if path.suffix.lower() in {".parquet", ".geoparquet"}:
+            frame = gpd.read_parquet(path)
+        else:
+            frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as error:  # pyogrio and pyarrow raise several unrelated types
         raise InputDataError(
             [Problem(path, None, None, None, f"cannot read as a boundary layer: {error}")]
         ) from None

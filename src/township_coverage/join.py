@@ -178,7 +178,8 @@ def _assign_by_position(located, rows, townships, snap_tolerance_m) -> None:
         return
     candidates = located.loc[rows, ["geometry", "declared_township_code"]]
     matches = gpd.sjoin(candidates, townships[["township_code", "geometry"]], predicate="intersects")
-    matches["rank"] = (matches["township_code"] != matches["declared_township_code"]).astype(int)
+    is_declared = (matches["township_code"] == matches["declared_township_code"]).fillna(False)
+    matches["rank"] = (~is_declared.astype(bool)).astype(int)
     chosen = matches.sort_values(["rank", "township_code"]).groupby(level=0)["township_code"].first()
     located.loc[chosen.index, "township_code"] = chosen
     located.loc[chosen.index, "join_status"] = JOINED

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -114,7 +113,3 @@ class NameMatcher:
         found = difflib.get_close_matches(key, list(self._labels), n=count, cutoff=0.4)
         return tuple(dict.fromkeys(self._labels[k] for k in found))
 
-
-def unique_names(names: Iterable[str]) -> set[str]:
-    """Normalised keys of ``names``."""
-    return {normalise_name(n) for n in names}

@@ -151,7 +151,13 @@ def validate_project(config: ProjectConfig) -> Validation:
 
     site_join = checked_points(config.sites, check_sites, "site_id")
     village_join = checked_points(config.villages, check_villages, "village_code") if config.villages else None
-    return Validation(townships, counties, site_join, village_join, tuple(problems))
+    return Validation(townships, counties, site_join, village_join, _by_file_and_row(problems))
+
+
+def _by_file_and_row(problems: list[Problem]) -> tuple[Problem, ...]:
+    """Problems grouped by file (in the order files were read), then by row."""
+    files = list(dict.fromkeys(p.file for p in problems))
+    return tuple(sorted(problems, key=lambda p: (files.index(p.file), p.row is not None, p.row or 0)))
 
 
 def _checked(frame: gpd.GeoDataFrame | None, layer: LayerConfig, problems: list[Problem]) -> gpd.GeoDataFrame | None:

@@ -191,7 +191,9 @@ def _check_points(
     problems = missing_columns(table.columns, required, layer)
     has_position = {"lon", "lat"} <= set(table.columns)
     has_township = bool({"township_code", "township_name"} & set(table.columns))
-    if not has_position and not has_township:
+    if ("lon" in table.columns) != ("lat" in table.columns):
+        problems += missing_columns(table.columns, ("lon", "lat"), layer)
+    elif not has_position and not has_township:
         problems += missing_columns(table.columns, ("lon", "lat"), layer, alternative=" (or township_code / township_name)")
     if problems:
         return CheckedLayer(table.iloc[0:0], problems)
@@ -229,10 +231,19 @@ def _parse_coordinates(frame, problems, layer, region, has_position) -> None:
         return
     text = {c: frame[c].astype(str).str.strip() for c in ("lon", "lat")}
     numbers = {c: pd.to_numeric(text[c], errors="coerce") for c in ("lon", "lat")}
+    lon, lat = numbers["lon"], numbers["lat"]
     both_empty = (text["lon"] == "") & (text["lat"] == "")
     valid = pd.Series(True, index=frame.index)
+    # Swapped first: a swapped latitude is often out of range too.
+    lon_min, lat_min, lon_max, lat_max = region
+    near = lambda x, y: (x > lon_min - 1) & (x < lon_max + 1) & (y > lat_min - 1) & (y < lat_max + 1)  # noqa: E731
+    swapped = ~near(lon, lat) & near(lat, lon)
+    for index in np.flatnonzero(swapped):
+        valid.iloc[index] = False
+        _invalid(frame, problems, layer, index, "lon/lat", f"{text['lon'].iloc[index]}, {text['lat'].iloc[index]}",
+                 "longitude and latitude look swapped (the swapped point lies in the area); swap the columns")
     for column, limit in (("lon", 180), ("lat", 90)):
-        for index in np.flatnonzero(~both_empty):
+        for index in np.flatnonzero(~both_empty & ~swapped):
             value, raw = numbers[column].iloc[index], text[column].iloc[index]
             if raw == "":
                 message = "missing; give both longitude and latitude, or neither"
@@ -244,14 +255,6 @@ def _parse_coordinates(frame, problems, layer, region, has_position) -> None:
                 continue
             valid.iloc[index] = False
             _invalid(frame, problems, layer, index, column, raw, message)
-    lon_min, lat_min, lon_max, lat_max = region
-    lon, lat = numbers["lon"], numbers["lat"]
-    near = lambda x, y: (x > lon_min - 1) & (x < lon_max + 1) & (y > lat_min - 1) & (y < lat_max + 1)  # noqa: E731
-    swapped = valid & ~both_empty & ~near(lon, lat) & near(lat, lon)
-    for index in np.flatnonzero(swapped):
-        valid.iloc[index] = False
-        _invalid(frame, problems, layer, index, "lon/lat", f"{text['lon'].iloc[index]}, {text['lat'].iloc[index]}",
-                 "longitude and latitude look swapped (the swapped point lies in the area); swap the columns")
     usable = valid & ~both_empty
     frame["lon"], frame["lat"] = np.nan, np.nan
     if usable.any():

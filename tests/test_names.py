@@ -1,0 +1,74 @@
+"""Township name normalisation and matching."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from township_coverage.names import NameMatcher, normalise_name
+
+cores = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1, max_size=6)
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("兰山街道", "兰山街道"),
+        ("兰山街道办事处", "兰山街道"),
+        ("兰山街道办", "兰山街道"),
+        ("兰山办事处", "兰山街道"),
+        ("兰山　街道", "兰山街道"),
+        (" 张庄镇人民政府 ", "张庄镇"),
+        ("张庄乡人民政府", "张庄乡"),
+        ("ＡＢ镇", "AB镇"),
+    ],
+)
+def test_variants_normalise_to_one_key(written, key):
+    assert normalise_name(written) == key
+
+
+@given(cores)
+def test_normalising_is_idempotent(core):
+    for suffix in ("街道办事处", "镇人民政府", "街道", "镇", ""):
+        once = normalise_name(core + suffix)
+        assert normalise_name(once) == once
+
+
+@given(cores, st.sampled_from(["街道办事处", "街道办", "办事处"]))
+def test_office_suffixes_are_the_street(core, suffix):
+    assert normalise_name(core + suffix) == normalise_name(core + "街道")
+
+
+@given(cores)
+def test_full_width_spaces_are_ignored(core):
+    spaced = "　".join(core) + "镇"
+    assert normalise_name(spaced) == normalise_name(core + "镇")
+
+
+@pytest.fixture
+def matcher() -> NameMatcher:
+    return NameMatcher(
+        pd.DataFrame(
+            {
+                "township_code": ["1", "2", "3"],
+                "township_name": ["兰山街道", "张庄镇", "张庄镇"],
+                "county_name": ["兰山区", "沂南县", "兰陵县"],
+            }
+        )
+    )
+
+
+def test_matching_by_name_county_and_prefix(matcher):
+    assert matcher.match("兰山街道办事处").township_code == "1"
+    assert matcher.match("张庄镇", "兰陵县").township_code == "3"
+    assert matcher.match("沂南县张庄镇").township_code == "2"
+    ambiguous = matcher.match("张庄镇")
+    assert (ambiguous.township_code, ambiguous.reason, ambiguous.candidates) == (None, "ambiguous", ("2", "3"))
+
+
+def test_unknown_names_come_with_the_closest_candidates(matcher):
+    result = matcher.match("兰仙街道")
+    assert result.township_code is None and result.reason == "unknown"
+    assert result.candidates[0] == "兰山街道"
