@@ -96,3 +96,44 @@ def validate(project: Path | None, output: Path) -> None:
     click.echo(f"{len(validation.errors)} error(s), {len(validation.warnings)} warning(s); wrote {written}")
     if validation.errors:
         raise SystemExit(1)
+
+
+@main.command()
+@_PROJECT
+@_OUTPUT
+@_LANG
+@click.option("--new-rooms", "new_rooms", type=click.IntRange(min=0), help="Number of new rooms to place (maximal covering).")
+@click.option("--target-share", type=click.FloatRange(0, 1, min_open=True), help="Covered share to reach with the fewest new rooms, e.g. 0.9.")
+@click.option("--radius-km", type=click.FloatRange(0, 100, min_open=True), help="Coverage radius; default: the project's (3 km).")
+@click.option("--max-per-township", type=click.IntRange(min=1), help="At most this many new rooms per township.")
+@click.option("--candidates", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of candidate villages (column village_code / 村代码). Default: villages without a room.")
+@click.option("--exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that must not get a room.")
+@click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
+              help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
+def plan(project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, method) -> None:
+    """Propose where to open new community rooms.
+
+    Keeps every existing room and station, and chooses new rooms among
+    villages to cover the most people (or villages, if population is
+    unknown) within the radius. Writes plan_rooms.csv / .geojson (in the
+    order to open them), plan_townships.csv and plan_counties.csv (before
+    and after) and plan.html.
+    """
+    from township_coverage.pipeline import plan_rooms
+    from township_coverage.plan import PlanningError
+
+    if (new_rooms is None) == (target_share is None):
+        raise click.UsageError("give exactly one of --new-rooms K and --target-share X")
+    try:
+        config = load_project(project, output_dir=output)
+        outcome = plan_rooms(
+            config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
+            max_per_township=max_per_township, candidates=candidates, exclude=exclude,
+            method=method, lang=lang,
+        )
+    except (CoverageError, PlanningError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(outcome.summary)
+    click.echo("")
+    for path in outcome.outputs:
+        click.echo(f"wrote {path}")

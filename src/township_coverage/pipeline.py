@@ -11,25 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from township_coverage.config import LayerConfig, ProjectConfig
 from township_coverage.errors import InputDataError, Problem
 from township_coverage.io import read_boundaries, read_table, staged_outputs, write_csv
 from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
-from township_coverage.metrics import city_summary, coverage_table, roll_up
+from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
 from township_coverage.names import NameMatcher
-from township_coverage.report import summary_text, write_tables
-from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages
+from township_coverage.report import plan_summary, summary_text, write_plan_tables, write_tables
+from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
 
 SCHEMATIC = "schematic"
 # Where to look for swapped coordinates when the townships could not be read.
 _CHINA_BOUNDS = (73.0, 18.0, 135.0, 54.0)
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from township_coverage.plan import PlanResult
 
 
 @dataclass(frozen=True)
@@ -218,11 +223,9 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
     InputDataError
         Listing every error in the input; nothing is written then.
     """
-    from township_coverage.webmap import build_coverage_map, save_map
+    from township_coverage.webmap import save_map
 
-    validation = validate_project(config)
-    if validation.errors:
-        raise InputDataError(validation.errors)
+    validation = _valid_inputs(config)
     townships = validation.townships
     sites = validation.site_join.usable()
     villages = validation.village_join.usable() if validation.village_join is not None else None
@@ -234,8 +237,29 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
         published=config.published, context=config.published_context,
         published_source=config.published_source, radius_km=config.radius_km, lang=lang,
     )
+    fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline)
+    with staged_outputs(config.output_dir) as staging:
+        written = write_tables(table, counties, city, staging, lang=lang)
+        write_csv(validation_table(validation), staging / "validation.csv")
+        save_map(fmap, staging / "coverage.html")
+        written += [staging / "validation.csv", staging / "coverage.html"]
+    outputs = tuple(config.output_dir / path.name for path in written)
+    return RunResult(table, counties, city, validation, summary, outputs)
+
+
+def _valid_inputs(config: ProjectConfig) -> Validation:
+    validation = validate_project(config)
+    if validation.errors:
+        raise InputDataError(validation.errors)
+    return validation
+
+
+def _coverage_map(validation, table, sites, config, *, lang, offline, extra_layers=()):
+    from township_coverage.webmap import build_coverage_map
+
+    townships = validation.townships
     shapes = townships.set_index("township_code")[["geometry"]].join(table)
-    fmap = build_coverage_map(
+    return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
         sites[sites.geometry.notna()],
         title=config.name,
@@ -244,11 +268,169 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
         sources=config.attribution,
         lang=lang,
         offline=offline,
+        extra_layers=extra_layers,
+    )
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A plan for new community rooms and what it changes.
+
+    Attributes
+    ----------
+    rooms
+        Proposed rooms in opening order, with the weight each newly covers
+        and the cumulative covered share.
+    result
+        The solver's result (objective, bound, method, status).
+    weight
+        ``"population"`` or ``"villages"``: what coverage counts.
+    before, after
+        Township indicators without and with the proposed rooms.
+    summary
+        Text for the terminal.
+    outputs
+        Files written.
+    """
+
+    rooms: pd.DataFrame
+    result: PlanResult
+    weight: str
+    before: pd.DataFrame
+    after: pd.DataFrame
+    summary: str
+    outputs: tuple[Path, ...]
+
+
+def plan_rooms(
+    config: ProjectConfig,
+    *,
+    new_rooms: int | None = None,
+    target_share: float | None = None,
+    radius_km: float | None = None,
+    max_per_township: int | None = None,
+    candidates: Path | None = None,
+    exclude: Path | None = None,
+    method: str = "auto",
+    lang: str = "zh",
+    offline: bool = True,
+) -> PlanOutcome:
+    """Propose new community rooms and write the plan's outputs.
+
+    Exactly one of ``new_rooms`` (maximal covering with K rooms) and
+    ``target_share`` (fewest rooms reaching a covered share) is given.
+    Existing rooms and stations stay; candidates are villages without a
+    room (or those listed in ``candidates``), minus those in ``exclude``.
+
+    Raises
+    ------
+    InputDataError
+        If the inputs or the candidate lists have errors.
+    PlanningError
+        If the request cannot be met (e.g. an unreachable target).
+    """
+    from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
+    from township_coverage.webmap import PointLayer, save_map
+
+    if (new_rooms is None) == (target_share is None):
+        raise PlanningError("give either the number of new rooms or a target share, not both or neither")
+    validation = _valid_inputs(config)
+    if validation.village_join is None:
+        raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")
+    radius_km = config.radius_km if radius_km is None else radius_km
+    villages = validation.village_join.usable()
+    villages = villages[villages.geometry.notna()]
+    sites = validation.site_join.usable()
+    existing = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
+    pool = _candidate_villages(villages, sites, candidates, exclude)
+    by_population = villages["population"].notna().all()
+    weight = villages["population"].to_numpy() if by_population else None
+    problem = coverage_problem(villages, existing, pool, radius_m=radius_km * 1000, weight=weight)
+    if new_rooms is not None:
+        result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
+    else:
+        result = minimum_rooms_for_share(problem, target_share, max_per_group=max_per_township)
+
+    rooms = pool.loc[problem.candidate_index[result.chosen]].copy()
+    names = validation.townships.set_index("township_code")[["township_name", "county_name"]]
+    rooms[["township_name", "county_name"]] = names.loc[rooms["township_code"]].to_numpy()
+    rooms["order"] = np.arange(1, len(rooms) + 1)
+    rooms["newly_covered"] = result.gains
+    rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(result.gains)) / problem.total_weight
+    new_sites = gpd.GeoDataFrame(
+        {
+            "site_id": "NEW" + rooms["village_code"].astype(str),
+            "site_type": "community_room",
+            "name": rooms["village_name"].astype(str) + "（拟建社工室）",
+            "township_code": rooms["township_code"],
+            "village_code": rooms["village_code"],
+            "staff": pd.array([pd.NA] * len(rooms), dtype="Int64"),
+        },
+        geometry=rooms.geometry.to_numpy(),
+        crs=rooms.crs,
+    )
+    before = coverage_table(validation.townships, sites, villages, radius_km=radius_km)
+    after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
+    newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
+
+    summary = plan_summary(rooms, result, problem, weight="population" if by_population else "villages",
+                           radius_km=radius_km, lang=lang)
+    labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
+    fmap = _coverage_map(
+        validation, after, sites, config, lang=lang, offline=offline,
+        extra_layers=[
+            PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
+            PointLayer(labels[0], new_sites, "#e6550d", 8),
+        ],
     )
     with staged_outputs(config.output_dir) as staging:
-        written = write_tables(table, counties, city, staging, lang=lang)
-        write_csv(validation_table(validation), staging / "validation.csv")
-        save_map(fmap, staging / "coverage.html")
-        written += [staging / "validation.csv", staging / "coverage.html"]
+        written = write_plan_tables(rooms, before, after, staging, lang=lang)
+        save_map(fmap, staging / "plan.html")
+        written.append(staging / "plan.html")
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs)
+    weight_name = "population" if by_population else "villages"
+    return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs)
+
+
+def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:
+    """Villages that may get a room: listed ones, else those without one; minus exclusions."""
+    if candidates is not None:
+        pool = villages[villages["village_code"].isin(_village_codes(candidates, villages))]
+    else:
+        hosts = set(sites.loc[sites["site_type"] == "community_room", "village_code"].dropna())
+        pool = villages[~villages["village_code"].isin(hosts)]
+    if exclude is not None:
+        pool = pool[~pool["village_code"].isin(_village_codes(exclude, villages))]
+    return pool
+
+
+def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
+    """Village codes listed in a CSV/XLSX file; unknown codes are an error."""
+    layer = LayerConfig(path=Path(path).resolve())
+    table = read_table(layer)
+    if "village_code" not in table:
+        raise InputDataError(missing_columns(table.columns, ("village_code",), layer))
+    known = set(villages["village_code"])
+    problems = [
+        Problem(layer.path, int(row), "village_code", code, "no village has this code")
+        for row, code in zip(table["_row"], table["village_code"].str.strip())
+        if code not in known
+    ]
+    if problems:
+        raise InputDataError(problems)
+    return set(table["village_code"].str.strip())
+
+
+def _newly_covered_villages(villages, existing, new_sites, radius_km) -> gpd.GeoDataFrame:
+    """Villages within the radius of a new room and of no existing site."""
+    metric = villages.estimate_utm_crs()
+    xy = villages.geometry.to_crs(metric).to_numpy()
+
+    def within(points) -> np.ndarray:
+        hit = np.zeros(len(villages), dtype=bool)
+        if len(points):
+            tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
+            hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
+        return hit
+
+    return villages[within(new_sites) & ~within(existing)]

@@ -118,3 +118,88 @@ def summary_text(
     if published_source:
         lines.append(f"  {'来源' if lang == 'zh' else 'source'}: {published_source}")
     return "\n".join(lines)
+
+
+#: Indicators compared before and after a plan.
+PLAN_COMPARED = (
+    "community_rooms",
+    "villages_with_room",
+    "villages_within_radius",
+    "population_within_radius",
+    "population_share_within_radius",
+)
+_PLAN_LABELS = {
+    "zh": {
+        "order": "开设顺序",
+        "village_code": "村代码",
+        "village_name": "村（社区）",
+        "newly_covered": "新增覆盖",
+        "covered_share_after": "开设后累计覆盖比例",
+        "lon": "经度",
+        "lat": "纬度",
+        "before": "（规划前）",
+        "after": "（规划后）",
+    },
+    "en": {"before": " (before)", "after": " (after)"},
+}
+PLAN_ROOM_COLUMNS = (
+    "order", "village_code", "village_name", "township_code", "township_name",
+    "county_name", "newly_covered", "covered_share_after", "lon", "lat",
+)
+
+
+def plan_comparison(before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = None, lang: str) -> pd.DataFrame:
+    """Indicators before and after a plan, side by side, per township or rolled up."""
+    from township_coverage.metrics import roll_up
+
+    if by is not None:
+        before, after = roll_up(before, by=by), roll_up(after, by=by)
+    names = {"before": _PLAN_LABELS[lang]["before"], "after": _PLAN_LABELS[lang]["after"]}
+    labels = dict(COLUMN_LABELS.get(lang, {}))
+    keys = ["township_name", "county_name"] if by is None else ["county_name"]
+    frame = before[keys].copy()
+    for column in PLAN_COMPARED:
+        label = labels.get(column, column)
+        frame[label + names["before"]] = before[column]
+        frame[label + names["after"]] = after[column]
+    return frame.reset_index().rename(columns=labels)
+
+
+def write_plan_tables(rooms: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, folder: Path, *, lang: str) -> list[Path]:
+    """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables."""
+    labels = {**dict(COLUMN_LABELS.get(lang, {})), **_PLAN_LABELS.get(lang, {})}
+    table = rooms.copy()
+    table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
+    table = pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]])
+    write_csv(table.round(4).rename(columns=labels), folder / "plan_rooms.csv")
+    rooms_geo = rooms[[c for c in PLAN_ROOM_COLUMNS if c in rooms and c not in ("lon", "lat")] + ["geometry"]]
+    rooms_geo.to_file(folder / "plan_rooms.geojson", driver="GeoJSON", engine="pyogrio")
+    write_csv(plan_comparison(before, after, lang=lang).round(4), folder / "plan_townships.csv")
+    write_csv(plan_comparison(before, after, by="county_code", lang=lang).round(4), folder / "plan_counties.csv")
+    return [folder / name for name in ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv")]
+
+
+def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh") -> str:
+    """What the plan proposes and how good it is, for the terminal."""
+    unit = {"population": ("人", "people"), "villages": ("个村", "villages")}[weight]
+    before = problem.covered_weight / problem.total_weight
+    after = (problem.covered_weight + result.gains.sum()) / problem.total_weight
+    if lang == "zh":
+        method = {"exact": "精确求解（混合整数规划，HiGHS）", "heuristic": "启发式（贪心＋交换）"}[result.method]
+        lines = [
+            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{result.status}",
+            f"  覆盖比例：{before:.1%} → {after:.1%}（新增覆盖 {result.gains.sum():,.0f} {unit[0]}）",
+            f"  上界 {result.bound:,.0f}，与上界差距 {result.gap:.2%}，用时 {result.seconds:.1f} 秒",
+        ]
+    else:
+        lines = [
+            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {result.method}, status: {result.status}",
+            f"  covered share: {before:.1%} -> {after:.1%} ({result.gains.sum():,.0f} {unit[1]} newly covered)",
+            f"  bound {result.bound:,.0f}, gap to bound {result.gap:.2%}, {result.seconds:.1f} s",
+        ]
+    for row in rooms.head(10).itertuples():
+        lines.append(f"  {row.order:>3}. {row.county_name} {row.township_name} {row.village_name}: "
+                     f"+{row.newly_covered:,.0f} → {row.covered_share_after:.1%}")
+    if len(rooms) > 10:
+        lines.append(f"  … {len(rooms) - 10} more in plan_rooms.csv")
+    return "\n".join(lines)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -70,6 +72,7 @@ def build_coverage_map(
     sources: str = "",
     lang: str = "zh",
     offline: bool = True,
+    extra_layers: Sequence[PointLayer] = (),
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
@@ -93,6 +96,8 @@ def build_coverage_map(
     offline
         Inline the vendored JS/CSS (no network request); ``False`` keeps
         Folium's CDN links.
+    extra_layers
+        Further point layers (e.g. proposed rooms), drawn above the sites.
 
     Returns
     -------
@@ -137,6 +142,8 @@ def build_coverage_map(
         ).add_to(fmap)
     for site_type, frame in sites.groupby("site_type", sort=False):
         _site_layer(frame, site_type, lang).add_to(fmap)
+    for layer in extra_layers:
+        _point_layer(layer).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
     fmap.add_child(IndicatorSwitch(townships, _legends(table, lang), text["indicator"]))
@@ -309,9 +316,35 @@ def _township_features(table: gpd.GeoDataFrame, sites: pd.DataFrame, lang: str) 
     return _rounded_geojson(shapes, simplify=True)
 
 
+@dataclass(frozen=True)
+class PointLayer:
+    """An extra layer of points drawn on the map (e.g. proposed rooms).
+
+    Attributes
+    ----------
+    label
+        Name in the layer control (plain text).
+    points
+        Points with a ``name`` column, shown as tooltip.
+    colour
+        Fill colour.
+    radius
+        Marker radius in pixels.
+    """
+
+    label: str
+    points: gpd.GeoDataFrame
+    colour: str
+    radius: int = 6
+
+
 def _site_layer(frame: gpd.GeoDataFrame, site_type: str, lang: str) -> folium.GeoJson:
     zh, en, colour, radius = SITE_STYLES[site_type]
-    label = zh if lang == "zh" else en
+    return _point_layer(PointLayer(zh if lang == "zh" else en, frame, colour, radius))
+
+
+def _point_layer(layer: PointLayer) -> folium.GeoJson:
+    frame, label, colour, radius = layer.points, layer.label, layer.colour, layer.radius
     points = gpd.GeoDataFrame(
         {"tip": [html.escape(str(n)) for n in frame["name"]]},
         geometry=frame.geometry.to_crs("EPSG:4326").to_numpy(),

@@ -1,0 +1,144 @@
+"""Planning new rooms: optima checked by brute force on small instances."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from shapely.geometry import Point
+
+from township_coverage.plan import (
+    CoverageProblem,
+    PlanningError,
+    coverage_problem,
+    maximize_coverage,
+    minimum_rooms_for_share,
+)
+
+
+def _random_problem(seed: int, n_candidates: int = 9, n_villages: int = 18) -> CoverageProblem:
+    rng = np.random.default_rng(seed)
+    covers = (rng.random((n_candidates, n_villages)) < 0.25).astype(float)
+    weights = rng.integers(1, 100, n_villages).astype(float)
+    return CoverageProblem(
+        covers=sp.csr_matrix(covers),
+        weights=weights,
+        demand_index=np.arange(n_villages),
+        candidate_index=np.arange(n_candidates),
+        candidate_group=np.array(["A", "B", "C"] * (n_candidates // 3)),
+        total_weight=float(weights.sum()) + 100.0,  # 100 already covered
+        covered_weight=100.0,
+    )
+
+
+def _brute_force_best(problem: CoverageProblem, k: int, max_per_group: int | None = None) -> float:
+    best = 0.0
+    for chosen in itertools.combinations(range(problem.covers.shape[0]), k):
+        groups = problem.candidate_group[list(chosen)]
+        if max_per_group is not None and max(np.unique(groups, return_counts=True)[1]) > max_per_group:
+            continue
+        best = max(best, problem.covered_by(np.array(chosen)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_exact_finds_the_brute_force_optimum(seed, k):
+    problem = _random_problem(seed)
+    result = maximize_coverage(problem, k, method="exact")
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(_brute_force_best(problem, k))
+    assert result.bound == pytest.approx(result.objective)
+    assert len(result.chosen) <= k
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_heuristic_is_feasible_and_bounded(seed):
+    problem = _random_problem(seed)
+    best = _brute_force_best(problem, 3)
+    result = maximize_coverage(problem, 3, method="heuristic")
+    assert len(result.chosen) <= 3
+    assert result.objective <= best + 1e-9
+    # Greedy alone guarantees 1 - 1/e of the optimum; swaps only improve.
+    assert result.objective >= (1 - 1 / np.e) * best
+    assert result.bound >= best - 1e-9  # the LP bound is a bound
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_per_township_limit(seed):
+    problem = _random_problem(seed)
+    result = maximize_coverage(problem, 4, method="exact", max_per_group=1)
+    groups = problem.candidate_group[result.chosen]
+    assert len(set(groups)) == len(groups)
+    assert result.objective == pytest.approx(_brute_force_best(problem, min(3, 4), max_per_group=1))
+
+
+def test_opening_order_and_gains_add_up():
+    problem = _random_problem(3)
+    result = maximize_coverage(problem, 4, method="exact")
+    assert result.gains.sum() == pytest.approx(result.objective)
+    assert list(result.gains) == sorted(result.gains, reverse=True) or result.gains[0] == max(result.gains)
+    first = result.chosen[0]
+    assert result.gains[0] == pytest.approx(max(problem.covered_by(np.array([j])) for j in result.chosen))
+    assert problem.covered_by(np.array([first])) == pytest.approx(result.gains[0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_target_share_returns_the_fewest_rooms(seed):
+    problem = _random_problem(seed)
+    reachable = problem.covered_weight + problem.covered_by(np.arange(problem.covers.shape[0]))
+    target = (problem.covered_weight + 0.8 * (reachable - problem.covered_weight)) / problem.total_weight
+    result = minimum_rooms_for_share(problem, target)
+    need = target * problem.total_weight - problem.covered_weight
+    fewest = next(
+        k for k in range(problem.covers.shape[0] + 1)
+        if any(problem.covered_by(np.array(c)) >= need - 1e-9 for c in itertools.combinations(range(problem.covers.shape[0]), k))
+    )
+    assert len(result.chosen) == fewest
+    assert problem.covered_by(result.chosen) >= need - 1e-9
+
+
+def test_unreachable_target_says_how_far_one_can_get():
+    problem = _random_problem(0)
+    covers = problem.covers.toarray()
+    covers[:, -1] = 0  # no candidate reaches the last village
+    problem = CoverageProblem(sp.csr_matrix(covers), problem.weights, problem.demand_index, problem.candidate_index,
+                              problem.candidate_group, problem.total_weight, problem.covered_weight)
+    best = (problem.covered_weight + problem.covered_by(np.arange(9))) / problem.total_weight
+    with pytest.raises(PlanningError, match=rf"at most {100 * best:.1f}% with every candidate opened"):
+        minimum_rooms_for_share(problem, (best + 1) / 2)
+    assert best < 1
+
+
+def test_results_are_deterministic():
+    problem = _random_problem(5, n_candidates=30, n_villages=60)
+    for method in ("exact", "heuristic"):
+        first = maximize_coverage(problem, 5, method=method)
+        second = maximize_coverage(problem, 5, method=method)
+        assert first.chosen.tolist() == second.chosen.tolist()
+
+
+def _points(xy_km, **columns) -> gpd.GeoDataFrame:
+    # Points in UTM 50N (metres) around 118°E 35°N, given in km offsets.
+    base_x, base_y = 590_000.0, 3_873_000.0
+    geometry = [Point(base_x + x * 1000, base_y + y * 1000) for x, y in xy_km]
+    return gpd.GeoDataFrame(columns, geometry=geometry, crs="EPSG:32650").to_crs("EPSG:4326")
+
+
+def test_existing_sites_stay_and_their_villages_drop_out():
+    # Villages on a line every 2 km; an existing room at 0 covers villages at 0 and 2 (R = 3 km).
+    villages = _points([(2 * i, 0) for i in range(6)], village_code=list("abcdef"), township_code=["T"] * 6)
+    existing = _points([(0, 0)])
+    candidates = villages.iloc[1:]  # every village but the one hosting the room
+    problem = coverage_problem(villages, existing, candidates, radius_m=3000, weight=np.ones(6) * 10)
+    assert problem.covered_weight == 20 and problem.total_weight == 60
+    assert sorted(problem.demand_index.tolist()) == [2, 3, 4, 5]  # villages at 4..10 km
+    # Pairs within 3 km: candidate at 2 covers 4; at 4 covers 4,6; ... at 10 covers 8,10.
+    assert problem.covers.nnz == 1 + 2 + 3 + 3 + 2
+    result = maximize_coverage(problem, 2, method="exact")
+    assert result.objective == 40  # e.g. rooms at 4 and 8 (or 6 and 10 ...) cover 4, 6, 8, 10
+    chosen = set(problem.candidate_index[result.chosen])
+    assert 0 not in chosen
