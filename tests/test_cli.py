@@ -72,8 +72,10 @@ def test_map_references_no_external_url_and_says_it_is_schematic(default_run):
 def test_map_has_every_township_and_site(default_run):
     _, maps = default_run
     page = (maps / "coverage.html").read_text(encoding="utf-8")
-    assert page.count('"township_code"') == 156
-    assert len(re.findall(r'"tip": ', page)) == 156 + 390 + 5
+    assert page.count('"popup": ') == 156
+    # Sites are passed to the page as [lat, lon, name] per type.
+    for name in ("兰山街道社会工作服务站", "学校社工站（示意1）", "医院社工站（示意2）"):
+        assert f'"{name}"]' in page
 
 
 def test_english_interface(tmp_path: Path):

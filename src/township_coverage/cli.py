@@ -46,7 +46,15 @@ def main() -> None:
 @_OUTPUT
 @_LANG
 @click.option("--cdn", is_flag=True, help="Link the map's JS/CSS from CDNs instead of embedding them (smaller, needs internet).")
-def run(project: Path | None, output: Path, lang: str, cdn: bool) -> None:
+@click.option(
+    "--basemap",
+    type=click.Choice(["none", "osm", "cartodb", "tianditu", "amap"]),
+    default="none",
+    show_default=True,
+    help="Background map. 'none' works offline; the others load tiles from the internet. "
+    "Tianditu needs a key in TIANDITU_KEY; with Amap (GCJ-02 tiles) the overlays are shifted to match.",
+)
+def run(project: Path | None, output: Path, lang: str, cdn: bool, basemap: str) -> None:
     """Join sites to townships, compute indicators, write the map and tables.
 
     Writes coverage.html, township_coverage.csv, county_coverage.csv and
@@ -56,7 +64,7 @@ def run(project: Path | None, output: Path, lang: str, cdn: bool) -> None:
 
     try:
         config = load_project(project, output_dir=output)
-        result = run_pipeline(config, lang=lang, offline=not cdn)
+        result = run_pipeline(config, lang=lang, offline=not cdn, basemap=basemap)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     for warning in result.validation.warnings:

@@ -51,6 +51,29 @@ class LayerConfig:
     repair_invalid: bool = False
 
 
+#: Classification schemes for choropleth indicators (mapclassify classifiers).
+CLASS_SCHEMES = ("natural_breaks", "quantiles", "equal_interval", "fixed")
+
+
+@dataclass(frozen=True)
+class ClassScheme:
+    """How one indicator is split into colour classes.
+
+    Attributes
+    ----------
+    scheme
+        One of :data:`CLASS_SCHEMES`.
+    k
+        Number of classes (not for ``fixed``).
+    bins
+        Upper bounds of the classes, for ``fixed``.
+    """
+
+    scheme: str = "natural_breaks"
+    k: int = 5
+    bins: tuple[float, ...] = ()
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     """Everything a run needs to know about a dataset.
@@ -79,6 +102,11 @@ class ProjectConfig:
         Other published facts (label -> text), shown as they are.
     published_source
         Where the published figures come from.
+    classes
+        Classification per indicator column (missing ones use defaults).
+    map_size_budget_kb
+        Largest acceptable size of the HTML map; borders are simplified
+        further until the map fits (0: no budget).
     """
 
     source: Path
@@ -94,6 +122,8 @@ class ProjectConfig:
     published: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     published_context: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     published_source: str = ""
+    classes: Mapping[str, ClassScheme] = field(default_factory=lambda: MappingProxyType({}))
+    map_size_budget_kb: int = 0
 
 
 def default_project() -> Path:
@@ -156,6 +186,15 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
     if not isinstance(snap, (int, float)) or not 0 <= snap <= 10_000:
         raise ConfigError(f"{source}: [join] snap_tolerance_m = {snap!r}; it must be a number in [0, 10000]")
 
+    map_section = data.get("map", {})
+    budget = map_section.get("size_budget_kb", 0)
+    if not isinstance(budget, int) or budget < 0:
+        raise ConfigError(f"{source}: [map] size_budget_kb = {budget!r}; it must be a whole number >= 0")
+    classes = {
+        str(column): _class_scheme(source, str(column), table)
+        for column, table in map_section.get("classes", {}).items()
+    }
+
     published = data.get("published", {})
     figures = published.get("figures", {})
     for key, value in figures.items():
@@ -177,7 +216,26 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
             {str(k): str(v) for k, v in published.get("context", {}).items()}
         ),
         published_source=str(published.get("source", "")),
+        classes=MappingProxyType(classes),
+        map_size_budget_kb=budget,
     )
+
+
+def _class_scheme(source: Path, column: str, table: Any) -> ClassScheme:
+    where = f"{source}: [map.classes.{column}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table with 'scheme' (and 'k' or 'bins')")
+    scheme = table.get("scheme", "natural_breaks")
+    if scheme not in CLASS_SCHEMES:
+        raise ConfigError(f"{where} scheme = {scheme!r}; allowed: {', '.join(CLASS_SCHEMES)}")
+    k = table.get("k", 5)
+    if not isinstance(k, int) or not 2 <= k <= 9:
+        raise ConfigError(f"{where} k = {k!r}; it must be a whole number from 2 to 9")
+    bins = table.get("bins", [])
+    if scheme == "fixed":
+        if not bins or not all(isinstance(b, (int, float)) for b in bins) or list(bins) != sorted(bins) or len(bins) > 9:
+            raise ConfigError(f"{where} bins = {bins!r}; give up to 9 increasing numbers (class upper bounds)")
+    return ClassScheme(scheme=scheme, k=k, bins=tuple(float(b) for b in bins))
 
 
 def _layer(source: Path, root: Path, name: str, table: Any) -> LayerConfig:

@@ -244,8 +244,12 @@ def node_coverage(
     faces, face_points = faces[point_index], face_points[point_index]
     face_region = region_index
     owners = np.empty(len(faces), dtype=int)
+    cell_tree = shapely.STRtree(cells)
     for k, face in enumerate(faces):
-        candidates = np.flatnonzero(region_of_cell == face_region[k])
+        candidates = cell_tree.query(face, predicate="intersects")
+        candidates = candidates[region_of_cell[candidates] == face_region[k]]
+        if len(candidates) == 0:
+            candidates = np.flatnonzero(region_of_cell == face_region[k])
         overlap = shapely.area(shapely.intersection(cells[candidates], face))
         owners[k] = candidates[np.argmax(overlap)]
     for _ in range(len(cells)):

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from township_coverage.config import LayerConfig, ProjectConfig
-from township_coverage.errors import InputDataError, Problem
+from township_coverage.errors import ConfigError, InputDataError, Problem
 from township_coverage.io import read_boundaries, read_table, staged_outputs, write_csv
 from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
@@ -200,7 +200,7 @@ def write_validation(validation: Validation, output_dir: Path) -> Path:
     return output_dir / "validation.csv"
 
 
-def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> RunResult:
+def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True, basemap: str = "none") -> RunResult:
     """Run the default job on a project and write its outputs.
 
     Outputs go to ``config.output_dir`` only when all of them are complete.
@@ -213,6 +213,9 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
         Language of the map and table headers (``"zh"`` or ``"en"``).
     offline
         Inline the map's JS/CSS (default) instead of linking to CDNs.
+    basemap
+        ``"none"`` (default, offline) or an online basemap (see
+        :data:`township_coverage.webmap.BASEMAPS`).
 
     Returns
     -------
@@ -237,7 +240,10 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True) -> Run
         published=config.published, context=config.published_context,
         published_source=config.published_source, radius_km=config.radius_km, lang=lang,
     )
-    fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline)
+    try:
+        fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     with staged_outputs(config.output_dir) as staging:
         written = write_tables(table, counties, city, staging, lang=lang)
         write_csv(validation_table(validation), staging / "validation.csv")
@@ -254,21 +260,27 @@ def _valid_inputs(config: ProjectConfig) -> Validation:
     return validation
 
 
-def _coverage_map(validation, table, sites, config, *, lang, offline, extra_layers=()):
-    from township_coverage.webmap import build_coverage_map
+def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=()):
+    from township_coverage.webmap import MapOptions, build_coverage_map
 
     townships = validation.townships
     shapes = townships.set_index("township_code")[["geometry"]].join(table)
+    villages = validation.village_join.usable() if validation.village_join is not None else None
+    options = MapOptions(
+        lang=lang, offline=offline, basemap=basemap,
+        radius_km=config.radius_km if radius_km is None else radius_km,
+        classes=config.classes, size_budget_kb=config.map_size_budget_kb,
+    )
     return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
         sites[sites.geometry.notna()],
         title=config.name,
         counties=validation.counties,
+        villages=villages,
         schematic=validation.schematic,
         sources=config.attribution,
-        lang=lang,
-        offline=offline,
         extra_layers=extra_layers,
+        options=options,
     )
 
 
@@ -377,7 +389,7 @@ def plan_rooms(
                            radius_km=radius_km, lang=lang)
     labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
     fmap = _coverage_map(
-        validation, after, sites, config, lang=lang, offline=offline,
+        validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km,
         extra_layers=[
             PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
             PointLayer(labels[0], new_sites, "#e6550d", 8),

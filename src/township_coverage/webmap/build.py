@@ -1,17 +1,25 @@
 """Building the interactive coverage map with Folium.
 
-One township layer carries every indicator's colours; a control switches
-the visible indicator (restyling the layer, swapping the legend and the
-tooltips), so the township shapes are in the page once. All text from the
-data is HTML-escaped in Python before it reaches the page.
+Folium assembles the page: the map, the basemap (none by default), the
+township and county layers and the layer control. ``coverage.js`` adds the
+interactive parts (indicator switch and legend, labels, site layers,
+search, buttons) from one JSON object. The township shapes are in the page
+once; switching the indicator restyles them.
+
+All text from the data reaches the page either HTML-escaped in Python
+(tooltips, popups, legends, layer names) or as JSON that the script puts in
+with ``textContent`` (labels, search, site names).
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import folium
@@ -19,47 +27,89 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
+from township_coverage.config import ClassScheme
+from township_coverage.crs import wgs84_to_gcj02
+from township_coverage.geometry import node_coverage
 from township_coverage.webmap.assets import inline_assets
-from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
+from township_coverage.webmap.indicators import INDICATORS, classify, format_value
+from township_coverage.webmap.text import TEXT
 
+# Site symbols: (zh label, en label, colour, radius px, symbol, letter, clustered)
 SITE_STYLES = {
-    # site type: (zh label, en label, fill colour, radius in px)
-    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7),
-    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", 4),
-    "school_station": ("学校社工站", "School station", "#6a51a3", 6),
-    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 6),
-    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 6),
+    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7, "circle", "", False),
+    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", 5, "dot", "", True),
+    "school_station": ("学校社工站", "School station", "#6a51a3", 8, "square", "校", False),
+    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企", False),
+    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医", False),
 }
-TEXT = {
-    "zh": {
-        "indicator": "指标",
-        "township": "乡镇（街道）",
-        "county": "县区",
-        "sites": "站点",
-        "counties": "县区界",
-        "schematic": "示意数据：乡镇边界和站点、村庄位置为生成的示意位置，并非真实位置；"
-        "名称、代码和数量为真实数据。",
-        "sources": "数据来源",
-    },
-    "en": {
-        "indicator": "Indicator",
-        "township": "Township",
-        "county": "County",
-        "sites": "Sites",
-        "counties": "County borders",
-        "schematic": "Schematic data: township outlines and the positions of sites and villages "
-        "are generated, not real; names, codes and counts are real.",
-        "sources": "Sources",
-    },
-}
+BASEMAPS = ("none", "osm", "cartodb", "tianditu", "amap")
+TIANDITU_KEY_VARIABLE = "TIANDITU_KEY"
 # Borders simplified to about 20 m and coordinates kept to about 1 m: finer
-# than the zoom levels the map offers need.
+# than the zoom levels the map offers need. A size budget doubles the
+# simplification until the page fits.
 SIMPLIFY_DEGREES = 0.0002
 COORDINATE_DECIMALS = 5
+LABEL_MIN_ZOOM = 10
+_COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How the map looks and what it loads.
+
+    Attributes
+    ----------
+    lang
+        Interface language, ``"zh"`` or ``"en"``.
+    offline
+        Inline the vendored JS/CSS (no network request); ``False`` keeps
+        Folium's CDN links.
+    basemap
+        One of :data:`BASEMAPS`; anything but ``"none"`` loads tiles from
+        the internet. ``"amap"`` tiles are in GCJ-02, so the overlays are
+        shifted to match them. ``"tianditu"`` needs a key in the
+        ``TIANDITU_KEY`` environment variable.
+    radius_km
+        If given, a layer (off at start) of coverage circles around rooms
+        and stations.
+    classes
+        Classification per indicator column.
+    size_budget_kb
+        Largest acceptable HTML size (0: none).
+    """
+
+    lang: str = "zh"
+    offline: bool = True
+    basemap: str = "none"
+    radius_km: float | None = None
+    classes: Mapping[str, ClassScheme] = field(default_factory=dict)
+    size_budget_kb: int = 0
+
+
+@dataclass(frozen=True)
+class PointLayer:
+    """An extra layer of points drawn on the map (e.g. proposed rooms).
+
+    Attributes
+    ----------
+    label
+        Name in the layer control (plain text).
+    points
+        WGS84 points with a ``name`` column, shown as tooltip.
+    colour
+        Fill colour.
+    radius
+        Marker radius in pixels.
+    """
+
+    label: str
+    points: gpd.GeoDataFrame
+    colour: str
+    radius: int = 6
 
 
 def build_coverage_map(
@@ -68,91 +118,63 @@ def build_coverage_map(
     *,
     title: str,
     counties: gpd.GeoDataFrame | None = None,
+    villages: gpd.GeoDataFrame | None = None,
     schematic: bool = False,
     sources: str = "",
-    lang: str = "zh",
-    offline: bool = True,
     extra_layers: Sequence[PointLayer] = (),
+    options: MapOptions = MapOptions(),
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
     Parameters
     ----------
     table
-        Townships (WGS84 polygons) with the columns of
-        :func:`township_coverage.metrics.coverage_table`.
+        Townships (polygons, any CRS) indexed by township code, with the
+        columns of :func:`township_coverage.metrics.coverage_table`.
     sites
-        Sites joined to townships (WGS84 points).
+        Sites with ``site_type`` and ``name`` (points, any CRS).
     title
-        Shown in the page title.
+        Page title.
     counties
         County outlines drawn on top, if given.
+    villages
+        Villages with ``village_name`` (points), for the search box.
     schematic
         Whether to show the notice that positions/outlines are schematic.
     sources
         Data sources for the attribution line (plain text).
-    lang
-        Interface language, ``"zh"`` or ``"en"``.
-    offline
-        Inline the vendored JS/CSS (no network request); ``False`` keeps
-        Folium's CDN links.
     extra_layers
         Further point layers (e.g. proposed rooms), drawn above the sites.
+    options
+        Language, basemap, offline assets, classes, size budget.
 
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    ValueError
+        For an unknown language or basemap, or Tianditu without a key.
     """
-    if lang not in TEXT:
-        raise ValueError(f"lang={lang!r}; allowed: {', '.join(TEXT)}")
-    text = TEXT[lang]
-    table = table.to_crs("EPSG:4326")
-    fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25)
-    fmap.get_root().title = title
-    fmap.get_root().header.add_child(
-        Element("<style>.folium-map.leaflet-container{background:#f3f3ee}</style>"), name="background"
+    if options.lang not in TEXT:
+        raise ValueError(f"lang={options.lang!r}; allowed: {', '.join(TEXT)}")
+    if options.basemap not in BASEMAPS:
+        raise ValueError(f"basemap={options.basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    tolerance = SIMPLIFY_DEGREES
+    for _ in range(8):
+        fmap = _build(table, sites, title, counties, villages, schematic, sources, extra_layers, options, tolerance)
+        if not options.size_budget_kb:
+            return fmap
+        size_kb = len(fmap.get_root().render().encode("utf-8")) / 1024
+        if size_kb <= options.size_budget_kb:
+            return fmap
+        tolerance *= 2
+    warnings.warn(
+        f"the map is {size_kb:.0f} kB, over the size budget of {options.size_budget_kb} kB even with "
+        f"borders simplified to {tolerance / 2:g}°; raise [map] size_budget_kb",
+        stacklevel=2,
     )
-    lon_min, lat_min, lon_max, lat_max = table.total_bounds
-    fmap.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]])
-
-    townships = folium.GeoJson(
-        _township_features(table, sites, lang),
-        name=text["township"],
-        style_function=lambda feature: {
-            "fillColor": feature["properties"]["fills"][INDICATORS[0].column],
-            "fillOpacity": 0.8,
-            "color": "#ffffff",
-            "weight": 0.8,
-        },
-        highlight_function=lambda feature: {"weight": 2.5, "color": "#333333"},
-        on_each_feature=JsCode(
-            "function (feature, layer) {"
-            " layer.bindPopup(feature.properties.popup, {maxWidth: 360});"
-            " }"
-        ),
-        control=False,
-    )
-    townships.add_to(fmap)
-    if counties is not None:
-        folium.GeoJson(
-            _rounded_geojson(counties.to_crs("EPSG:4326")[["county_name", "geometry"]], simplify=False),
-            name=text["counties"],
-            style_function=lambda feature: {"fill": False, "color": "#404040", "weight": 1.8},
-            interactive=False,
-        ).add_to(fmap)
-    for site_type, frame in sites.groupby("site_type", sort=False):
-        _site_layer(frame, site_type, lang).add_to(fmap)
-    for layer in extra_layers:
-        _point_layer(layer).add_to(fmap)
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-
-    fmap.add_child(IndicatorSwitch(townships, _legends(table, lang), text["indicator"]))
-    attribution = [f"{text['sources']}: {sources}" if sources else ""]
-    fmap.add_child(Attribution(" · ".join(a for a in attribution if a)))
-    if schematic:
-        fmap.get_root().html.add_child(_notice(text["schematic"]), name="schematic_notice")
-    if offline:
-        inline_assets(fmap.get_root())
     return fmap
 
 
@@ -161,64 +183,129 @@ def save_map(fmap: folium.Map, path: Path) -> None:
     path.write_text(fmap.get_root().render(), encoding="utf-8")
 
 
-class IndicatorSwitch(MacroElement):
-    """Radio buttons that choose the indicator the township layer shows."""
+def _build(table, sites, title, counties, villages, schematic, sources, extra_layers, options, tolerance) -> folium.Map:
+    lang, text = options.lang, TEXT[options.lang]
+    shift = options.basemap == "amap"
+    table = _display(table, shift)
+    fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25)
+    fmap.get_root().title = title
+    fmap.get_root().header.add_child(Element(_CSS), name="tc_css")
+    _add_basemap(fmap, options.basemap, text)
+
+    townships = folium.GeoJson(
+        _township_features(table, sites, lang, options.classes, tolerance),
+        name=text["townships"],
+        style_function=lambda feature: {"fillOpacity": 0.8, "color": "#ffffff", "weight": 0.8},
+        highlight_function=lambda feature: {"weight": 2.5, "color": "#333333"},
+        on_each_feature=JsCode(
+            "function (feature, layer) { layer.bindPopup(feature.properties.popup, {maxWidth: 380}); }"
+        ),
+        control=False,
+    ).add_to(fmap)
+    if counties is not None:
+        folium.GeoJson(
+            _geojson(_display(counties[["geometry"]], shift), tolerance=tolerance),
+            name=text["counties"],
+            style_function=lambda feature: {"fill": False, "color": "#404040", "weight": 1.8},
+            interactive=False,
+        ).add_to(fmap)
+    for layer in extra_layers:
+        _point_layer(layer, shift).add_to(fmap)
+    layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+
+    sites = _display(sites, shift)
+    lon_min, lat_min, lon_max, lat_max = table.total_bounds
+    settings = {
+        "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
+        "text": text,
+        "indicators": _legends(table, lang, options.classes),
+        "labels": _label_points(table),
+        "label_min_zoom": LABEL_MIN_ZOOM,
+        "sites": _site_layers(sites, lang),
+        "radius": _radius_layer(sites, options.radius_km, text),
+        "townships": [[str(code), str(row["township_name"]), str(row["county_name"])] for code, row in table.iterrows()],
+        "villages": _village_entries(_display(villages, shift) if villages is not None else None, table),
+    }
+    fmap.add_child(CoverageControls(townships, layer_control, settings))
+    if sources:
+        fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
+    if schematic:
+        fmap.get_root().html.add_child(
+            Element(f'<div class="tc-notice" role="note">{html.escape(text["schematic"])}</div>'),
+            name="schematic_notice",
+        )
+    if options.offline:
+        inline_assets(fmap.get_root())
+    return fmap
+
+
+def _display(frame: gpd.GeoDataFrame | None, shift: bool) -> gpd.GeoDataFrame | None:
+    """WGS84, or GCJ-02 when the basemap is Amap's."""
+    if frame is None:
+        return None
+    frame = frame.to_crs("EPSG:4326")
+    if not shift:
+        return frame
+    moved = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs="EPSG:4326"))
+
+
+def _add_basemap(fmap: folium.Map, basemap: str, text: Mapping[str, str]) -> None:
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", control=False).add_to(fmap)
+    elif basemap == "cartodb":
+        folium.TileLayer("CartoDB positron", control=False).add_to(fmap)
+    elif basemap == "tianditu":
+        key = os.environ.get(TIANDITU_KEY_VARIABLE, "").strip()
+        if not key:
+            raise ValueError(f"the Tianditu basemap needs a key: set the {TIANDITU_KEY_VARIABLE} environment variable")
+        for layer in ("vec", "cva"):  # vector map, then its Chinese labels
+            folium.TileLayer(
+                tiles=f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                f"&TILECOL={{x}}&tk={key}",
+                attr=text["tianditu"], subdomains="01234567", max_zoom=18, control=False,
+            ).add_to(fmap)
+    elif basemap == "amap":
+        folium.TileLayer(
+            tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            attr=text["amap"], subdomains="1234", max_zoom=18, control=False,
+        ).add_to(fmap)
+
+
+class CoverageControls(MacroElement):
+    """Runs ``coverage.js`` on the map with the settings built in Python."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var layer = {{ this.layer.get_name() }};
-            var indicators = {{ this.indicators_json }};
-            var control = L.control({position: "bottomright"});
-            control.onAdd = function () {
-                var box = L.DomUtil.create("div", "tc-legend leaflet-bar");
-                L.DomEvent.disableClickPropagation(box);
-                L.DomEvent.disableScrollPropagation(box);
-                var heading = L.DomUtil.create("div", "tc-legend-title", box);
-                heading.textContent = {{ this.heading_json }};
-                var form = L.DomUtil.create("form", "tc-indicators", box);
-                var legend = L.DomUtil.create("div", "tc-legend-body", box);
-                indicators.forEach(function (indicator, index) {
-                    var label = L.DomUtil.create("label", "", form);
-                    var input = L.DomUtil.create("input", "", label);
-                    input.type = "radio";
-                    input.name = "tc-indicator";
-                    input.value = indicator.column;
-                    input.checked = index === 0;
-                    label.appendChild(document.createTextNode(" " + indicator.label));
-                    L.DomEvent.on(input, "change", function () { show(indicator); });
-                });
-                function show(indicator) {
-                    layer.setStyle(function (feature) {
-                        return {fillColor: feature.properties.fills[indicator.column]};
-                    });
-                    layer.eachLayer(function (shape) {
-                        shape.unbindTooltip();
-                        shape.bindTooltip(shape.feature.properties.tips[indicator.column], {sticky: true});
-                    });
-                    legend.innerHTML = indicator.legend_html;  // escaped in Python
-                    box.setAttribute("data-indicator", indicator.column);
-                }
-                show(indicators[0]);
-                return box;
-            };
-            control.addTo(map);
-        })();
+        TownshipCoverage.init({{ this._parent.get_name() }}, {{ this.townships.get_name() }},
+            {{ this.layer_control.get_name() }}, {{ this.settings_json }});
         {% endmacro %}
         """
     )
+    # Rooms are clustered: Folium and inline_assets handle these like a plugin's.
+    default_js = [("leaflet.markercluster.js", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/leaflet.markercluster.js")]
+    default_css = [
+        ("MarkerCluster.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.css"),
+        ("MarkerCluster.Default.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.Default.css"),
+    ]
 
-    def __init__(self, layer: folium.GeoJson, indicators: list[dict], heading: str) -> None:
+    def __init__(self, townships: folium.GeoJson, layer_control: folium.LayerControl, settings: dict) -> None:
         super().__init__()
-        self._name = "IndicatorSwitch"
-        self.layer = layer
-        self.indicators_json = _script_json(indicators)
-        self.heading_json = _script_json(heading)
+        self._name = "CoverageControls"
+        self.townships = townships
+        self.layer_control = layer_control
+        self.settings_json = _script_json(settings)
 
-    def render(self, **kwargs):  # noqa: D102 - adds the control's stylesheet
-        self.get_root().header.add_child(Element(_LEGEND_CSS), name="tc_legend_css")
+    def render(self, **kwargs):  # noqa: D102 - adds the script and the CDN or inline assets
+        figure = self.get_root()
+        script = _COVERAGE_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
+        figure.header.add_child(Element(f"<script>{script}</script>"), name="tc_coverage_js")
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            figure.header.add_child(CssLink(url), name=name)
         super().render(**kwargs)
 
 
@@ -239,31 +326,47 @@ class Attribution(MacroElement):
         self.text_json = _script_json(html.escape(text))
 
 
-_LEGEND_CSS = """<style>
-.tc-legend{background:rgba(255,255,255,.93);padding:8px 10px;font:13px/1.45 sans-serif;
-  max-width:280px;color:#222}
+_CSS = """<style>
+.folium-map.leaflet-container{background:#f3f3ee}
+.tc-legend{background:rgba(255,255,255,.93);padding:8px 10px;font:13px/1.45 sans-serif;max-width:280px;color:#222}
 .tc-legend-title{font-weight:bold;margin-bottom:2px}
 .tc-indicators label{display:block;cursor:pointer}
 .tc-legend-body{margin-top:6px;border-top:1px solid #ccc;padding-top:4px}
-.tc-swatch{display:inline-block;width:14px;height:12px;margin-right:6px;vertical-align:middle;
-  border:1px solid #999}
-.tc-notice{position:absolute;z-index:1000;left:56px;top:10px;max-width:50%;
-  background:#fff8d6;border:1px solid #d4b106;padding:5px 8px;font:12px/1.4 sans-serif;color:#5c4400}
+.tc-swatch{display:inline-block;width:14px;height:12px;margin-right:6px;vertical-align:middle;border:1px solid #999}
+.tc-notice{position:absolute;z-index:1000;left:56px;top:10px;max-width:50%;background:#fff8d6;
+  border:1px solid #d4b106;padding:5px 8px;font:12px/1.4 sans-serif;color:#5c4400}
 .tc-popup table{border-collapse:collapse}
 .tc-popup td{padding:1px 6px 1px 0;vertical-align:top}
 .tc-popup td:last-child{text-align:right}
+.tc-label{background:none;border:none}
+.tc-label-text{display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;font:12px sans-serif;
+  color:#222;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}
+.tc-badge-icon{background:none;border:none}
+.tc-badge{display:flex;align-items:center;justify-content:center;width:100%;height:100%;color:#fff;
+  font:bold 11px sans-serif;border:1px solid #fff;box-sizing:border-box}
+.tc-badge-square{border-radius:3px}
+.tc-badge-dot{border-radius:50%}
+.tc-buttons a{font-size:16px;cursor:pointer}
+.tc-search{background:#fff;padding:4px;width:220px}
+.tc-search input{width:100%;box-sizing:border-box;font:13px sans-serif;padding:3px}
+.tc-search-results{list-style:none;margin:0;padding:0;max-height:240px;overflow:auto;font:13px sans-serif}
+.tc-search-results li{padding:2px 4px;cursor:pointer}
+.tc-search-results li:hover{background:#eef}
+.tc-search-results span{color:#666}
+.tc-symbol{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:middle;border:1px solid #fff;
+  box-shadow:0 0 0 1px #999}
 </style>"""
 
 
-def _legends(table: pd.DataFrame, lang: str) -> list[dict]:
+def _legends(table: pd.DataFrame, lang: str, classes: Mapping[str, ClassScheme]) -> list[dict]:
     result = []
     for indicator in INDICATORS:
-        classes = classify(table[indicator.column], indicator, lang=lang)
+        legend = classify(table[indicator.column], indicator, lang=lang, scheme=classes.get(indicator.column)).legend
         unit = indicator.unit[lang]
         title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
         rows = "".join(
             f'<div><span class="tc-swatch" style="background:{colour}"></span>{html.escape(label)}</div>'
-            for colour, label in classes.legend
+            for colour, label in legend
         )
         result.append(
             {
@@ -275,109 +378,127 @@ def _legends(table: pd.DataFrame, lang: str) -> list[dict]:
     return result
 
 
-def _township_features(table: gpd.GeoDataFrame, sites: pd.DataFrame, lang: str) -> dict:
-    """GeoJSON with, per township, fill colours, tooltips and the popup."""
-    text = TEXT[lang]
+def _township_features(table, sites, lang, classes, tolerance) -> dict:
+    """GeoJSON with, per township, fill colours, tooltips and the popup (all escaped)."""
     fills = {
-        indicator.column: classify(table[indicator.column], indicator, lang=lang).colours
-        for indicator in INDICATORS
+        i.column: classify(table[i.column], i, lang=lang, scheme=classes.get(i.column)).colours for i in INDICATORS
     }
     names_by_township = sites.groupby("township_code")["name"].apply(list)
     properties = []
     for position, (code, row) in enumerate(table.iterrows()):
-        name = html.escape(str(row["township_name"]))
-        county = html.escape(str(row["county_name"]))
+        name, county = html.escape(str(row["township_name"])), html.escape(str(row["county_name"]))
         head = f"<b>{name}</b>（{county}）" if lang == "zh" else f"<b>{name}</b> ({county})"
-        tips = {
-            indicator.column: f"{head}<br>{html.escape(indicator.label[lang])}: "
-            f"{html.escape(format_value(row[indicator.column], indicator, lang=lang))}"
-            for indicator in INDICATORS
-        }
-        cells = "".join(
-            f"<tr><td>{html.escape(i.label[lang])}</td>"
-            f"<td>{html.escape(format_value(row[i.column], i, lang=lang))}</td></tr>"
-            for i in INDICATORS
-        )
+        values = {i.column: html.escape(format_value(row[i.column], i, lang=lang)) for i in INDICATORS}
+        tips = {i.column: f"{head}<br>{html.escape(i.label[lang])}: {values[i.column]}" for i in INDICATORS}
+        cells = "".join(f"<tr><td>{html.escape(i.label[lang])}</td><td>{values[i.column]}</td></tr>" for i in INDICATORS)
         site_names = names_by_township.get(code, [])
-        site_list = "、".join(html.escape(str(s)) for s in site_names) if site_names else "—"
+        site_list = "、".join(html.escape(str(s)) for s in site_names) or "—"
         popup = (
-            f'<div class="tc-popup">{head}<table>{cells}</table>'
-            f"<div><b>{html.escape(text['sites'])}</b>: {site_list}</div></div>"
+            f'<div class="tc-popup" data-township="{html.escape(str(code))}">{head}<table>{cells}</table>'
+            f"<div><b>{html.escape(TEXT[lang]['sites'])}</b>: {site_list}</div></div>"
         )
         properties.append(
             {
-                "township_code": str(code),
+                "township_code": html.escape(str(code)),
                 "fills": {column: colours.iloc[position] for column, colours in fills.items()},
                 "tips": tips,
                 "popup": popup,
             }
         )
     shapes = gpd.GeoDataFrame(properties, geometry=table.geometry.to_numpy(), crs=table.crs)
-    return _rounded_geojson(shapes, simplify=True)
+    return _geojson(shapes, tolerance=tolerance)
 
 
-@dataclass(frozen=True)
-class PointLayer:
-    """An extra layer of points drawn on the map (e.g. proposed rooms).
-
-    Attributes
-    ----------
-    label
-        Name in the layer control (plain text).
-    points
-        Points with a ``name`` column, shown as tooltip.
-    colour
-        Fill colour.
-    radius
-        Marker radius in pixels.
-    """
-
-    label: str
-    points: gpd.GeoDataFrame
-    colour: str
-    radius: int = 6
+def _label_points(table: gpd.GeoDataFrame) -> list[list]:
+    points = shapely.point_on_surface(table.geometry.to_numpy())
+    return [
+        [round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS), str(name)]
+        for p, name in zip(points, table["township_name"])
+    ]
 
 
-def _site_layer(frame: gpd.GeoDataFrame, site_type: str, lang: str) -> folium.GeoJson:
-    zh, en, colour, radius = SITE_STYLES[site_type]
-    return _point_layer(PointLayer(zh if lang == "zh" else en, frame, colour, radius))
+def _site_layers(sites: gpd.GeoDataFrame, lang: str) -> list[dict]:
+    layers = []
+    for site_type, (zh, en, colour, radius, symbol, letter, clustered) in SITE_STYLES.items():
+        frame = sites[sites["site_type"] == site_type]
+        if frame.empty:
+            continue
+        shape = "50%" if symbol in {"circle", "dot"} else "3px"
+        swatch = f'<span class="tc-symbol" style="background:{colour};border-radius:{shape}"></span>'
+        label = html.escape(zh if lang == "zh" else en)
+        layers.append(
+            {
+                "type": site_type,
+                "label_html": f"{swatch}{label}（{len(frame)}）" if lang == "zh" else f"{swatch}{label} ({len(frame)})",
+                "symbol": symbol,
+                "letter": letter,
+                "colour": colour,
+                "radius": radius,
+                "cluster": clustered,
+                "points": [
+                    [round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS), str(name)]
+                    for p, name in zip(frame.geometry, frame["name"])
+                ],
+            }
+        )
+    return layers
 
 
-def _point_layer(layer: PointLayer) -> folium.GeoJson:
-    frame, label, colour, radius = layer.points, layer.label, layer.colour, layer.radius
-    points = gpd.GeoDataFrame(
-        {"tip": [html.escape(str(n)) for n in frame["name"]]},
-        geometry=frame.geometry.to_crs("EPSG:4326").to_numpy(),
-        crs="EPSG:4326",
+def _radius_layer(sites: gpd.GeoDataFrame, radius_km: float | None, text: Mapping[str, str]) -> dict | None:
+    if radius_km is None:
+        return None
+    covering = sites[sites["site_type"].isin(["township_station", "community_room"])]
+    return {
+        "metres": radius_km * 1000,
+        "label_html": html.escape(text["radius"].format(radius=f"{radius_km:g}")),
+        "points": [[round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS)] for p in covering.geometry],
+    }
+
+
+def _village_entries(villages: gpd.GeoDataFrame | None, table: pd.DataFrame) -> list[list]:
+    if villages is None or "village_name" not in villages:
+        return []
+    located = villages[villages.geometry.notna()]
+    township_names = table["township_name"]
+    return [
+        [str(name), str(township_names.get(code, "")), round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS)]
+        for name, code, p in zip(located["village_name"], located["township_code"], located.geometry)
+    ]
+
+
+def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
+    points = _display(layer.points, shift)
+    frame = gpd.GeoDataFrame(
+        {"tip": [html.escape(str(n)) for n in points["name"]]}, geometry=points.geometry.to_numpy(), crs="EPSG:4326"
     )
+    swatch = f'<span class="tc-symbol" style="background:{layer.colour};border-radius:50%"></span>'
     return folium.GeoJson(
-        _rounded_geojson(points, simplify=False),
-        name=f'<span class="tc-swatch" style="background:{colour};border-radius:50%"></span>'
-        f"{html.escape(label)}（{len(frame)}）",
+        _geojson(frame, tolerance=None),
+        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
         marker=folium.CircleMarker(
-            radius=radius, fill=True, fill_color=colour, fill_opacity=0.95, color="#ffffff", weight=1
+            radius=layer.radius, fill=True, fill_color=layer.colour, fill_opacity=0.95, color="#ffffff", weight=1
         ),
-        on_each_feature=JsCode(
-            "function (feature, layer) { layer.bindTooltip(feature.properties.tip); }"
-        ),
+        on_each_feature=JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip); }"),
     )
 
 
-def _rounded_geojson(frame: gpd.GeoDataFrame, *, simplify: bool) -> dict:
-    """GeoJSON dict with borders simplified as a coverage and rounded coordinates.
+def _geojson(frame: gpd.GeoDataFrame, *, tolerance: float | None) -> dict:
+    """GeoJSON dict, polygons simplified as a coverage, coordinates on a grid.
 
-    Coverage simplification keeps neighbouring borders identical; rounding
-    each vertex keeps shared vertices shared.
+    Coverage simplification keeps neighbouring borders identical; snapping
+    to the grid is done by :func:`node_coverage`, so that neighbours still
+    share every vertex afterwards (plain rounding can make a polygon touch
+    itself). Points are rounded.
     """
     geometry = frame.geometry.to_numpy()
-    if simplify:
-        geometry = shapely.coverage_simplify(geometry, SIMPLIFY_DEGREES)
-    geometry = shapely.transform(geometry, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+    grid = 10.0**-COORDINATE_DECIMALS
+    if tolerance:
+        geometry = shapely.coverage_simplify(geometry, tolerance)
+        whole = np.array([shapely.union_all(geometry)], dtype=object)
+        geometry = node_coverage(geometry, whole, np.zeros(len(geometry), dtype=int), grid_size=grid)
+    else:
+        geometry = shapely.transform(geometry, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return json.loads(frame.set_geometry(geometry).to_json(drop_id=True, ensure_ascii=False))
-
-
-def _notice(message: str) -> Element:
-    return Element(f'<div class="tc-notice" role="note">{html.escape(message)}</div>')
 
 
 def _script_json(value: object) -> str:
@@ -387,4 +508,6 @@ def _script_json(value: object) -> str:
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )

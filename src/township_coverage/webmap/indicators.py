@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from township_coverage.config import ClassScheme
+
 NO_DATA_COLOUR = "#d9d9d9"
-# ColorBrewer sequential schemes, 5 classes (colorbrewer2.org).
+# ColorBrewer sequential schemes, 9 classes (colorbrewer2.org); fewer
+# classes take evenly spaced colours from them.
 PALETTES = {
-    "YlGnBu": ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
-    "OrRd": ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"),
+    "YlGnBu": ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"),
+    "OrRd": ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#b30000", "#7f0000"),
 }
 YES_NO_COLOURS = {True: "#2c7fb8", False: "#e34a33"}
 
@@ -78,10 +81,22 @@ class Classes:
     legend: list[tuple[str, str]]  # (colour, label)
 
 
-def classify(values: pd.Series, indicator: Indicator, *, lang: str, k: int = 5) -> Classes:
-    """Class ``values`` (Fisher-Jenks natural breaks, or fixed bins for shares).
+def classify(
+    values: pd.Series, indicator: Indicator, *, lang: str, scheme: ClassScheme | None = None
+) -> Classes:
+    """Class ``values`` and colour them.
 
-    Fisher-Jenks is exact and deterministic, unlike sampled natural breaks.
+    Parameters
+    ----------
+    values
+        One value per township.
+    indicator
+        What the values are.
+    lang
+        Language of the legend labels.
+    scheme
+        Classification; by default Fisher-Jenks natural breaks (exact and
+        deterministic) for quantities and fixed 20 % steps for shares.
     """
     no_data = "无数据" if lang == "zh" else "no data"
     if indicator.kind == "yes_no":
@@ -90,30 +105,44 @@ def classify(values: pd.Series, indicator: Indicator, *, lang: str, k: int = 5) 
         legend = [(YES_NO_COLOURS[True], yes), (YES_NO_COLOURS[False], no)]
         return Classes(colours, legend + _no_data_row(values, no_data))
 
-    palette = PALETTES[indicator.palette]
+    if scheme is None:
+        scheme = ClassScheme("fixed", bins=(0.2, 0.4, 0.6, 0.8, 1.0)) if indicator.kind == "share" else ClassScheme()
     known = values.dropna().astype(float)
-    if indicator.kind == "share":
-        bins = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
-    elif known.nunique() <= k:
-        bins = np.sort(known.unique())
-    else:
-        import mapclassify
-
-        with warnings.catch_warnings():
-            # Without numba, mapclassify warns that it uses pure Python; at
-            # township counts that is fast enough.
-            warnings.filterwarnings("ignore", message="Numba not installed")
-            bins = mapclassify.FisherJenks(known.to_numpy(), k=k).bins
-    colours_used = palette[-len(bins):] if len(bins) < len(palette) else palette
-    index = np.searchsorted(bins, values.fillna(0).to_numpy(dtype=float), side="left")
-    index = np.minimum(index, len(bins) - 1)
+    exact = scheme.scheme != "fixed" and known.nunique() <= scheme.k
+    bins = np.sort(known.unique()) if exact else _bins(known.to_numpy(), scheme)
+    if len(bins) == 0:
+        bins = np.array([0.0])
+    palette = PALETTES[indicator.palette]
+    colours_used = [palette[i] for i in np.linspace(0, len(palette) - 1, len(bins) + (len(bins) < 3)).round().astype(int)]
+    colours_used = colours_used[-len(bins):]
+    index = np.minimum(np.searchsorted(bins, values.fillna(0).to_numpy(dtype=float), side="left"), len(bins) - 1)
     colours = pd.Series(np.array(colours_used)[index], index=values.index).where(values.notna(), NO_DATA_COLOUR)
-    exact = indicator.kind != "share" and known.nunique() <= k
     legend = [
         (colour, _bin_label(None if exact else lower, upper, indicator.kind, exact=exact))
         for colour, lower, upper in zip(colours_used, [None, *bins[:-1]], bins)
     ]
     return Classes(colours, legend + _no_data_row(values, no_data))
+
+
+def _bins(values: np.ndarray, scheme: ClassScheme) -> np.ndarray:
+    """Class upper bounds by a mapclassify classifier."""
+    import mapclassify
+
+    if scheme.scheme == "fixed":
+        upper = max(values.max(initial=0.0), scheme.bins[-1])
+        return np.array([*scheme.bins[:-1], upper])
+    classifier = {
+        "natural_breaks": mapclassify.FisherJenks,
+        "quantiles": mapclassify.Quantiles,
+        "equal_interval": mapclassify.EqualInterval,
+    }[scheme.scheme]
+    with warnings.catch_warnings():
+        # Without numba, mapclassify says it uses pure Python; at township
+        # counts that is fast enough. Ties can merge quantile classes.
+        warnings.filterwarnings("ignore", message="Numba not installed")
+        warnings.filterwarnings("ignore", message=".*not enough unique values", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Not enough unique values")
+        return np.unique(classifier(values, k=scheme.k).bins)
 
 
 def format_value(value: object, indicator: Indicator, *, lang: str) -> str:

@@ -1,0 +1,116 @@
+"""Map building without a browser: shifts, borders, assets, budget, classes."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from _support import LINYI
+from township_coverage.config import ClassScheme
+from township_coverage.webmap import MapOptions, build_coverage_map
+
+
+@pytest.fixture(scope="module")
+def linyi(linyi_run):
+    townships = gpd.read_file(LINYI / "townships.geojson").set_index("township_code")
+    table = gpd.GeoDataFrame(townships[["geometry"]].join(linyi_run.townships), crs=townships.crs)
+    sites = linyi_run.validation.site_join.usable()
+    return table, sites
+
+
+def _township_layer(fmap):
+    return next(child for child in fmap._children.values() if getattr(child, "layer_name", "") in {"乡镇（街道）", "Townships"})
+
+
+def _settings(fmap) -> str:
+    return fmap.get_root().render()
+
+
+def test_simplified_townships_still_share_their_borders(linyi):
+    table, sites = linyi
+    fmap = build_coverage_map(table, sites, title="t")
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in _township_layer(fmap).data["features"]]
+    assert len(shapes) == 156
+    assert shapely.coverage_is_valid(np.array(shapes, dtype=object))
+    assert all(shape.is_valid for shape in shapes)
+    # Simplified, yet every township keeps within 2 % of its area.
+    original = table.geometry.to_numpy()
+    ratio = shapely.area(np.array(shapes, dtype=object)) / shapely.area(original)
+    assert np.all(np.abs(ratio - 1) < 0.02)
+
+
+def test_amap_basemap_shifts_overlays_to_gcj02():
+    # One township and one station at Tiananmen; the published GCJ-02 of
+    # WGS84 (116.404, 39.915) is (116.41024449916938, 39.91640428150164).
+    table = gpd.GeoDataFrame(
+        {"township_name": ["a"], "county_name": ["b"], "station_staff": [1], "community_rooms": [0],
+         "room_share": [np.nan], "population_share_within_radius": [np.nan], "uncovered_population": [np.nan],
+         "gap_score": [np.nan], "has_station": [True]},
+        index=pd.Index(["1"], name="township_code"),
+        geometry=[Point(116.404, 39.915).buffer(0.01)],
+        crs="EPSG:4326",
+    )
+    sites = gpd.GeoDataFrame(
+        {"site_type": ["township_station"], "name": ["站"], "township_code": ["1"]},
+        geometry=[Point(116.404, 39.915)], crs="EPSG:4326",
+    )
+    plain = _settings(build_coverage_map(table, sites, title="t"))
+    shifted = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(basemap="amap")))
+    assert "[39.915, 116.404, " in plain
+    assert "[39.9164, 116.41024, " in shifted
+    assert "webrd0{s}.is.autonavi.com" in shifted
+
+
+def test_tianditu_needs_a_key(linyi, monkeypatch):
+    table, sites = linyi
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(ValueError, match="set the TIANDITU_KEY environment variable"):
+        build_coverage_map(table, sites, title="t", options=MapOptions(basemap="tianditu"))
+    monkeypatch.setenv("TIANDITU_KEY", "k123")
+    page = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(basemap="tianditu")))
+    assert "LAYER=vec" in page and "LAYER=cva" in page and "tk=k123" in page
+
+
+def test_offline_page_inlines_assets_and_cdn_page_links_them(linyi):
+    table, sites = linyi
+    offline = _settings(build_coverage_map(table, sites, title="t"))
+    online = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(offline=False)))
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", offline)
+    assert re.search(r'<script src="https://[^"]+leaflet', online)
+    assert re.search(r'<script src="https://[^"]+leaflet.markercluster', online)
+    assert len(online) < len(offline)
+
+
+def test_size_budget_simplifies_further_or_warns(linyi):
+    table, sites = linyi
+    default = len(_settings(build_coverage_map(table, sites, title="t")).encode()) / 1024
+    budget = int(default * 0.97)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = len(_settings(build_coverage_map(table, sites, title="t", options=MapOptions(size_budget_kb=budget))).encode()) / 1024
+    assert fitted <= budget
+    with pytest.warns(UserWarning, match="over the size budget of 10 kB"):
+        build_coverage_map(table, sites, title="t", options=MapOptions(size_budget_kb=10))
+
+
+def test_classes_come_from_the_project(linyi):
+    table, sites = linyi
+    options = MapOptions(classes={"community_rooms": ClassScheme("quantiles", k=3), "station_staff": ClassScheme("fixed", bins=(2, 4, 10))})
+    page = _settings(build_coverage_map(table, sites, title="t", options=options))
+    legends = re.findall(r'"column": "(\w+)", "label": "[^"]*", "legend_html": "((?:[^"\\]|\\.)*)"', page)
+    by_column = {column: legend.count("tc-swatch") for column, legend in legends}
+    assert by_column["community_rooms"] == 3
+    assert by_column["station_staff"] == 3
+
+
+def test_english_interface(linyi):
+    table, sites = linyi
+    page = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(lang="en")))
+    assert '"indicator": "Indicator"' in page and "Community rooms" in page and "Search township or village" in page
