@@ -15,9 +15,10 @@ Two steps, kept apart:
    reported next to the LP bound; :func:`minimum_rooms_for_share` finds the
    fewest candidates that bring the covered share to a target.
 
-The relation splits into connected components (villages more than 2R apart
-never interact); the heuristic works on them independently, and the exact
-method solves one sparse model whose blocks HiGHS handles separately.
+The relation falls apart into connected components (villages more than 2R
+apart never interact); :meth:`CoverageProblem.components` finds them. Both
+methods still take the whole sparse relation at once, because the number
+of new rooms is shared by all components.
 """
 
 from __future__ import annotations
