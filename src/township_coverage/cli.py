@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import click
@@ -67,12 +68,58 @@ def run(project: Path | None, output: Path, lang: str, cdn: bool, basemap: str) 
         result = run_pipeline(config, lang=lang, offline=not cdn, basemap=basemap)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
+    _report_result(result)
+
+
+def _report_result(result) -> None:
     for warning in result.validation.warnings:
         click.echo(str(warning), err=True)
     click.echo(result.summary)
     click.echo("")
     for path in result.outputs:
         click.echo(f"wrote {path}")
+    embed = next((p for p in result.outputs if p.name == "embed.html"), None)
+    if embed is not None:
+        click.echo("")
+        click.echo("To embed the map in a web page, copy embed.html next to it and use:")
+        click.echo(f'  <iframe src="embed.html" width="100%" height="600" style="border:0" '
+                   f'title="{html.escape(result.title)}" loading="lazy"></iframe>')
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from township_coverage.pipeline import REPORT_FORMATS
+
+    formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown:
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown)}; allowed: {', '.join(REPORT_FORMATS)}")
+    return formats
+
+
+@main.command()
+@_PROJECT
+@_OUTPUT
+@_LANG
+@click.option(
+    "--format", "formats", default="html,docx,png,svg,pdf", show_default=True,
+    help="Comma-separated: html (one-file report), docx (Word), png/svg/pdf (static maps; pdf adds the county atlas).",
+)
+def report(project: Path | None, output: Path, lang: str, formats: str) -> None:
+    """Write reports: static maps, county atlas, HTML and Word reports, tables.
+
+    Runs the same analysis as `run` and writes, besides the map and the
+    tables (CSV and XLSX), the chosen report formats. The proposed rooms of
+    the last `plan` run in the output folder are included.
+    """
+    from township_coverage.pipeline import run as run_pipeline
+
+    chosen = _formats(formats)
+    try:
+        config = load_project(project, output_dir=output)
+        result = run_pipeline(config, lang=lang, report_formats=chosen)
+    except CoverageError as error:
+        raise click.ClickException(str(error)) from None
+    _report_result(result)
 
 
 @main.command()

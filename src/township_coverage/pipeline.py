@@ -8,7 +8,7 @@ imports every stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -24,7 +24,11 @@ from township_coverage.io import read_boundaries, read_table, staged_outputs, wr
 from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
 from township_coverage.names import NameMatcher
-from township_coverage.report import plan_summary, summary_text, write_plan_tables, write_tables
+from township_coverage.report import ReportContent, plan_summary, summary_text, write_plan_tables, write_tables
+from township_coverage.report_docx import write_report_docx
+from township_coverage.report_html import render_report_html
+from township_coverage.staticmap import atlas_pdf, static_maps
+from township_coverage.webmap.indicators import INDICATORS
 from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
 
 SCHEMATIC = "schematic"
@@ -109,6 +113,8 @@ class RunResult:
         The text summary printed on the terminal.
     outputs
         Files written.
+    title
+        The project's name.
     """
 
     townships: pd.DataFrame
@@ -117,6 +123,7 @@ class RunResult:
     validation: Validation
     summary: str
     outputs: tuple[Path, ...]
+    title: str = ""
 
 
 def validate_project(config: ProjectConfig) -> Validation:
@@ -200,9 +207,24 @@ def write_validation(validation: Validation, output_dir: Path) -> Path:
     return output_dir / "validation.csv"
 
 
-def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True, basemap: str = "none") -> RunResult:
+#: Report formats: html (one-file report), docx, and static maps as png/svg/pdf
+#: (pdf also writes the county atlas).
+REPORT_FORMATS = ("html", "docx", "png", "svg", "pdf")
+
+
+def run(
+    config: ProjectConfig,
+    *,
+    lang: str = "zh",
+    offline: bool = True,
+    basemap: str = "none",
+    report_formats: Sequence[str] = ("html", "png"),
+) -> RunResult:
     """Run the default job on a project and write its outputs.
 
+    Writes the interactive map (``coverage.html``, and ``embed.html`` for
+    an iframe), the tables (CSV with BOM, and ``coverage.xlsx``),
+    ``validation.csv``, and the report outputs of ``report_formats``.
     Outputs go to ``config.output_dir`` only when all of them are complete.
 
     Parameters
@@ -210,12 +232,14 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True, basema
     config
         The project.
     lang
-        Language of the map and table headers (``"zh"`` or ``"en"``).
+        Language of the map, tables and reports (``"zh"`` or ``"en"``).
     offline
         Inline the map's JS/CSS (default) instead of linking to CDNs.
     basemap
         ``"none"`` (default, offline) or an online basemap (see
         :data:`township_coverage.webmap.BASEMAPS`).
+    report_formats
+        Any of :data:`REPORT_FORMATS`.
 
     Returns
     -------
@@ -228,6 +252,9 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True, basema
     """
     from township_coverage.webmap import save_map
 
+    unknown = set(report_formats) - set(REPORT_FORMATS)
+    if unknown:
+        raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
     validation = _valid_inputs(config)
     townships = validation.townships
     sites = validation.site_join.usable()
@@ -242,15 +269,84 @@ def run(config: ProjectConfig, *, lang: str = "zh", offline: bool = True, basema
     )
     try:
         fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap)
+        embed = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, compact=True)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     with staged_outputs(config.output_dir) as staging:
         written = write_tables(table, counties, city, staging, lang=lang)
         write_csv(validation_table(validation), staging / "validation.csv")
         save_map(fmap, staging / "coverage.html")
-        written += [staging / "validation.csv", staging / "coverage.html"]
+        save_map(embed, staging / "embed.html")
+        written += [staging / "validation.csv", staging / "coverage.html", staging / "embed.html"]
+        written += _write_reports(
+            config, validation, table, counties, city, sites, staging,
+            formats=report_formats, lang=lang, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
+        )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs)
+    return RunResult(table, counties, city, validation, summary, outputs, config.name)
+
+
+def _write_reports(config, validation, table, counties, city, sites, folder, *, formats, lang, map_html) -> list[Path]:
+    """Static maps, atlas, HTML and Word reports, and the XLSX workbook."""
+    from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
+
+    written: list[Path] = []
+    shapes = gpd.GeoDataFrame(
+        validation.townships.set_index("township_code")[["geometry"]].join(table), crs=validation.townships.crs
+    )
+    notice = _notice(validation, lang)
+    footer = "；".join(part for part in (config.attribution, notice) if part)
+    map_formats = [f for f in ("png", "svg", "pdf") if f in formats]
+    needs_png = "html" in formats or "docx" in formats
+    images = static_maps(
+        shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
+        title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
+    ) if map_formats or needs_png else {}
+    for column, paths in images.items():
+        written += [p for p in paths if p.suffix[1:] in map_formats or p.suffix == ".png" and needs_png]
+    if "pdf" in formats:
+        written.append(atlas_pdf(shapes, sites, folder / "atlas.pdf", counties=validation.counties,
+                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score")))
+    plan_rooms = _latest_plan(config.output_dir)
+    captions = {i.column: i.label[lang] for i in INDICATORS}
+    content = ReportContent(
+        title=config.name,
+        summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang),
+        context_rows=list(config.published_context.items()),
+        counties=report_table(counties, ["county_name", "townships"], lang),
+        townships=report_table(table, ["township_name", "county_name"], lang),
+        validation_counts=validation.row_accounting(),
+        problems=validation_table(validation).drop(columns="file"),
+        plan_rooms=plan_rooms,
+        static_maps=[(paths[0].with_suffix(".png"), captions[column]) for column, paths in images.items()],
+        notice=notice,
+        sources=config.attribution,
+        lang=lang,
+    )
+    if "html" in formats:
+        (folder / "report.html").write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
+        written.append(folder / "report.html")
+    if "docx" in formats:
+        written.append(write_report_docx(content, folder / "report.docx"))
+    sheets = {"townships": labelled(table, lang), "counties": labelled(counties, lang),
+              "city": labelled(city.to_frame().T.rename_axis("scope"), lang), "validation": validation_table(validation)}
+    write_xlsx(sheets, folder / "coverage.xlsx")
+    written.append(folder / "coverage.xlsx")
+    return written
+
+
+def _notice(validation: Validation, lang: str) -> str:
+    from township_coverage.webmap.text import TEXT as MAP_TEXT
+
+    return MAP_TEXT[lang]["schematic"] if validation.schematic else ""
+
+
+def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
+    """Proposed rooms of the last ``plan`` run in the output folder, if any."""
+    path = output_dir / "plan_rooms.csv"
+    if not path.exists():
+        return None
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
 def _valid_inputs(config: ProjectConfig) -> Validation:
@@ -260,7 +356,8 @@ def _valid_inputs(config: ProjectConfig) -> Validation:
     return validation
 
 
-def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=()):
+def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None,
+                  extra_layers=(), compact=False):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
     townships = validation.townships
@@ -269,7 +366,7 @@ def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="n
     options = MapOptions(
         lang=lang, offline=offline, basemap=basemap,
         radius_km=config.radius_km if radius_km is None else radius_km,
-        classes=config.classes, size_budget_kb=config.map_size_budget_kb,
+        classes=config.classes, size_budget_kb=config.map_size_budget_kb, compact=compact,
     )
     return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -203,3 +204,90 @@ def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km
     if len(rooms) > 10:
         lines.append(f"  … {len(rooms) - 10} more in plan_rooms.csv")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything a report shows, already computed; renderers only lay it out.
+
+    Attributes
+    ----------
+    title
+        Report title.
+    summary_rows
+        City-wide figures: (label, computed value, published value or "").
+    context_rows
+        Published facts not computed from data: (label, value).
+    counties, townships
+        Indicator tables with headers in the report's language.
+    validation_counts
+        Rows per status for each point layer.
+    problems
+        Problems found in the inputs (warnings only, for a successful run).
+    plan_rooms
+        Proposed rooms, when a plan exists.
+    static_maps
+        PNG files of the static maps, with their captions.
+    notice
+        Schematic-data notice ("" when the data is real).
+    sources
+        Data sources line.
+    lang
+        ``"zh"`` or ``"en"``.
+    """
+
+    title: str
+    summary_rows: list[tuple[str, str, str]]
+    context_rows: list[tuple[str, str]]
+    counties: pd.DataFrame
+    townships: pd.DataFrame
+    validation_counts: pd.DataFrame
+    problems: pd.DataFrame
+    plan_rooms: pd.DataFrame | None
+    static_maps: list[tuple[Path, str]]
+    notice: str
+    sources: str
+    lang: str
+
+
+#: Columns shown in report tables (the CSV and XLSX files have all).
+REPORT_COLUMNS = (
+    "stations", "station_staff", "community_rooms", "school_stations", "enterprise_stations",
+    "hospital_stations", "villages", "room_share", "population_share_within_radius",
+    "population_per_staff", "gap_score",
+)
+
+
+def summary_rows(city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str) -> list[tuple[str, str, str]]:
+    """City-wide figures as (label, value, published) text."""
+    labels = dict(COLUMN_LABELS.get(lang, {}))
+    rows = []
+    for key in SUMMARY_FIGURES:
+        value = city.get(key)
+        if value is None or pd.isna(value):
+            continue
+        shown = f"{100 * value:.1f}%" if key.endswith("share_within_radius") else f"{value:,.0f}"
+        label = labels.get(key, key) + (f" ({radius_km:g} km)" if "radius" in key else "")
+        rows.append((label, shown, f"{published[key]:,.0f}" if key in published else ""))
+    return rows
+
+
+def report_table(table: pd.DataFrame, keys: Sequence[str], lang: str) -> pd.DataFrame:
+    """A compact, formatted table for reports (shares in %, numbers rounded)."""
+    frame = table[[*keys, *[c for c in REPORT_COLUMNS if c in table]]].copy()
+    for column in frame.columns:
+        if column in keys:
+            continue
+        values = frame[column]
+        if column.endswith("share") or "share_" in column:
+            frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.0f}%")
+        else:
+            frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    return frame.reset_index().rename(columns=dict(COLUMN_LABELS.get(lang, {})))
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
+    """Write tables as sheets of one XLSX workbook."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)

@@ -195,3 +195,16 @@ def test_names_from_the_data_show_as_text_and_run_no_script(open_page, hostile_m
     assert loaded.page.locator("img[src=x], img[src=y], svg[onload]").count() == 0
     assert dialogs == []
     assert loaded.page.title() == "<script>alert(5)</script>"
+
+
+def test_html_report_opens_offline_and_shows_the_figures(open_page, linyi_run):
+    report = next(p for p in linyi_run.outputs if p.name == "report.html")
+    loaded = open_page(report)
+    loaded.page.wait_for_timeout(1500)
+    assert loaded.errors == [] and loaded.network_requests == []
+    summary = loaded.page.locator("#summary").inner_text()
+    for figure in ("156", "444", "390"):
+        assert figure in summary
+    frame = loaded.page.frame_locator("iframe.map")
+    frame.locator("[data-tc-ready]").wait_for()
+    assert loaded.page.locator("#townships tbody tr").count() == 156

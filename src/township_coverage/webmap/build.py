@@ -80,6 +80,8 @@ class MapOptions:
         Classification per indicator column.
     size_budget_kb
         Largest acceptable HTML size (0: none).
+    compact
+        For embedding in a small frame: the layer list starts collapsed.
     """
 
     lang: str = "zh"
@@ -88,6 +90,7 @@ class MapOptions:
     radius_km: float | None = None
     classes: Mapping[str, ClassScheme] = field(default_factory=dict)
     size_budget_kb: int = 0
+    compact: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _build(table, sites, title, counties, villages, schematic, sources, extra_la
         ).add_to(fmap)
     for layer in extra_layers:
         _point_layer(layer, shift).add_to(fmap)
-    layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    layer_control = folium.LayerControl(collapsed=options.compact, position="topright").add_to(fmap)
 
     sites = _display(sites, shift)
     lon_min, lat_min, lon_max, lat_max = table.total_bounds

@@ -1,0 +1,58 @@
+"""The one-file HTML report: figures, tables, the interactive and static maps.
+
+Everything is inside the file (the interactive map in an ``iframe`` with
+``srcdoc``, static maps as data URLs), so it opens offline. The template is
+rendered with autoescaping: every value from the data is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from township_coverage.report import ReportContent
+
+TEXT = {
+    "zh": {
+        "summary": "全市概况", "figure": "指标", "computed": "本次计算", "published": "公开数据",
+        "context": "其他公开数据（未由数据计算）：", "map": "地图", "counties": "各县区",
+        "townships": "各乡镇（街道）", "plan": "拟建社工室", "validation": "数据校验",
+        "no_problems": "未发现问题。",
+    },
+    "en": {
+        "summary": "City summary", "figure": "Figure", "computed": "Computed", "published": "Published",
+        "context": "Other published facts (not computed from the data):", "map": "Maps", "counties": "Counties",
+        "townships": "Townships", "plan": "Proposed rooms", "validation": "Data checks",
+        "no_problems": "No problems found.",
+    },
+}
+
+
+def render_report_html(content: ReportContent, *, map_html: str = "") -> str:
+    """The report as one HTML document."""
+    environment = Environment(
+        loader=PackageLoader("township_coverage", "templates"), autoescape=select_autoescape(["j2", "html"])
+    )
+    template = environment.get_template("report.html.j2")
+    images = [(base64.b64encode(Path(path).read_bytes()).decode("ascii"), caption) for path, caption in content.static_maps]
+    return template.render(
+        c=content,
+        t=TEXT[content.lang],
+        map_html=map_html,
+        images=images,
+        counties_table=_table(content.counties),
+        townships_table=_table(content.townships, table_id="townships"),
+        plan_table=_table(content.plan_rooms) if content.plan_rooms is not None else "",
+        validation_table=_table(content.validation_counts.reset_index()),
+        problems_table=_table(content.problems) if len(content.problems) else "",
+    )
+
+
+def _table(frame: pd.DataFrame, *, table_id: str | None = None) -> Markup:
+    """A pandas table as escaped HTML."""
+    html = frame.to_html(index=False, escape=True, na_rep="", border=0, table_id=table_id)
+    return Markup(html)

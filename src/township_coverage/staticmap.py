@@ -1,0 +1,317 @@
+"""Static maps for reports: matplotlib, a CJK font, the interactive map's classes.
+
+Each map has a title, the choropleth in the same classes and colours as the
+interactive map, a legend with units, a scale bar, a north arrow, county
+outlines and names, and a footer with the data sources and, for schematic
+data, the notice. Maps are drawn in the data's UTM zone so that the scale
+bar is true. The atlas is one PDF page per county.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from township_coverage.config import ClassScheme
+from township_coverage.errors import CoverageError
+from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
+
+#: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Noto Sans CJK JP",
+)
+#: Indicators drawn as static maps unless the caller chooses others.
+DEFAULT_STATIC_INDICATORS = ("station_staff", "community_rooms", "population_share_within_radius", "gap_score")
+A4_LANDSCAPE_IN = (11.69, 8.27)
+
+
+class FontNotFoundError(CoverageError):
+    """No font that can show Chinese text is installed."""
+
+
+def find_cjk_font() -> str:
+    """The first installed font family of :data:`CJK_FAMILIES`.
+
+    Raises
+    ------
+    FontNotFoundError
+        If none is installed (the message says how to install one).
+    """
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in installed:
+            return family
+    raise FontNotFoundError(
+        "no font for Chinese text was found (looked for " + ", ".join(CJK_FAMILIES) + "); install one, "
+        "e.g. 'apt-get install fonts-noto-cjk' on Debian/Ubuntu, then delete matplotlib's font cache "
+        "(~/.cache/matplotlib) if it was installed after matplotlib"
+    )
+
+
+def _indicator(column: str) -> Indicator:
+    for indicator in INDICATORS:
+        if indicator.column == column:
+            return indicator
+    raise ValueError(f"unknown indicator {column!r}; allowed: {', '.join(i.column for i in INDICATORS)}")
+
+
+def _style(font: str):
+    import matplotlib
+
+    return matplotlib.rc_context(
+        {
+            "font.family": [font, "DejaVu Sans"],
+            "pdf.fonttype": 42,  # embed TrueType/OpenType so text stays text
+            "svg.fonttype": "none",
+            "axes.unicode_minus": False,
+        }
+    )
+
+
+def draw_indicator_map(
+    table: gpd.GeoDataFrame,
+    column: str,
+    *,
+    title: str,
+    counties: gpd.GeoDataFrame | None = None,
+    footer: str = "",
+    lang: str = "zh",
+    scheme: ClassScheme | None = None,
+    font: str | None = None,
+    figsize: tuple[float, float] = A4_LANDSCAPE_IN,
+):
+    """One choropleth as a matplotlib figure.
+
+    Parameters
+    ----------
+    table
+        Township polygons with the indicator ``column``.
+    column
+        Indicator column (see :data:`township_coverage.webmap.indicators.INDICATORS`).
+    title
+        Map title.
+    counties
+        County outlines with ``county_name``, drawn and labelled on top.
+    footer
+        Sources and notices, printed under the map.
+    lang
+        Language of labels.
+    scheme
+        Classification (as in the project file).
+    font
+        Font family; found with :func:`find_cjk_font` if not given.
+    figsize
+        Inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    font = font or find_cjk_font()
+    indicator = _indicator(column)
+    metric = table.estimate_utm_crs()
+    shapes = table.to_crs(metric)
+    classes = classify(table[column], indicator, lang=lang, scheme=scheme)
+    with _style(font):
+        figure, axes = plt.subplots(figsize=figsize, layout="constrained")
+        shapes.plot(ax=axes, color=classes.colours.to_numpy(), edgecolor="white", linewidth=0.4)
+        if counties is not None:
+            _draw_counties(axes, counties.to_crs(metric))
+        _finish_map(axes, figure, indicator, classes.legend, title, footer, lang)
+    return figure
+
+
+def _draw_counties(axes, counties: gpd.GeoDataFrame, *, names: bool = True) -> None:
+    counties.boundary.plot(ax=axes, color="#333333", linewidth=1.0)
+    if names and "county_name" in counties:
+        for point, name in zip(counties.representative_point(), counties["county_name"]):
+            axes.annotate(
+                str(name), (point.x, point.y), ha="center", va="center", fontsize=9, color="#222222",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
+            )
+
+
+def _finish_map(axes, figure, indicator: Indicator, legend, title: str, footer: str, lang: str) -> None:
+    from matplotlib.patches import Patch
+
+    unit = indicator.unit[lang]
+    legend_title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
+    axes.legend(
+        handles=[Patch(facecolor=colour, edgecolor="#999999", label=label) for colour, label in legend],
+        title=legend_title, loc="lower left", frameon=True, fontsize=8, title_fontsize=9,
+    )
+    axes.set_title(title, fontsize=14)
+    axes.set_axis_off()
+    axes.set_aspect("equal")
+    _scale_bar(axes, lang)
+    _north_arrow(axes, lang)
+    if footer:
+        figure.text(0.01, 0.005, footer, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+
+
+def _scale_bar(axes, lang: str) -> None:
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    xmin, xmax = axes.get_xlim()
+    width_m = xmax - xmin
+    # A round length near a fifth of the map width: 1, 2 or 5 x 10^n metres.
+    target = width_m / 5
+    exponent = 10 ** np.floor(np.log10(target))
+    length = max(step * exponent for step in (1, 2, 5) if step * exponent <= target)
+    label = f"{length / 1000:g} 公里" if lang == "zh" else f"{length / 1000:g} km"
+    axes.add_artist(
+        AnchoredSizeBar(axes.transData, length, label, loc="lower right", pad=0.6, borderpad=1.0,
+                        sep=4, frameon=False, size_vertical=width_m / 300, fontproperties={"size": 8})
+    )
+
+
+def _north_arrow(axes, lang: str) -> None:
+    axes.annotate(
+        "北" if lang == "zh" else "N", xy=(0.96, 0.96), xytext=(0.96, 0.87), xycoords="axes fraction",
+        ha="center", va="center", fontsize=11, fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "facecolor": "black", "lw": 1.2},
+    )
+
+
+def save_figure(figure, stem: Path, formats: Sequence[str], *, dpi: int = 300) -> list[Path]:
+    """Save a figure as ``stem.<format>`` for each format (png at ``dpi``)."""
+    import matplotlib.pyplot as plt
+
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        figure.savefig(path, dpi=dpi if fmt == "png" else None, format=fmt, metadata=_metadata(fmt))
+        written.append(path)
+    plt.close(figure)
+    return written
+
+
+def _metadata(fmt: str) -> dict | None:
+    # Fixed metadata keeps repeated outputs identical.
+    if fmt == "png":
+        return {"Software": None}
+    if fmt == "pdf":
+        return {"Creator": "township-coverage", "Producer": None, "CreationDate": None}
+    if fmt == "svg":
+        return {"Date": None}
+    return None
+
+
+def static_maps(
+    table: gpd.GeoDataFrame,
+    folder: Path,
+    *,
+    columns: Sequence[str] = DEFAULT_STATIC_INDICATORS,
+    formats: Sequence[str] = ("png",),
+    title: str,
+    counties: gpd.GeoDataFrame | None = None,
+    footer: str = "",
+    lang: str = "zh",
+    classes: Mapping[str, ClassScheme] | None = None,
+) -> dict[str, list[Path]]:
+    """Draw and save one map per indicator as ``map_<column>.<format>``.
+
+    Returns
+    -------
+    dict
+        Indicator column -> files written.
+    """
+    if not formats:
+        return {}
+    font = find_cjk_font()
+    classes = classes or {}
+    written = {}
+    for column in columns:
+        indicator = _indicator(column)
+        figure = draw_indicator_map(
+            table, column, title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
+            counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
+        )
+        written[column] = save_figure(figure, folder / f"map_{column}", formats)
+    return written
+
+
+#: Columns of the per-county table on atlas pages.
+ATLAS_COLUMNS = ("stations", "station_staff", "community_rooms", "villages", "population_share_within_radius", "gap_score")
+
+
+def atlas_pdf(
+    table: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    counties: gpd.GeoDataFrame | None,
+    column: str = "gap_score",
+    footer: str = "",
+    lang: str = "zh",
+    scheme: ClassScheme | None = None,
+) -> Path:
+    """A multi-page PDF: one page per county with its townships, sites and indicators.
+
+    Townships are grouped by ``county_code``; the county outline is drawn
+    where there is one (the High-tech Zone has none).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    font = find_cjk_font()
+    indicator = _indicator(column)
+    metric = table.estimate_utm_crs()
+    shapes = table.to_crs(metric)
+    colours = classify(table[column], indicator, lang=lang, scheme=scheme)
+    located_sites = sites[sites.geometry.notna()].to_crs(metric)
+    outlines = counties.to_crs(metric).set_index("county_code") if counties is not None and "county_code" in counties else None
+    from township_coverage.report import COLUMN_LABELS
+
+    headers = dict(COLUMN_LABELS.get(lang, {}))
+    with _style(font), PdfPages(path, metadata={"Creator": "township-coverage", "Producer": None, "CreationDate": None}) as pdf:
+        for county_code, members in shapes.groupby("county_code", sort=True):
+            county_name = str(members["county_name"].iloc[0])
+            figure = plt.figure(figsize=(8.27, 11.69), layout="constrained")
+            grid = figure.add_gridspec(2, 1, height_ratios=[3, 2])
+            axes = figure.add_subplot(grid[0])
+            members.plot(ax=axes, color=colours.colours[members.index].to_numpy(), edgecolor="white", linewidth=0.6)
+            if outlines is not None and county_code in outlines.index:
+                gpd.GeoSeries([outlines.geometry[county_code]], crs=metric).boundary.plot(ax=axes, color="#333333", linewidth=1.2)
+            for point, name in zip(members.representative_point(), members["township_name"]):
+                axes.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=7,
+                              bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.5})
+            inside = located_sites[located_sites["township_code"].isin(members.index)]
+            for site_type, marker, colour in (("township_station", "o", "#d7301f"), ("community_room", ".", "#2b8cbe")):
+                points = inside[inside["site_type"] == site_type]
+                axes.scatter(points.geometry.x, points.geometry.y, s=18 if marker == "o" else 10, c=colour,
+                             marker=marker, edgecolors="white", linewidths=0.4, zorder=3)
+            _finish_map(axes, figure, indicator, colours.legend, county_name, footer, lang)
+            table_axes = figure.add_subplot(grid[1])
+            table_axes.set_axis_off()
+            rows = [
+                [str(name)] + [format_value(row[c], _indicator(c), lang=lang) if c in {i.column for i in INDICATORS}
+                               else f"{row[c]:,.0f}" for c in ATLAS_COLUMNS]
+                for name, (_, row) in zip(members["township_name"], members.iterrows())
+            ]
+            header = [headers.get("township_name", "township")] + [headers.get(c, c) for c in ATLAS_COLUMNS]
+            cell_table = table_axes.table(cellText=rows, colLabels=[_wrap(h) for h in header], loc="upper center", cellLoc="center")
+            cell_table.auto_set_font_size(False)
+            cell_table.set_fontsize(7)
+            cell_table.scale(1, 1.25)
+            pdf.savefig(figure)
+            plt.close(figure)
+    return path
+
+
+def _wrap(text: str, width: int = 8) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
