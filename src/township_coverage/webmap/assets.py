@@ -20,14 +20,18 @@ from branca.element import Element, Figure
 _VENDOR = files("township_coverage.webmap") / "vendor"
 
 #: Folium asset name -> vendored file (relative to ``vendor/``).
+#: Folium's own MarkerCluster plugin names the files differently; both work.
 VENDORED_JS = {
     "leaflet": "leaflet/leaflet.js",
     "leaflet.markercluster.js": "leaflet.markercluster/leaflet.markercluster.js",
+    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
 }
 VENDORED_CSS = {
     "leaflet_css": "leaflet/leaflet.css",
     "MarkerCluster.css": "leaflet.markercluster/MarkerCluster.css",
     "MarkerCluster.Default.css": "leaflet.markercluster/MarkerCluster.Default.css",
+    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
 }
 #: Folium defaults this map does not use (no Bootstrap widgets, no icon fonts).
 UNUSED = frozenset(
@@ -79,14 +83,16 @@ def inline_assets(figure: Figure) -> None:
     for element in _walk(figure):
         for name, url in getattr(element, "default_js", []):
             if name in VENDORED_JS:
-                script = vendored_text(VENDORED_JS[name]).replace("</script", "<\\/script")
-                figure.header.add_child(Element(f"<script>{script}</script>"), name=f"inline_{name}")
+                relative = VENDORED_JS[name]
+                script = vendored_text(relative).replace("</script", "<\\/script")
+                figure.header.add_child(Element(f"<script>{script}</script>"), name=f"inline_{relative}")
             elif name not in UNUSED:
                 raise UnknownAssetError(f"script {name!r} ({url}) is not vendored")
         for name, url in getattr(element, "default_css", []):
             if name in VENDORED_CSS:
-                css = vendored_text(VENDORED_CSS[name])
-                figure.header.add_child(Element(f"<style>{css}</style>"), name=f"inline_{name}")
+                relative = VENDORED_CSS[name]
+                css = vendored_text(relative)
+                figure.header.add_child(Element(f"<style>{css}</style>"), name=f"inline_{relative}")
             elif name not in UNUSED:
                 raise UnknownAssetError(f"stylesheet {name!r} ({url}) is not vendored")
         if hasattr(element, "default_js"):

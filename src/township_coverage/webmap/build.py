@@ -348,7 +348,6 @@ _CSS = """<style>
 .tc-badge{display:flex;align-items:center;justify-content:center;width:100%;height:100%;color:#fff;
   font:bold 11px sans-serif;border:1px solid #fff;box-sizing:border-box}
 .tc-badge-square{border-radius:3px}
-.tc-badge-dot{border-radius:50%}
 .tc-buttons a{font-size:16px;cursor:pointer}
 .tc-search{background:#fff;padding:4px;width:220px}
 .tc-search input{width:100%;box-sizing:border-box;font:13px sans-serif;padding:3px}

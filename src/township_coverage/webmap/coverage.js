@@ -74,7 +74,7 @@
   function siteMarker(site, item) {
     var latlng = [item[0], item[1]];
     var marker;
-    if (site.symbol === "circle") {
+    if (site.symbol === "circle" || site.symbol === "dot") {
       marker = L.circleMarker(latlng, {
         radius: site.radius, color: "#ffffff", weight: 1, fillColor: site.colour, fillOpacity: 0.95,
       });
