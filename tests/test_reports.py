@@ -108,3 +108,15 @@ def test_a_missing_cjk_font_is_a_clear_error(monkeypatch):
 def test_unknown_report_format_is_refused():
     result = CliRunner().invoke(main, ["report", "--format", "html,odt"])
     assert result.exit_code == 2 and "unknown format(s) odt" in result.output
+
+
+def test_run_without_a_cjk_font_still_writes_the_html_report(tmp_path, monkeypatch):
+    from _support import write_tiny_project
+    from township_coverage import load_project, run, staticmap
+
+    monkeypatch.setattr(staticmap, "CJK_FAMILIES", ("No Such Font SC",))
+    project = write_tiny_project(tmp_path)
+    result = run(load_project(project, output_dir=tmp_path / "out"))
+    names = {p.name for p in result.outputs}
+    assert "report.html" in names and not any(name.endswith(".png") for name in names)
+    assert result.notes and "no font for Chinese text was found" in result.notes[0]

@@ -74,6 +74,8 @@ def run(project: Path | None, output: Path, lang: str, cdn: bool, basemap: str) 
 def _report_result(result) -> None:
     for warning in result.validation.warnings:
         click.echo(str(warning), err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(result.summary)
     click.echo("")
     for path in result.outputs:

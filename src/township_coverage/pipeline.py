@@ -27,7 +27,7 @@ from township_coverage.names import NameMatcher
 from township_coverage.report import ReportContent, plan_summary, summary_text, write_plan_tables, write_tables
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
-from township_coverage.staticmap import atlas_pdf, static_maps
+from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_maps
 from township_coverage.webmap.indicators import INDICATORS
 from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
 
@@ -115,6 +115,8 @@ class RunResult:
         Files written.
     title
         The project's name.
+    notes
+        Things the run left out, and why.
     """
 
     townships: pd.DataFrame
@@ -124,6 +126,7 @@ class RunResult:
     summary: str
     outputs: tuple[Path, ...]
     title: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def validate_project(config: ProjectConfig) -> Validation:
@@ -218,7 +221,7 @@ def run(
     lang: str = "zh",
     offline: bool = True,
     basemap: str = "none",
-    report_formats: Sequence[str] = ("html", "png"),
+    report_formats: Sequence[str] | None = None,
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -239,7 +242,9 @@ def run(
         ``"none"`` (default, offline) or an online basemap (see
         :data:`township_coverage.webmap.BASEMAPS`).
     report_formats
-        Any of :data:`REPORT_FORMATS`.
+        Any of :data:`REPORT_FORMATS`; by default the HTML report, with
+        static PNG maps when a font for Chinese text is installed (else a
+        note says why they were left out).
 
     Returns
     -------
@@ -252,6 +257,14 @@ def run(
     """
     from township_coverage.webmap import save_map
 
+    notes: list[str] = []
+    if report_formats is None:
+        report_formats = ("html", "png")
+        try:
+            find_cjk_font()
+        except FontNotFoundError as error:
+            report_formats = ("html",)
+            notes.append(f"static maps were not drawn: {error}")
     unknown = set(report_formats) - set(REPORT_FORMATS)
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
@@ -283,7 +296,7 @@ def run(
             formats=report_formats, lang=lang, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
         )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs, config.name)
+    return RunResult(table, counties, city, validation, summary, outputs, config.name, tuple(notes))
 
 
 def _write_reports(config, validation, table, counties, city, sites, folder, *, formats, lang, map_html) -> list[Path]:
@@ -297,7 +310,7 @@ def _write_reports(config, validation, table, counties, city, sites, folder, *, 
     notice = _notice(validation, lang)
     footer = "；".join(part for part in (config.attribution, notice) if part)
     map_formats = [f for f in ("png", "svg", "pdf") if f in formats]
-    needs_png = "html" in formats or "docx" in formats
+    needs_png = "docx" in formats  # the HTML report shows the PNG maps when they are drawn
     images = static_maps(
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
