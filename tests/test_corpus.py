@@ -16,23 +16,29 @@ from township_coverage.crs import bd09_to_wgs84, gcj02_to_wgs84
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def _validate(tmp_path: Path, *, townships: str = "townships.geojson", sites: str, extra: str = ""):
+def _project(
+    tmp_path: Path,
+    *,
+    townships: str | Path = "townships.geojson",
+    sites: str | Path,
+    townships_options: str = "",
+    sites_options: str = "",
+    extra: str = "",
+) -> Path:
+    """A project file for corpus files (names in tests/data/, or paths)."""
     project = tmp_path / "project.toml"
     project.write_text(
-        textwrap.dedent(
-            f"""\
-            [project]
-            name = "corpus"
-            [layers.townships]
-            path = "{(DATA / townships).as_posix()}"
-            [layers.sites]
-            path = "{(DATA / sites).as_posix()}"
-            """
-        )
+        f'[project]\nname = "corpus"\n'
+        f'[layers.townships]\npath = "{(DATA / townships).as_posix()}"\n{townships_options}\n'
+        f'[layers.sites]\npath = "{(DATA / sites).as_posix()}"\n{sites_options}\n'
         + textwrap.dedent(extra),
         encoding="utf-8",
     )
-    return validate_project(load_project(project, output_dir=tmp_path / "out"))
+    return project
+
+
+def _validate(tmp_path: Path, **files_and_options):
+    return validate_project(load_project(_project(tmp_path, **files_and_options), output_dir=tmp_path / "out"))
 
 
 def _messages(validation) -> str:
@@ -65,17 +71,9 @@ def test_bad_boundaries_are_refused_with_a_clear_message(tmp_path, townships, me
 
 
 def test_a_bowtie_is_repaired_only_when_allowed(tmp_path):
-    extra = f"""\
-        [layers.townships]
-        path = "{(DATA / 'townships_bowtie.geojson').as_posix()}"
-        repair_invalid = true
-        """
-    project = tmp_path / "project.toml"
-    project.write_text(
-        textwrap.dedent(extra) + f'[layers.sites]\npath = "{(DATA / "sites_gbk.csv").as_posix()}"\n',
-        encoding="utf-8",
+    validation = _validate(
+        tmp_path, townships="townships_bowtie.geojson", townships_options="repair_invalid = true", sites="sites_gbk.csv"
     )
-    validation = validate_project(load_project(project))
     assert not validation.errors
     assert "warning: townships_bowtie.geojson, row 1, column 'geometry': invalid polygon (Self-intersection" in _messages(validation)
     repaired = validation.townships.geometry.iloc[0]
@@ -83,15 +81,11 @@ def test_a_bowtie_is_repaired_only_when_allowed(tmp_path):
 
 
 def test_a_shapefile_without_crs_is_read_when_the_project_gives_one(tmp_path):
-    project = tmp_path / "project.toml"
-    project.write_text(
-        f'[layers.townships]\npath = "{(DATA / "townships_no_crs.zip").as_posix()}"\ncrs = "EPSG:4326"\n'
-        'columns = { township_code = "township_c", township_name = "township_n", '
-        'county_code = "county_cod", county_name = "county_nam" }\n'
-        f'[layers.sites]\npath = "{(DATA / "sites_gbk.csv").as_posix()}"\n',
-        encoding="utf-8",
+    options = (
+        'crs = "EPSG:4326"\ncolumns = { township_code = "township_c", township_name = "township_n", '
+        'county_code = "county_cod", county_name = "county_nam" }'
     )
-    validation = validate_project(load_project(project))
+    validation = _validate(tmp_path, townships="townships_no_crs.zip", townships_options=options, sites="sites_gbk.csv")
     assert not validation.errors and len(validation.townships) == 3
 
 
@@ -161,13 +155,7 @@ def test_utf8_is_never_read_as_gb18030(tmp_path):
 
 
 def test_xlsx_title_row_and_sheet_by_name(tmp_path):
-    project = tmp_path / "p2.toml"
-    project.write_text(
-        f'[layers.townships]\npath = "{(DATA / "townships.geojson").as_posix()}"\n'
-        f'[layers.sites]\npath = "{(DATA / "sites_title_row.xlsx").as_posix()}"\nsheet = "站点"\n',
-        encoding="utf-8",
-    )
-    validation = validate_project(load_project(project))
+    validation = _validate(tmp_path, sites="sites_title_row.xlsx", sites_options='sheet = "站点"')
     assert not validation.errors, _messages(validation)
     points = validation.site_join.points
     assert points["_row"].tolist() == [3, 4]  # below the title and header rows
@@ -197,16 +185,10 @@ def test_a_declared_township_that_disagrees_is_reported(tmp_path):
 
 @pytest.mark.parametrize(("sites", "crs", "inverse"), [("sites_gcj02.csv", "GCJ-02", gcj02_to_wgs84), ("sites_bd09.csv", "BD-09", bd09_to_wgs84)])
 def test_offset_coordinates_are_converted_before_joining(tmp_path, sites, crs, inverse):
-    validation = _validate(tmp_path, sites=sites, extra="")
+    validation = _validate(tmp_path, sites=sites)
     # Without conversion both points fall in the wrong township.
     assert validation.site_join.points["township_code"].tolist() != ["371302001", "371321105"]
-    project = tmp_path / "offset.toml"
-    project.write_text(
-        f'[layers.townships]\npath = "{(DATA / "townships.geojson").as_posix()}"\n'
-        f'[layers.sites]\npath = "{(DATA / sites).as_posix()}"\ncrs = "{crs}"\n',
-        encoding="utf-8",
-    )
-    converted = validate_project(load_project(project))
+    converted = _validate(tmp_path, sites=sites, sites_options=f'crs = "{crs}"')
     points = converted.site_join.points
     assert points["township_code"].tolist() == ["371302001", "371321105"]
     # Written as 6-decimal values from WGS84 118.0094 / 118.0106, 35.005: back within 0.2 m.
@@ -226,13 +208,7 @@ def test_boundary_formats(tmp_path, suffix, write):
     townships = gpd.read_file(DATA / "townships.geojson")
     path = tmp_path / f"townships{suffix}"
     write(townships, path)
-    project = tmp_path / "project.toml"
-    project.write_text(
-        f'[layers.townships]\npath = "{path.as_posix()}"\n'
-        f'[layers.sites]\npath = "{(DATA / "sites_gbk.csv").as_posix()}"\n',
-        encoding="utf-8",
-    )
-    validation = validate_project(load_project(project))
+    validation = _validate(tmp_path, townships=path, sites="sites_gbk.csv")
     assert not validation.errors, _messages(validation)
     assert sorted(validation.townships["township_code"]) == ["371302001", "371321105", "371324199"]
     assert validation.site_join.points["township_code"].tolist() == ["371302001"]

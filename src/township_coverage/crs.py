@@ -83,12 +83,20 @@ def gcj02_to_wgs84(
     round gains about three decimal digits; ten rounds reach float precision.
     """
     gcj_lon, gcj_lat = _as_arrays(lon, lat)
-    wgs_lon, wgs_lat = gcj_lon.copy(), gcj_lat.copy()
+    return _invert(wgs84_to_gcj02, gcj_lon, gcj_lat, (gcj_lon, gcj_lat), iterations)
+
+
+def _invert(forward, lon: np.ndarray, lat: np.ndarray, start, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(x) = (lon, lat)`` by fixed-point iteration from ``start``.
+
+    Converges because each offset changes slowly with position.
+    """
+    x, y = (np.array(v, dtype=float) for v in start)
     for _ in range(iterations):
-        fwd_lon, fwd_lat = wgs84_to_gcj02(wgs_lon, wgs_lat)
-        wgs_lon = wgs_lon - (fwd_lon - gcj_lon)
-        wgs_lat = wgs_lat - (fwd_lat - gcj_lat)
-    return wgs_lon, wgs_lat
+        fwd_x, fwd_y = forward(x, y)
+        x = x - (fwd_x - lon)
+        y = y - (fwd_y - lat)
+    return x, y
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -107,12 +115,7 @@ def bd09_to_gcj02(
     x, y = bd_lon - 0.0065, bd_lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_FACTOR)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_FACTOR)
-    gcj_lon, gcj_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(iterations):
-        fwd_lon, fwd_lat = gcj02_to_bd09(gcj_lon, gcj_lat)
-        gcj_lon = gcj_lon - (fwd_lon - bd_lon)
-        gcj_lat = gcj_lat - (fwd_lat - bd_lat)
-    return gcj_lon, gcj_lat
+    return _invert(gcj02_to_bd09, bd_lon, bd_lat, (z * np.cos(theta), z * np.sin(theta)), iterations)
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

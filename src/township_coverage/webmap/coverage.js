@@ -117,20 +117,18 @@
     control.onAdd = function () {
       var bar = element("div", "leaflet-bar tc-buttons");
       L.DomEvent.disableClickPropagation(bar);
-      var reset = element("a", "tc-reset", bar, "⌂");
-      reset.href = "#";
-      reset.title = options.text.reset;
-      reset.setAttribute("role", "button");
-      L.DomEvent.on(reset, "click", function (event) {
-        L.DomEvent.preventDefault(event);
-        map.fitBounds(options.bounds);
-      });
-      var full = element("a", "tc-fullscreen", bar, "⤢");
-      full.href = "#";
-      full.title = options.text.fullscreen;
-      full.setAttribute("role", "button");
-      L.DomEvent.on(full, "click", function (event) {
-        L.DomEvent.preventDefault(event);
+      function button(className, symbol, title, action) {
+        var link = element("a", className, bar, symbol);
+        link.href = "#";
+        link.title = title;
+        link.setAttribute("role", "button");
+        L.DomEvent.on(link, "click", function (event) {
+          L.DomEvent.preventDefault(event);
+          action();
+        });
+      }
+      button("tc-reset", "⌂", options.text.reset, function () { map.fitBounds(options.bounds); });
+      button("tc-fullscreen", "⤢", options.text.fullscreen, function () {
         var container = map.getContainer();
         if (document.fullscreenElement) document.exitFullscreen();
         else if (container.requestFullscreen) container.requestFullscreen();
