@@ -216,3 +216,23 @@ def test_plan_target_share_and_unreachable_target(tmp_path: Path):
     assert bad.exit_code == 1 and "cannot be reached with these candidates" in bad.output
     both = runner.invoke(main, ["plan", "--target-share", "0.7", "--new-rooms", "3"])
     assert both.exit_code == 2 and "exactly one of" in both.output
+
+
+def test_plan_respects_exclusions_and_checks_candidate_lists(linyi_plan, tmp_path: Path):
+    _, folder = linyi_plan
+    first = pd.read_csv(folder / "plan_rooms.csv", encoding="utf-8-sig", dtype={"村代码": str})
+    excluded = first["村代码"].head(3).tolist()
+    exclude = tmp_path / "exclude.csv"
+    exclude.write_text("村代码\n" + "\n".join(excluded) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["plan", "--new-rooms", "20", "--exclude", str(exclude), "--output", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    rooms = pd.read_csv(tmp_path / "a" / "plan_rooms.csv", encoding="utf-8-sig", dtype={"村代码": str})
+    assert not set(excluded) & set(rooms["村代码"])
+    assert rooms["开设后累计覆盖比例"].iloc[-1] <= first["开设后累计覆盖比例"].iloc[-1]
+
+    candidates = tmp_path / "candidates.csv"
+    candidates.write_text("village_code\n371302001001\n999999999999\n", encoding="utf-8")
+    bad = runner.invoke(main, ["plan", "--new-rooms", "2", "--candidates", str(candidates), "--output", str(tmp_path / "b")])
+    assert bad.exit_code == 1
+    assert "candidates.csv, row 3, column 'village_code', value '999999999999': no village has this code" in bad.output

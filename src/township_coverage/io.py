@@ -49,11 +49,11 @@ def decode_table_bytes(raw: bytes) -> tuple[str, str]:
         return raw.decode("gb18030"), "gb18030"
 
 
-def read_table(layer: LayerConfig) -> pd.DataFrame:
+def read_table(layer: LayerConfig, *, min_known_headers: int = 2) -> pd.DataFrame:
     """Read a CSV or XLSX table with every cell as text.
 
-    The header row is the first of the top rows that holds at least two
-    known headers (so a title row above it is skipped); headers are renamed
+    The header row is the first of the top rows that holds at least
+    ``min_known_headers`` known headers (so a title row above it is skipped); headers are renamed
     to standard names (:mod:`township_coverage.columns`). Blank rows are
     dropped. The column ``_row`` keeps each row's number as a spreadsheet
     shows it (the first line of the file is row 1).
@@ -67,7 +67,7 @@ def read_table(layer: LayerConfig) -> pd.DataFrame:
     raw = _read_cells(layer)
     if raw.empty:
         raise InputDataError([Problem(path, None, None, None, "the file is empty")])
-    header_row = _find_header_row(raw, layer)
+    header_row = _find_header_row(raw, layer, min_known_headers)
     headers = [str(c).strip() for c in raw.iloc[header_row]]
     repeated = sorted({h for h in headers if h and headers.count(h) > 1})
     if repeated:
@@ -112,10 +112,10 @@ def _read_cells(layer: LayerConfig) -> pd.DataFrame:
     )
 
 
-def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, *, look_at: int = 20) -> int:
+def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, min_known: int, *, look_at: int = 20) -> int:
     scores = [header_score(cells.iloc[i], layer.columns) for i in range(min(look_at, len(cells)))]
     for row, score in enumerate(scores):
-        if score >= 2:
+        if score >= min_known:
             return row
     raise InputDataError(
         [

@@ -529,7 +529,7 @@ def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path 
 def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     """Village codes listed in a CSV/XLSX file; unknown codes are an error."""
     layer = LayerConfig(path=Path(path).resolve())
-    table = read_table(layer)
+    table = read_table(layer, min_known_headers=1)
     if "village_code" not in table:
         raise InputDataError(missing_columns(table.columns, ("village_code",), layer))
     known = set(villages["village_code"])
