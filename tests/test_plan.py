@@ -142,3 +142,33 @@ def test_existing_sites_stay_and_their_villages_drop_out():
     assert result.objective == 40  # e.g. rooms at 4 and 8 (or 6 and 10 ...) cover 4, 6, 8, 10
     chosen = set(problem.candidate_index[result.chosen])
     assert 0 not in chosen
+
+
+def _blocks(seed: int) -> CoverageProblem:
+    """Several independent components of different sizes (some above the enumeration limit)."""
+    rng = np.random.default_rng(seed)
+    blocks, weights = [], []
+    for n_candidates, n_villages in ((2, 3), (5, 7), (13, 20), (1, 2), (14, 9)):
+        block = (rng.random((n_candidates, n_villages)) < 0.3).astype(float)
+        block[np.arange(n_candidates), rng.integers(0, n_villages, n_candidates)] = 1  # every candidate covers something
+        blocks.append(block)
+        weights.append(rng.integers(1, 100, n_villages).astype(float))
+    covers = sp.block_diag(blocks, format="csr")
+    weights = np.concatenate(weights)
+    n = covers.shape[0]
+    return CoverageProblem(covers, weights, np.arange(len(weights)), np.arange(n),
+                           np.array(["A"] * n), float(weights.sum()), 0.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("k", [1, 3, 6, 12, 40])
+def test_split_by_components_equals_one_model(seed, k):
+    problem = _blocks(seed)
+    assert problem.components()[0] >= 4
+    split = maximize_coverage(problem, k, method="exact")
+    whole = maximize_coverage(problem, k, method="exact", split=False)
+    assert split.status == whole.status == "optimal"
+    assert split.objective == pytest.approx(whole.objective)
+    assert len(split.chosen) <= k
+    if k <= 3:
+        assert split.objective == pytest.approx(_brute_force_best(problem, k))
