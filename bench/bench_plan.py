@@ -160,7 +160,7 @@ def main() -> None:
                 if dense_bytes * 3 <= MEMORY_BUDGET_BYTES:
                     runs["spopt"] = measure(path, "spopt", k)
                 for solver, run in runs.items():
-                    print(f"  {solver:<10} covered {run['covered']:>14,.0f}  status {run['status']:<10} "
+                    print(f"  {solver:<16} covered {run['covered']:>14,.0f}  status {run['status']:<10} "
                           f"{run['seconds']:8.2f} s  peak {run['peak_rss_bytes'] / 2**20:8.0f} MiB")
                 exact, heuristic = runs["exact"], runs["heuristic"]
                 one = runs["exact-one-model"]

@@ -82,7 +82,7 @@ class JoinResult:
         """
         problems = []
         points = self.points
-        for index, point in points.iterrows():
+        for _, point in points.iterrows():
             status, row, ident = point["join_status"], int(point["_row"]), point[id_column]
             if status == OUTSIDE:
                 problems.append(Problem(path, row, "lon/lat", f"{point['lon']:.6f}, {point['lat']:.6f}",
@@ -93,7 +93,7 @@ class JoinResult:
             elif status == SNAPPED:
                 problems.append(Problem(path, row, "lon/lat", f"{point['lon']:.6f}, {point['lat']:.6f}",
                                         f"{id_column} {ident} {point['join_detail']}", "warning"))
-        for index, point in self.disagreements().iterrows():
+        for _, point in self.disagreements().iterrows():
             problems.append(
                 Problem(path, int(point["_row"]), "township_code", str(point["declared_township_code"]),
                         f"{id_column} {point[id_column]} lies in township {point['township_code']}, "

@@ -315,8 +315,8 @@ def _write_reports(config, validation, table, counties, city, sites, folder, *, 
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
     ) if map_formats or needs_png else {}
-    for column, paths in images.items():
-        written += [p for p in paths if p.suffix[1:] in map_formats or p.suffix == ".png" and needs_png]
+    for paths in images.values():
+        written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats:
         written.append(atlas_pdf(shapes, sites, folder / "atlas.pdf", counties=validation.counties,
                                  footer=footer, lang=lang, scheme=config.classes.get("gap_score")))

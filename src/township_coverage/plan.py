@@ -94,7 +94,7 @@ class CoverageProblem:
 
     def components(self) -> tuple[int, np.ndarray]:
         """Connected components of the candidate-village relation (candidate labels)."""
-        n_candidates, n_demand = self.covers.shape
+        n_candidates = self.covers.shape[0]
         graph = sp.bmat([[None, self.covers], [self.covers.T, None]], format="csr")
         count, labels = connected_components(graph, directed=False)
         return count, labels[:n_candidates]
@@ -317,7 +317,7 @@ def _greedy(problem: CoverageProblem, k: int, max_per_group: int | None) -> np.n
     heapq.heapify(heap)
     chosen: list[int] = []
     while heap and len(chosen) < k:
-        negative_gain, j = heapq.heappop(heap)
+        _, j = heapq.heappop(heap)
         group = problem.candidate_group[j]
         if max_per_group is not None and per_group.get(group, 0) >= max_per_group:
             continue

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import Point, Polygon, box
+from shapely.geometry import Polygon, box
 
 HERE = Path(__file__).resolve().parent
 
