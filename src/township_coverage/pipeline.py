@@ -495,8 +495,8 @@ def plan_rooms(
     after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
     newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
 
-    summary = plan_summary(rooms, result, problem, weight="population" if by_population else "villages",
-                           radius_km=radius_km, lang=lang)
+    weight_name = "population" if by_population else "villages"
+    summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
     labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
     fmap = _coverage_map(
         validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km,
@@ -510,7 +510,6 @@ def plan_rooms(
         save_map(fmap, staging / "plan.html")
         written.append(staging / "plan.html")
     outputs = tuple(config.output_dir / path.name for path in written)
-    weight_name = "population" if by_population else "villages"
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs)
 
 
