@@ -60,19 +60,12 @@ def test_outside_china_nothing_changes():
 china = st.tuples(st.floats(73.7, 134.7), st.floats(18.2, 53.5))
 
 
+@pytest.mark.parametrize(("forward", "inverse"), [(wgs84_to_gcj02, gcj02_to_wgs84), (wgs84_to_bd09, bd09_to_wgs84)])
 @settings(max_examples=300, deadline=None)
-@given(china)
-def test_gcj02_round_trip_under_1_m(point):
+@given(point=china)
+def test_round_trip_under_1_m(forward, inverse, point):
     lon, lat = point
-    back_lon, back_lat = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
-    assert _metres(lon, lat, back_lon, back_lat) < 1.0
-
-
-@settings(max_examples=300, deadline=None)
-@given(china)
-def test_bd09_round_trip_under_1_m(point):
-    lon, lat = point
-    back_lon, back_lat = bd09_to_wgs84(*wgs84_to_bd09(lon, lat))
+    back_lon, back_lat = inverse(*forward(lon, lat))
     assert _metres(lon, lat, back_lon, back_lat) < 1.0
 
 
