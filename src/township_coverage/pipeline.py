@@ -282,14 +282,13 @@ def run(
     )
     try:
         fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap)
-        embed = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, compact=True)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     with staged_outputs(config.output_dir) as staging:
         written = write_tables(table, counties, city, staging, lang=lang)
         write_csv(validation_table(validation), staging / "validation.csv")
         save_map(fmap, staging / "coverage.html")
-        save_map(embed, staging / "embed.html")
+        save_map(fmap, staging / "embed.html", compact=True)
         written += [staging / "validation.csv", staging / "coverage.html", staging / "embed.html"]
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
@@ -369,8 +368,7 @@ def _valid_inputs(config: ProjectConfig) -> Validation:
     return validation
 
 
-def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None,
-                  extra_layers=(), compact=False):
+def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=()):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
     townships = validation.townships
@@ -379,7 +377,7 @@ def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="n
     options = MapOptions(
         lang=lang, offline=offline, basemap=basemap,
         radius_km=config.radius_km if radius_km is None else radius_km,
-        classes=config.classes, size_budget_kb=config.map_size_budget_kb, compact=compact,
+        classes=config.classes, size_budget_kb=config.map_size_budget_kb,
     )
     return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),

@@ -80,8 +80,6 @@ class MapOptions:
         Classification per indicator column.
     size_budget_kb
         Largest acceptable HTML size (0: none).
-    compact
-        For embedding in a small frame: the layer list starts collapsed.
     """
 
     lang: str = "zh"
@@ -90,7 +88,6 @@ class MapOptions:
     radius_km: float | None = None
     classes: Mapping[str, ClassScheme] = field(default_factory=dict)
     size_budget_kb: int = 0
-    compact: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,8 +178,15 @@ def build_coverage_map(
     return fmap
 
 
-def save_map(fmap: folium.Map, path: Path) -> None:
-    """Write the map as one HTML file."""
+def save_map(fmap: folium.Map, path: Path, *, compact: bool = False) -> None:
+    """Write the map as one HTML file.
+
+    ``compact`` is for embedding in a small frame: the layer list starts
+    collapsed.
+    """
+    controls = [child for child in fmap._children.values() if isinstance(child, folium.LayerControl)]
+    for control in controls:
+        control.options["collapsed"] = compact
     path.write_text(fmap.get_root().render(), encoding="utf-8")
 
 
@@ -214,7 +218,7 @@ def _build(table, sites, title, counties, villages, schematic, sources, extra_la
         ).add_to(fmap)
     for layer in extra_layers:
         _point_layer(layer, shift).add_to(fmap)
-    layer_control = folium.LayerControl(collapsed=options.compact, position="topright").add_to(fmap)
+    layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
     sites = _display(sites, shift)
     lon_min, lat_min, lon_max, lat_max = table.total_bounds
