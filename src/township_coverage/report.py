@@ -95,19 +95,11 @@ def summary_text(
     lang: str = "zh",
 ) -> str:
     """A short city-wide summary, with published figures beside computed ones."""
-    labels = dict(COLUMN_LABELS.get(lang, {}))
     said_published = "公布" if lang == "zh" else "published"
     lines = [title]
-    for key in SUMMARY_FIGURES:
-        value = city.get(key)
-        if value is None or pd.isna(value):
-            continue
-        shown = f"{100 * value:.1f}%" if key.endswith("share_within_radius") else f"{value:,.0f}"
+    for key, value, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang):
         if key == "townships_with_station" and city["townships"]:
             shown += f" ({100 * value / city['townships']:.1f}%)"
-        label = labels.get(key, key)
-        if "radius" in key:
-            label += f" ({radius_km:g} km)"
         line = f"  {label}: {shown}"
         if key in published:
             match = "✓" if abs(published[key] - value) < 1e-9 else "✗"
@@ -260,16 +252,22 @@ REPORT_COLUMNS = (
 
 def summary_rows(city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str) -> list[tuple[str, str, str]]:
     """City-wide figures as (label, value, published) text."""
+    return [
+        (label, shown, f"{published[key]:,.0f}" if key in published else "")
+        for key, _, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang)
+    ]
+
+
+def _summary_figures(city: pd.Series, *, radius_km: float, lang: str):
+    """(key, value, label, value as text) of each known city-wide figure, in order."""
     labels = dict(COLUMN_LABELS.get(lang, {}))
-    rows = []
     for key in SUMMARY_FIGURES:
         value = city.get(key)
         if value is None or pd.isna(value):
             continue
         shown = f"{100 * value:.1f}%" if key.endswith("share_within_radius") else f"{value:,.0f}"
         label = labels.get(key, key) + (f" ({radius_km:g} km)" if "radius" in key else "")
-        rows.append((label, shown, f"{published[key]:,.0f}" if key in published else ""))
-    return rows
+        yield key, value, label, shown
 
 
 def report_table(table: pd.DataFrame, keys: Sequence[str], lang: str) -> pd.DataFrame:
