@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from township_coverage import load_project, validate_project
-from township_coverage.crs import bd09_to_wgs84, gcj02_to_wgs84
+from township_coverage.inputs.crs import bd09_to_wgs84, gcj02_to_wgs84
 
 DATA = Path(__file__).resolve().parent / "data"
 

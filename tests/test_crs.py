@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from township_coverage.crs import (
+from township_coverage.inputs.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from township_coverage.config import LayerConfig
+from township_coverage.inputs.config import LayerConfig
 from township_coverage.errors import InputDataError
-from township_coverage.io import decode_table_bytes, read_table, staged_outputs
+from township_coverage.inputs.io import decode_table_bytes, read_table
+from township_coverage.outputs import staged_outputs
 
 HEADER = "site_id,name\nS1,兰山街道社会工作服务站\n"
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from township_coverage.names import NameMatcher, normalise_name
+from township_coverage.inputs.names import NameMatcher, normalise_name
 
 cores = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1, max_size=6)
 

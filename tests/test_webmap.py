@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Point
 
 from _support import LINYI
-from township_coverage.config import ClassScheme
+from township_coverage.inputs.config import ClassScheme
 from township_coverage.webmap import MapOptions, build_coverage_map
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from township_coverage.config import load_project
+from township_coverage.inputs.config import load_project
 from township_coverage.errors import CoverageError
 
 _PROJECT = click.option(

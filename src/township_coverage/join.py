@@ -16,7 +16,7 @@ Every input row ends in exactly one status:
     no coordinates, and its township code or name matches no township
     (the detail lists the closest names).
 ``invalid`` / ``duplicate_id``
-    set by :mod:`township_coverage.validate` and passed through.
+    set by :mod:`township_coverage.inputs.validate` and passed through.
 
 A row whose declared township differs from the one it lies in keeps the
 spatial result and is reported as a disagreement, never silently.
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from township_coverage.errors import Problem
-from township_coverage.names import NameMatcher
-from township_coverage.validate import DUPLICATE_ID, INVALID
+from township_coverage.inputs.names import NameMatcher
+from township_coverage.inputs.validate import DUPLICATE_ID, INVALID
 
 JOINED = "joined"
 SNAPPED = "snapped"

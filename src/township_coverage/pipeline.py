@@ -18,18 +18,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from township_coverage.config import LayerConfig, ProjectConfig
+from township_coverage.inputs.config import LayerConfig, ProjectConfig
 from township_coverage.errors import ConfigError, InputDataError, Problem
-from township_coverage.io import read_boundaries, read_table, staged_outputs, write_csv
+from township_coverage.inputs.io import read_boundaries, read_table
+from township_coverage.outputs import staged_outputs, write_csv
 from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
-from township_coverage.names import NameMatcher
+from township_coverage.inputs.names import NameMatcher
 from township_coverage.report import ReportContent, plan_summary, summary_text, write_plan_tables, write_tables
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
 from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_maps
 from township_coverage.webmap.indicators import INDICATORS
-from township_coverage.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
+from township_coverage.inputs.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
 
 SCHEMATIC = "schematic"
 # Where to look for swapped coordinates when the townships could not be read.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from township_coverage.io import write_csv
+from township_coverage.outputs import write_csv
 
 #: Output column headers per language; columns not listed keep their name.
 COLUMN_LABELS: Mapping[str, Mapping[str, str]] = {

@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from township_coverage.config import ClassScheme
+from township_coverage.inputs.config import ClassScheme
 from township_coverage.errors import CoverageError
 from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
 

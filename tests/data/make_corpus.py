@@ -123,7 +123,7 @@ def write_offset_coordinates() -> None:
     import sys
 
     sys.path.insert(0, str(HERE.parents[1] / "src"))
-    from township_coverage.crs import wgs84_to_bd09, wgs84_to_gcj02
+    from township_coverage.inputs.crs import wgs84_to_bd09, wgs84_to_gcj02
 
     # Two points 50 m inside the A|B border (118.01): the offsets (~500 m)
     # would put each in the wrong township if not converted.

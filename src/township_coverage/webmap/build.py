@@ -31,8 +31,8 @@ from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from township_coverage.config import ClassScheme
-from township_coverage.crs import wgs84_to_gcj02
+from township_coverage.inputs.config import ClassScheme
+from township_coverage.inputs.crs import wgs84_to_gcj02
 from township_coverage.geometry import node_coverage
 from township_coverage.webmap.assets import inline_assets
 from township_coverage.webmap.indicators import INDICATORS, classify, format_value

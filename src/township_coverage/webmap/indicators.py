@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from township_coverage.config import ClassScheme
+from township_coverage.inputs.config import ClassScheme
 
 NO_DATA_COLOUR = "#d9d9d9"
 # ColorBrewer sequential schemes, 9 classes (colorbrewer2.org); fewer

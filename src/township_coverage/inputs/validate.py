@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from township_coverage.config import LayerConfig
-from township_coverage.crs import to_wgs84
+from township_coverage.inputs.config import LayerConfig
+from township_coverage.inputs.crs import to_wgs84
 from township_coverage.errors import Problem
 
 #: Row statuses set here; :mod:`township_coverage.join` sets the others.
@@ -144,7 +144,7 @@ def check_sites(table: pd.DataFrame, layer: LayerConfig, *, region: tuple[float,
     Parameters
     ----------
     table
-        From :func:`township_coverage.io.read_table`.
+        From :func:`township_coverage.inputs.io.read_table`.
     layer
         Its configuration (path, CRS).
     region

@@ -12,10 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from township_coverage.crs import check_crs_name
+from township_coverage.inputs.crs import check_crs_name
 from township_coverage.errors import ConfigError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
 # A wheel carries the Linyi data inside the package; a source checkout has it
 # at the top of the repository.
 _LINYI_LOCATIONS = (

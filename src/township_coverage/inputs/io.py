@@ -1,29 +1,22 @@
-"""Reading input layers and writing outputs.
+"""Reading input layers.
 
 Tables come as CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, detected) or XLSX;
-boundaries in any format pyogrio reads. Outputs are written into a staging
-folder and moved into place only when every one of them has been written,
-so that a failed run leaves no half-written files behind.
+boundaries in any format pyogrio reads.
 """
 
 from __future__ import annotations
 
 import csv
 import io as _io
-import os
 import zipfile
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from township_coverage.columns import header_score, standard_names
-from township_coverage.config import LayerConfig
-from township_coverage.crs import offset_system
+from township_coverage.inputs.columns import header_score, standard_names
+from township_coverage.inputs.config import LayerConfig
+from township_coverage.inputs.crs import offset_system
 from township_coverage.errors import Problem, InputDataError
 
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -54,7 +47,7 @@ def read_table(layer: LayerConfig, *, min_known_headers: int = 2) -> pd.DataFram
 
     The header row is the first of the top rows that holds at least
     ``min_known_headers`` known headers (so a title row above it is skipped); headers are renamed
-    to standard names (:mod:`township_coverage.columns`). Blank rows are
+    to standard names (:mod:`township_coverage.inputs.columns`). Blank rows are
     dropped. The column ``_row`` keeps each row's number as a spreadsheet
     shows it (the first line of the file is row 1).
 
@@ -176,25 +169,3 @@ def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
             ]
         )
     return frame.rename(columns={v: k for k, v in layer.columns.items()})
-
-
-@contextmanager
-def staged_outputs(output_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder whose files move into ``output_dir`` on success.
-
-    If the block raises, the staging folder is deleted and ``output_dir`` is
-    left as it was.
-    """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
-    try:
-        yield staging
-        for item in sorted(staging.iterdir()):
-            os.replace(item, output_dir / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table as UTF-8 CSV with a BOM, so that Excel reads it."""
-    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")

@@ -1,0 +1,1 @@
+"""Reading and checking the inputs: project file, tables, boundaries, names, CRS."""
