@@ -117,7 +117,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path: Path):
     expected = [
         "sites.csv, row 2, column 'lon', value 'east': a number is required",
         "sites.csv, row 3, column 'lat', value '95': must be within [-90, 90]",
-        "sites.csv, row 4, column 'site_id', value 'S2': duplicate site_id (first in row 3)",
+        "sites.csv, row 4, column 'site_id', value 'S2': duplicate (first in row 3)",
         "sites.csv, row 4, column 'site_type', value '卫生院': unknown site type",
         "sites.csv, row 4, column 'staff', value 'x': must be a whole number >= 0, or empty",
     ]
@@ -131,7 +131,7 @@ def test_a_site_outside_every_township_is_refused(tmp_path: Path):
     project = write_tiny_project(tmp_path, sites_csv=sites)
     result = CliRunner().invoke(main, ["run", "--project", str(project), "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "site_id S1 lies in no township" in result.output
+    assert "sites.csv, row 2, column 'lon/lat', value '116.9, 36.6': lies in no township" in result.output
 
 
 def test_validate_reports_every_problem_and_exits_1(tmp_path: Path):
@@ -145,21 +145,21 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path: Path):
     output = tmp_path / "out"
     result = CliRunner().invoke(main, ["validate", "--project", str(project), "--output", str(output)])
     assert result.exit_code == 1
-    assert "sites.csv, row 3, column 'lon/lat', value '116.900000, 36.600000': site_id S2 lies in no township" in result.output
+    assert "sites.csv, row 3, column 'lon/lat', value '116.9, 36.6': lies in no township" in result.output
     assert "sites.csv, row 4, column 'site_type', value '未知': unknown site type" in result.output
     assert "2 error(s), 0 warning(s)" in result.output
     table = pd.read_csv(output / "validation.csv", encoding="utf-8-sig")
     assert table["row"].tolist() == [3, 4] and set(table["severity"]) == {"error"}
     # Row accounting: 1 joined + 1 outside + 1 invalid = 3 rows.
-    assert re.search(r"sites\s+1\s+0\s+1\s+0\s+1\s+0\s+3", result.output)
+    assert re.search(r"sites\s+1\s+0\s+1\s+0\s+1\s+0\s+0\s+3", result.output)
 
 
 def test_validate_exits_0_on_the_default_dataset(tmp_path: Path):
     result = CliRunner().invoke(main, ["validate", "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "0 error(s), 0 warning(s)" in result.output
-    assert re.search(r"sites\s+551\s+0\s+0\s+0\s+0\s+0\s+551", result.output)
-    assert re.search(r"villages\s+4186\s+0\s+0\s+0\s+0\s+0\s+4186", result.output)
+    assert re.search(r"sites\s+551\s+0\s+0\s+0\s+0\s+0\s+0\s+551", result.output)
+    assert re.search(r"villages\s+4186\s+0\s+0\s+0\s+0\s+0\s+0\s+4186", result.output)
 
 
 @pytest.fixture(scope="module")

@@ -98,13 +98,11 @@ def test_a_shapefile_without_crs_is_read_when_the_project_gives_one(tmp_path):
         ("sites_text_in_number.csv", {"invalid": 1}, "row 2, column 'staff', value '三': must be a whole number >= 0"),
         ("sites_nan.csv", {"invalid": 1}, "row 2, column 'lon', value 'NaN': a number is required"),
         ("sites_out_of_range.csv", {"invalid": 1}, "row 2, column 'lon', value '218.005': must be within [-180, 180]"),
-        ("sites_swapped.csv", {"joined": 1, "invalid": 1}, "row 3, column 'lon/lat', value '35.005, 118.015': longitude and latitude look swapped"),
-        ("sites_duplicate_ids.csv", {"joined": 1, "duplicate_id": 1}, "row 3, column 'site_id', value 'S1': duplicate site_id (first in row 2)"),
+        ("sites_duplicate_ids.csv", {"joined": 1, "duplicate_id": 1}, "row 3, column 'site_id', value 'S1': duplicate (first in row 2)"),
         ("sites_unknown_type.csv", {"invalid": 1}, "row 2, column 'site_type', value '养老院': unknown site type; allowed: township_station"),
-        ("sites_missing_id.csv", {"invalid": 1}, "row 2, column 'site_id', value '': a site_id is required"),
         ("sites_half_coordinate.csv", {"invalid": 1}, "row 2, column 'lat', value '': missing; give both longitude and latitude, or neither"),
-        ("sites_other_province.csv", {"joined": 1, "outside": 1}, "row 3, column 'lon/lat', value '116.400000, 39.910000': site_id S2 lies in no township"),
-        ("sites_unmatched_name.csv", {"unmatched_name": 2}, "row 2, column 'township_name', value '兰仙街道': site_id S1: no township is named '兰仙街道'; closest: 兰山街道"),
+        ("sites_other_province.csv", {"joined": 1, "outside": 1}, "row 3, column 'lon/lat', value '116.40, 39.91': lies in no township: "),
+        ("sites_unmatched_name.csv", {"unmatched_name": 2}, "row 2, column 'township_name', value '兰仙街道': no township has this name; closest: 兰山街道"),
         ("sites_no_township.csv", {"invalid": 1}, "row 2, column 'lon/lat', value '': the row has neither coordinates nor a township code or name"),
     ],
 )
@@ -118,16 +116,19 @@ def test_bad_rows_end_in_their_status_with_a_clear_message(tmp_path, sites, stat
 
 def test_an_ambiguous_name_asks_for_the_county(tmp_path):
     validation = _validate(tmp_path, sites="sites_unmatched_name.csv")
-    assert "township name '张庄镇' occurs in several counties; add the county (codes 371321105、371324199)" in _messages(validation)
+    assert (
+        "row 3, column 'township_name', value '张庄镇': this township name occurs in several counties "
+        "(兰陵县 张庄镇、沂南县 张庄镇); add a county column or the county before the name"
+    ) in _messages(validation)
 
 
 @pytest.mark.parametrize(
     ("sites", "message"),
     [
         ("sites_empty.csv", "sites_empty.csv: the file is empty"),
-        ("sites_missing_lat.csv", "sites_missing_lat.csv, column 'lat': required column is missing"),
+        ("sites_missing_lat.csv", "sites_missing_lat.csv: no column for 'lat' (the file's headers: "),
         ("missing.csv", "missing.csv: file not found"),
-        ("sites_no_position.csv", "column 'lon': required column is missing (or township_code / township_name)"),
+        ("sites_no_position.csv", "no column for 'lon' (or a township code or name)"),
     ],
 )
 def test_unusable_site_files_are_refused(tmp_path, sites, message):
@@ -169,7 +170,7 @@ def test_a_point_just_outside_is_snapped_and_reported(tmp_path):
     validation = _validate(tmp_path, sites="sites_near_border.csv", extra="[join]\nsnap_tolerance_m = 100\n")
     assert _statuses(validation) == {"snapped": 1}
     assert not validation.errors
-    assert "was 46 m outside every township and was snapped to 371324199" in _messages(validation)
+    assert "46 m outside every township; snapped to the nearest, 371324199" in _messages(validation)
     strict = _validate(tmp_path, sites="sites_near_border.csv", extra="[join]\nsnap_tolerance_m = 10\n")
     assert _statuses(strict) == {"outside": 1}
 
@@ -178,8 +179,8 @@ def test_a_declared_township_that_disagrees_is_reported(tmp_path):
     validation = _validate(tmp_path, sites="sites_disagree.csv")
     assert _statuses(validation) == {"joined": 1}
     assert (
-        "warning: sites_disagree.csv, row 2, column 'township_code', value '371302001': "
-        "site_id S1 lies in township 371321105, not in the declared one"
+        "warning: sites_disagree.csv, row 2, column 'township_code', value '371302001': the position lies in "
+        "沂南县 张庄镇 (371321105), not in the declared 兰山区 兰山街道 (371302001); the position is used"
     ) in _messages(validation)
 
 

@@ -31,9 +31,10 @@ def test_encodings_are_detected(raw: bytes, encoding: str):
 def test_read_table_renames_mapped_columns(tmp_path: Path):
     path = tmp_path / "sites.csv"
     path.write_bytes("编号,名称\nS1,站\n".encode("gbk"))
-    table = read_table(LayerConfig(path=path, columns={"site_id": "编号", "name": "名称"}))
+    table, source = read_table(LayerConfig(path=path, columns={"site_id": "编号", "name": "名称"}))
     assert list(table.columns) == ["_row", "site_id", "name"]
     assert table.iloc[0].tolist() == [2, "S1", "站"]
+    assert (source.header("site_id"), source.header("name"), source.sheet) == ("编号", "名称", None)
 
 
 def test_empty_and_missing_files_name_the_file(tmp_path: Path):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from township_coverage.inputs.io import TableSource
 from township_coverage.join import STATUSES, assign_points_to_townships
 
 
@@ -66,6 +67,7 @@ def test_every_row_gets_one_status(two_squares):
     counts = result.status_counts()
     assert counts.to_dict() == {
         "joined": 6, "snapped": 1, "outside": 1, "unmatched_name": 2, "invalid": 0, "duplicate_id": 0,
+        "not_joined": 0,
     }
     assert counts.sum() == len(rows) and list(counts.index) == list(STATUSES)
     assert list(result.disagreements()["site_id"]) == ["d"]
@@ -83,6 +85,6 @@ def test_rows_marked_by_validation_pass_through(two_squares):
 def test_points_problems_name_row_and_severity(two_squares, tmp_path):
     rows = _rows([("c", None, None, EAST_OF_002_BY_912_M, 35.005), ("s", None, None, 118.0205, 35.005)])
     result = assign_points_to_townships(rows, two_squares, snap_tolerance_m=100)
-    problems = result.problems(tmp_path / "sites.csv", "site_id")
+    problems = result.problems(TableSource(tmp_path / "sites.csv"), {"002": "县 乙街道"})
     assert [(p.row, p.severity) for p in problems] == [(1, "error"), (2, "warning")]
-    assert "site_id c lies in no township (0.9 km from the nearest, 002" in str(problems[0])
+    assert "lies in no township: 0.9 km from the nearest, 002" in str(problems[0])

@@ -23,6 +23,13 @@ _OUTPUT = click.option(
     show_default=True,
     help="Folder for the outputs.",
 )
+_SKIP_INVALID = click.option(
+    "--skip-invalid",
+    is_flag=True,
+    default=None,
+    help="Leave rows with errors out instead of refusing the input (also [join] skip_invalid in the project file); "
+    "the outputs say how many rows were left out and validation.csv lists them.",
+)
 _LANG = click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -46,6 +53,7 @@ def main() -> None:
 @_PROJECT
 @_OUTPUT
 @_LANG
+@_SKIP_INVALID
 @click.option("--cdn", is_flag=True, help="Link the map's JS/CSS from CDNs instead of embedding them (smaller, needs internet).")
 @click.option(
     "--basemap",
@@ -55,7 +63,7 @@ def main() -> None:
     help="Background map. 'none' works offline; the others load tiles from the internet. "
     "Tianditu needs a key in TIANDITU_KEY; with Amap (GCJ-02 tiles) the overlays are shifted to match.",
 )
-def run(project: Path | None, output: Path, lang: str, cdn: bool, basemap: str) -> None:
+def run(project: Path | None, output: Path, lang: str, skip_invalid: bool | None, cdn: bool, basemap: str) -> None:
     """Join sites to townships, compute indicators, write the map and tables.
 
     Writes coverage.html, township_coverage.csv, county_coverage.csv and
@@ -65,7 +73,7 @@ def run(project: Path | None, output: Path, lang: str, cdn: bool, basemap: str) 
 
     try:
         config = load_project(project, output_dir=output)
-        result = run_pipeline(config, lang=lang, offline=not cdn, basemap=basemap)
+        result = run_pipeline(config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     _report_result(result)
@@ -102,11 +110,12 @@ def _formats(value: str) -> tuple[str, ...]:
 @_PROJECT
 @_OUTPUT
 @_LANG
+@_SKIP_INVALID
 @click.option(
     "--format", "formats", default="html,docx,png,svg,pdf", show_default=True,
     help="Comma-separated: html (one-file report), docx (Word), png/svg/pdf (static maps; pdf adds the county atlas).",
 )
-def report(project: Path | None, output: Path, lang: str, formats: str) -> None:
+def report(project: Path | None, output: Path, lang: str, skip_invalid: bool | None, formats: str) -> None:
     """Write reports: static maps, county atlas, HTML and Word reports, tables.
 
     Runs the same analysis as `run` and writes, besides the map and the
@@ -118,7 +127,7 @@ def report(project: Path | None, output: Path, lang: str, formats: str) -> None:
     chosen = _formats(formats)
     try:
         config = load_project(project, output_dir=output)
-        result = run_pipeline(config, lang=lang, report_formats=chosen)
+        result = run_pipeline(config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     _report_result(result)
@@ -127,13 +136,15 @@ def report(project: Path | None, output: Path, lang: str, formats: str) -> None:
 @main.command()
 @_PROJECT
 @_OUTPUT
-def validate(project: Path | None, output: Path) -> None:
+@_SKIP_INVALID
+def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> None:
     """Check every input and report every problem together.
 
     Prints each problem (file, row, column, value, what is allowed) and how
     many rows of each point layer end in each status, and writes
     validation.csv to the output folder. Exits with 1 if there are problems
-    that `run` would refuse, else 0.
+    that `run` would refuse (with --skip-invalid: problems of whole files),
+    else 0.
     """
     from township_coverage.pipeline import validate_project, write_validation
 
@@ -151,8 +162,11 @@ def validate(project: Path | None, output: Path) -> None:
         click.echo(validation.row_accounting().to_string())
     click.echo("")
     click.echo(f"{len(validation.errors)} error(s), {len(validation.warnings)} warning(s); wrote {written}")
-    if validation.errors:
+    skip = config.skip_invalid if skip_invalid is None else skip_invalid
+    if validation.blocking_errors(skip_invalid=skip):
         raise SystemExit(1)
+    if validation.errors:
+        click.echo(f"{len(validation.row_errors)} row error(s): run leaves those rows out (skip_invalid)")
 
 
 @main.command()
@@ -165,9 +179,12 @@ def validate(project: Path | None, output: Path) -> None:
 @click.option("--max-per-township", type=click.IntRange(min=1), help="At most this many new rooms per township.")
 @click.option("--candidates", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of candidate villages (column village_code / 村代码). Default: villages without a room.")
 @click.option("--exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that must not get a room.")
+@_SKIP_INVALID
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
               help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
-def plan(project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, method) -> None:
+def plan(
+    project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, skip_invalid, method
+) -> None:
     """Propose where to open new community rooms.
 
     Keeps every existing room and station, and chooses new rooms among
@@ -186,7 +203,7 @@ def plan(project, output, lang, new_rooms, target_share, radius_km, max_per_town
         outcome = plan_rooms(
             config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
             max_per_township=max_per_township, candidates=candidates, exclude=exclude,
-            method=method, lang=lang,
+            method=method, lang=lang, skip_invalid=skip_invalid,
         )
     except (CoverageError, PlanningError) as error:
         raise click.ClickException(str(error)) from None

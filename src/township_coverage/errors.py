@@ -28,16 +28,20 @@ class Problem:
     file
         The input file.
     row
-        1-based data row (the header is row 0), or ``None`` for the whole file.
+        The row as a spreadsheet shows it (the first line of the file is
+        row 1; for boundary layers, the feature number), or ``None`` for the
+        whole file.
     column
-        The column concerned, or ``None``.
+        The column concerned, by the header the user wrote, or ``None``.
     value
-        The offending value as text, or ``None``.
+        The offending value as written, or ``None``.
     message
         What is wrong and what is allowed.
     severity
         ``"error"`` (a run refuses the input) or ``"warning"`` (reported, the
         run goes on).
+    sheet
+        The sheet of an XLSX file, or ``None``.
     """
 
     file: Path
@@ -46,9 +50,12 @@ class Problem:
     value: str | None
     message: str
     severity: str = "error"
+    sheet: str | None = None
 
     def __str__(self) -> str:
         where = [self.file.name]
+        if self.sheet is not None:
+            where.append(f"sheet {self.sheet!r}")
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
@@ -62,8 +69,10 @@ class Problem:
 class InputDataError(CoverageError, ValueError):
     """One or more input files have problems; all are listed together."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, hint: str = "") -> None:
         self.problems = list(problems)
         lines = [f"{len(self.problems)} problem(s) in the input data:"]
         lines += [f"  - {problem}" for problem in self.problems]
+        if hint:
+            lines.append(hint)
         super().__init__("\n".join(lines))

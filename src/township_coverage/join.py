@@ -17,6 +17,8 @@ Every input row ends in exactly one status:
     (the detail lists the closest names).
 ``invalid`` / ``duplicate_id``
     set by :mod:`township_coverage.inputs.validate` and passed through.
+``not_joined``
+    usable, but not joined because the township layer has errors.
 
 A row whose declared township differs from the one it lies in keeps the
 spatial result and is reported as a disagreement, never silently.
@@ -24,14 +26,16 @@ spatial result and is reported as a disagreement, never silently.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from township_coverage.errors import Problem
+from township_coverage.inputs.io import TableSource
 from township_coverage.inputs.names import NameMatcher
 from township_coverage.inputs.validate import DUPLICATE_ID, INVALID
 
@@ -39,7 +43,8 @@ JOINED = "joined"
 SNAPPED = "snapped"
 OUTSIDE = "outside"
 UNMATCHED_NAME = "unmatched_name"
-STATUSES = (JOINED, SNAPPED, OUTSIDE, UNMATCHED_NAME, INVALID, DUPLICATE_ID)
+NOT_JOINED = "not_joined"
+STATUSES = (JOINED, SNAPPED, OUTSIDE, UNMATCHED_NAME, INVALID, DUPLICATE_ID, NOT_JOINED)
 #: Statuses whose rows take part in the indicators.
 USABLE = (JOINED, SNAPPED)
 
@@ -68,6 +73,14 @@ class JoinResult:
         """Rows that are joined or snapped."""
         return self.points[self.points["join_status"].isin(USABLE)]
 
+    def with_room_links(self, rooms: "RoomLinks") -> "JoinResult":
+        """The same rows, rooms carrying the village they serve (``village_code``, ``village_link``)."""
+        points = self.points.copy()
+        points["village_link"] = ""
+        points.loc[rooms.links.index, "village_code"] = rooms.links["village_code"]
+        points.loc[rooms.links.index, "village_link"] = rooms.links["link"]
+        return JoinResult(points)
+
     def disagreements(self) -> pd.DataFrame:
         """Rows whose declared township differs from the one they lie in."""
         points = self.points
@@ -75,31 +88,60 @@ class JoinResult:
         differs = points["join_status"].isin(USABLE) & declared.notna() & (declared != points["township_code"])
         return points.loc[differs & points.geometry.notna()].drop(columns="geometry")
 
-    def problems(self, path: Path, id_column: str) -> list[Problem]:
+    def problems(self, source: TableSource, township_labels: Mapping[str, str]) -> list[Problem]:
         """Errors for outside and unmatched rows; warnings for snapped and disagreeing ones.
 
         (``invalid`` and ``duplicate_id`` rows were reported by validation.)
+
+        Parameters
+        ----------
+        source
+            Where the rows come from, to name file, sheet and headers.
+        township_labels
+            Township code -> name as people know it (e.g. "兰山区 兰山街道").
         """
-        problems = []
         points = self.points
-        for _, point in points.iterrows():
-            status, row, ident = point["join_status"], int(point["_row"]), point[id_column]
-            if status == OUTSIDE:
-                problems.append(Problem(path, row, "lon/lat", f"{point['lon']:.6f}, {point['lat']:.6f}",
-                                        f"{id_column} {ident} lies in no township ({point['join_detail']})"))
-            elif status == UNMATCHED_NAME:
-                problems.append(Problem(path, row, point["join_column"], point["join_value"],
-                                        f"{id_column} {ident}: {point['join_detail']}"))
-            elif status == SNAPPED:
-                problems.append(Problem(path, row, "lon/lat", f"{point['lon']:.6f}, {point['lat']:.6f}",
-                                        f"{id_column} {ident} {point['join_detail']}", "warning"))
-        for _, point in self.disagreements().iterrows():
-            problems.append(
-                Problem(path, int(point["_row"]), "township_code", str(point["declared_township_code"]),
-                        f"{id_column} {point[id_column]} lies in township {point['township_code']}, "
-                        "not in the declared one; the position is used", "warning")
-            )
+        label = lambda code: f"{township_labels.get(code, code)} ({code})"  # noqa: E731
+        problems = []
+        flagged = points[points["join_status"].isin([OUTSIDE, UNMATCHED_NAME, SNAPPED])]
+        for row, status, detail, column, value, lon, lat in zip(
+            flagged["_row"], flagged["join_status"], flagged["join_detail"], flagged["join_column"],
+            flagged["join_value"], flagged["lon_as_written"], flagged["lat_as_written"],
+        ):
+            if status == UNMATCHED_NAME:
+                problems.append(source.problem(int(row), column, value, detail))
+            else:
+                severity = "warning" if status == SNAPPED else "error"
+                problems.append(source.problem(int(row), "lon/lat", f"{lon}, {lat}", detail, severity))
+        differing = self.disagreements()
+        for row, declared, actual in zip(
+            differing["_row"], differing["declared_township_code"], differing["township_code"]
+        ):
+            problems.append(source.problem(
+                int(row), "township_code" if "township_code" in source.headers else "township_name",
+                _declared_as_written(differing, row),
+                f"the position lies in {label(actual)}, not in the declared {label(declared)}; the position is used",
+                "warning",
+            ))
         return sorted(problems, key=lambda p: p.row or 0)
+
+
+def _declared_as_written(rows: pd.DataFrame, row: int) -> str:
+    """The township code or name of a row as the user wrote it."""
+    found = rows.loc[rows["_row"] == row].iloc[0]
+    for column in ("township_code_as_written", "township_name"):
+        if column in found and pd.notna(found[column]) and str(found[column]):
+            return str(found[column])
+    return ""
+
+
+def unassigned(points: pd.DataFrame) -> JoinResult:
+    """Rows checked but not joined (the township layer has errors): ``not_joined`` unless already refused."""
+    located = points_from_table(points.reset_index(drop=True))
+    located["join_status"] = located["status"].replace("", NOT_JOINED)
+    located["join_detail"] = located["detail"].where(located["status"] != "", "the township layer has errors")
+    located["township_code"] = pd.Series(pd.NA, index=located.index, dtype="object")
+    return JoinResult(points=located.drop(columns=["status", "detail"]))
 
 
 def points_from_table(table: pd.DataFrame, *, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
@@ -138,9 +180,10 @@ def assign_points_to_townships(
     """
     townships = townships.to_crs("EPSG:4326")
     located = points_from_table(points.reset_index(drop=True))
-    for column in ("_row", "township_code", "township_name", "county_name"):
+    for column in ("_row", "township_code", "township_name", "county_name", "lon_as_written", "lat_as_written"):
         if column not in located:
             located[column] = pd.NA if column != "_row" else located.index + 1
+    located["township_code_as_written"] = located["township_code"]
     if "status" not in located:
         located["status"] = ""
     matcher = matcher or NameMatcher(townships)
@@ -202,13 +245,13 @@ def _assign_by_position(located, rows, townships, snap_tolerance_m) -> None:
             located.at[index, "join_status"] = SNAPPED
             located.at[index, "township_code"] = match["township_code"]
             located.at[index, "join_detail"] = (
-                f"was {distance:.0f} m outside every township and was snapped to {match['township_code']}"
+                f"{distance:.0f} m outside every township; snapped to the nearest, {match['township_code']}"
             )
         else:
             located.at[index, "join_status"] = OUTSIDE
             located.at[index, "join_detail"] = (
-                f"{distance / 1000:.1f} km from the nearest, {match['township_code']}; "
-                f"the snapping tolerance is {snap_tolerance_m:g} m"
+                f"lies in no township: {distance / 1000:.1f} km from the nearest, {match['township_code']} "
+                f"(points up to {snap_tolerance_m:g} m outside are snapped: [join] snap_tolerance_m)"
             )
 
 
@@ -228,11 +271,109 @@ def _assign_by_code_or_name(located, rows, matcher: NameMatcher, known: set[str]
             located.at[index, "join_value"] = str(name)
             closest = "、".join(match.candidates) or "none"
             if match.reason == "ambiguous":
-                detail = f"township name {name!r} occurs in several counties; add the county (codes {closest})"
+                detail = f"this township name occurs in several counties ({closest}); add a county column or the county before the name"
             else:
-                detail = f"no township is named {name!r}; closest: {closest}"
+                detail = f"no township has this name; closest: {closest}"
         else:
             located.at[index, "join_column"] = "township_code"
             located.at[index, "join_value"] = str(code)
-            detail = f"no township has the code {code!r}"
+            detail = "no township has this code"
         located.at[index, "join_detail"] = detail
+
+
+@dataclass(frozen=True)
+class RoomLinks:
+    """The village each community room serves.
+
+    Attributes
+    ----------
+    links
+        One row per usable community room (indexed like the site rows):
+        ``village_code`` (the linked village, missing if none),
+        ``link`` (``"code"``, ``"position"`` or ``"none"``), ``distance_m``
+        (to the linked village, for links by position), ``code_as_written``
+        (the room's own village code, if any) and ``_row``.
+    within_m
+        Largest distance of a link by position.
+    """
+
+    links: pd.DataFrame
+    within_m: float
+
+    def problems(self, source: TableSource) -> list[Problem]:
+        """A warning for each room given an unknown code, and each room left unlinked."""
+        problems = []
+        tolerance = f"{self.within_m:g} m"
+        for row, link, code, distance, linked in zip(
+            self.links["_row"], self.links["link"], self.links["code_as_written"],
+            self.links["distance_m"], self.links["village_code"],
+        ):
+            unknown_code = pd.notna(code) and link != "code"
+            if unknown_code and link == "position":
+                message = (f"no village has this code; the room is linked to the nearest village of its township, "
+                           f"{linked} ({distance:.0f} m away)")
+            elif unknown_code:
+                message = (f"no village has this code, and no village of the room's township lies within "
+                           f"{tolerance}; the room counts for no village")
+            elif link == "none":
+                message = (f"the room has no village code and no village of its township lies within {tolerance}; "
+                           "it counts for no village ([join] room_link_m sets the distance)")
+            else:
+                continue
+            column = "village_code" if pd.notna(code) else "lon/lat"
+            problems.append(source.problem(int(row), column, "" if pd.isna(code) else str(code), message, "warning"))
+        return problems
+
+
+def link_rooms_to_villages(
+    sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, *, within_m: float
+) -> RoomLinks:
+    """Link each community room to the village it serves.
+
+    By the room's ``village_code`` where it names a known village; else
+    by position, to the nearest village of the same township at most
+    ``within_m`` metres away (distances in the local UTM zone).
+
+    Parameters
+    ----------
+    sites
+        Joined site rows (``site_type``, ``township_code``, ``village_code``,
+        ``join_status``, WGS84 geometry).
+    villages
+        Joined, usable village rows with ``village_code`` and ``township_code``.
+    within_m
+        Largest distance of a link by position.
+    """
+    rooms = sites[(sites["site_type"] == "community_room") & sites["join_status"].isin(USABLE)]
+    known = set(villages["village_code"])
+    written = rooms["village_code"] if "village_code" in rooms else pd.Series(pd.NA, index=rooms.index)
+    by_code = written.notna() & written.isin(known)
+    links = pd.DataFrame(
+        {
+            "_row": rooms["_row"],
+            "code_as_written": written,
+            "village_code": written.where(by_code),
+            "link": np.where(by_code, "code", "none"),
+            "distance_m": np.nan,
+        },
+        index=rooms.index,
+    )
+    pending = rooms[~by_code & rooms.geometry.notna()]
+    located = villages[villages.geometry.notna()]
+    if len(pending) and len(located) and within_m > 0:
+        metric = located.estimate_utm_crs()
+        room_xy = pending.geometry.to_crs(metric).to_numpy()
+        village_xy = located.geometry.to_crs(metric).to_numpy()
+        room_at, village_at = shapely.STRtree(village_xy).query(room_xy, predicate="dwithin", distance=within_m)
+        pairs = pd.DataFrame({"room": room_at, "village": village_at})
+        same_township = (
+            pending["township_code"].to_numpy()[room_at] == located["township_code"].to_numpy()[village_at]
+        )
+        pairs = pairs[same_township]
+        pairs["distance_m"] = shapely.distance(room_xy[pairs["room"]], village_xy[pairs["village"]])
+        nearest = pairs.sort_values(["distance_m", "village"]).groupby("room").first()
+        index = pending.index[nearest.index]
+        links.loc[index, "village_code"] = located["village_code"].to_numpy()[nearest["village"]]
+        links.loc[index, "link"] = "position"
+        links.loc[index, "distance_m"] = nearest["distance_m"].to_numpy()
+    return RoomLinks(links, within_m)

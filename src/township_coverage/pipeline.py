@@ -8,9 +8,10 @@ imports every stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
@@ -20,9 +21,16 @@ import shapely
 
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
 from township_coverage.errors import ConfigError, InputDataError, Problem
-from township_coverage.inputs.io import read_boundaries, read_table
+from township_coverage.inputs.io import TableSource, read_boundaries, read_table
 from township_coverage.outputs import staged_outputs, write_csv
-from township_coverage.join import STATUSES, JoinResult, assign_points_to_townships
+from township_coverage.join import (
+    STATUSES,
+    USABLE,
+    JoinResult,
+    assign_points_to_townships,
+    link_rooms_to_villages,
+    unassigned,
+)
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
 from township_coverage.inputs.names import NameMatcher
 from township_coverage.report import ReportContent, plan_summary, summary_text, write_plan_tables, write_tables
@@ -52,9 +60,12 @@ class Validation:
         Boundary layers in WGS84 (``None`` if unreadable or not given).
     site_join, village_join
         Every site / village row with its status (``None`` if unreadable
-        or not given).
+        or not given). Usable community rooms carry the ``village_code``
+        of the village they serve (by code or by position).
     problems
         Errors and warnings of all layers.
+    sources
+        Where each point layer's rows come from (layer name -> source).
     """
 
     townships: gpd.GeoDataFrame | None
@@ -62,11 +73,33 @@ class Validation:
     site_join: JoinResult | None
     village_join: JoinResult | None
     problems: tuple[Problem, ...]
+    sources: Mapping[str, TableSource] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
         """Problems that make a run refuse the input."""
         return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def row_errors(self) -> list[Problem]:
+        """Errors about single rows of a point layer: ``skip_invalid`` leaves those rows out."""
+        point_files = {source.path for source in self.sources.values()}
+        return [p for p in self.errors if p.row is not None and p.file in point_files]
+
+    def blocking_errors(self, *, skip_invalid: bool) -> list[Problem]:
+        """Errors that stop a run: all of them, or with ``skip_invalid`` those not about single rows."""
+        if not skip_invalid:
+            return self.errors
+        skippable = set(map(id, self.row_errors))
+        return [p for p in self.errors if id(p) not in skippable]
+
+    def left_out(self) -> dict[str, int]:
+        """Rows per point layer that take no part in the indicators (any status but joined or snapped)."""
+        return {
+            name: int((~join.points["join_status"].isin(USABLE)).sum())
+            for name, join in (("sites", self.site_join), ("villages", self.village_join))
+            if join is not None
+        }
 
     @property
     def warnings(self) -> list[Problem]:
@@ -133,7 +166,8 @@ class RunResult:
 def validate_project(config: ProjectConfig) -> Validation:
     """Read, check and join every layer, collecting every problem.
 
-    Never raises for bad data: problems are returned in the result.
+    Never raises for bad data: problems are returned in the result. Every
+    row of a point table that could be read ends in one status.
     """
     problems: list[Problem] = []
 
@@ -150,24 +184,31 @@ def validate_project(config: ProjectConfig) -> Validation:
         counties = counties.to_crs("EPSG:4326")
     region = tuple(townships.total_bounds) if townships is not None else _CHINA_BOUNDS
     matcher = NameMatcher(townships) if townships is not None else None
+    labels = {code: matcher.full_name(code) for code in townships["township_code"]} if matcher else {}
+    sources: dict[str, TableSource] = {}
 
-    def checked_points(layer: LayerConfig, check, id_column: str) -> JoinResult | None:
-        table = attempt(lambda: read_table(layer))
-        if table is None:
+    def checked_points(name: str, layer: LayerConfig, check) -> JoinResult | None:
+        read = attempt(lambda: read_table(layer, layer_name=name))
+        if read is None:
             return None
-        checked: CheckedLayer = check(table, layer, region=region)
+        table, sources[name] = read
+        checked: CheckedLayer = check(table, sources[name], crs=layer.crs, region=region)
         problems.extend(checked.problems)
-        if townships is None or "status" not in checked.frame:
-            return None
+        if townships is None:
+            return unassigned(checked.frame)
         join = assign_points_to_townships(
             checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
         )
-        problems.extend(join.problems(layer.path, id_column))
+        problems.extend(join.problems(sources[name], labels))
         return join
 
-    site_join = checked_points(config.sites, check_sites, "site_id")
-    village_join = checked_points(config.villages, check_villages, "village_code") if config.villages else None
-    return Validation(townships, counties, site_join, village_join, _by_file_and_row(problems))
+    site_join = checked_points("sites", config.sites, check_sites)
+    village_join = checked_points("villages", config.villages, check_villages) if config.villages else None
+    if site_join is not None and village_join is not None and townships is not None:
+        links = link_rooms_to_villages(site_join.points, village_join.usable(), within_m=config.room_link_m)
+        problems.extend(links.problems(sources["sites"]))
+        site_join = site_join.with_room_links(links)
+    return Validation(townships, counties, site_join, village_join, _by_file_and_row(problems), MappingProxyType(sources))
 
 
 def _by_file_and_row(problems: list[Problem]) -> tuple[Problem, ...]:
@@ -223,6 +264,7 @@ def run(
     offline: bool = True,
     basemap: str = "none",
     report_formats: Sequence[str] | None = None,
+    skip_invalid: bool | None = None,
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -246,6 +288,10 @@ def run(
         Any of :data:`REPORT_FORMATS`; by default the HTML report, with
         static PNG maps when a font for Chinese text is installed (else a
         note says why they were left out).
+    skip_invalid
+        Leave rows with errors out instead of refusing the input (default:
+        the project's ``[join] skip_invalid``); the map, the reports and
+        :attr:`RunResult.notes` say how many rows were left out.
 
     Returns
     -------
@@ -269,7 +315,9 @@ def run(
     unknown = set(report_formats) - set(REPORT_FORMATS)
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
-    validation = _valid_inputs(config)
+    validation = _valid_inputs(config, skip_invalid=skip_invalid)
+    left_out = left_out_notes(validation, lang)
+    notes += left_out
     townships = validation.townships
     sites = validation.site_join.usable()
     villages = validation.village_join.usable() if validation.village_join is not None else None
@@ -282,7 +330,9 @@ def run(
         published_source=config.published_source, radius_km=config.radius_km, lang=lang,
     )
     try:
-        fmap = _coverage_map(validation, table, sites, config, lang=lang, offline=offline, basemap=basemap)
+        fmap = _coverage_map(
+            validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     with staged_outputs(config.output_dir) as staging:
@@ -291,15 +341,18 @@ def run(
         save_map(fmap, staging / "coverage.html")
         save_map(fmap, staging / "embed.html", compact=True)
         written += [staging / "validation.csv", staging / "coverage.html", staging / "embed.html"]
+        written += write_joined_rows(validation, staging, lang=lang)
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
-            formats=report_formats, lang=lang, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
+            formats=report_formats, lang=lang, notes=left_out, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, tuple(notes))
 
 
-def _write_reports(config, validation, table, counties, city, sites, folder, *, formats, lang, map_html) -> list[Path]:
+def _write_reports(
+    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_html
+) -> list[Path]:
     """Static maps, atlas, HTML and Word reports, and the XLSX workbook."""
     from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
 
@@ -307,8 +360,8 @@ def _write_reports(config, validation, table, counties, city, sites, folder, *, 
     shapes = gpd.GeoDataFrame(
         validation.townships.set_index("township_code")[["geometry"]].join(table), crs=validation.townships.crs
     )
-    notice = _notice(validation, lang)
-    footer = "；".join(part for part in (config.attribution, notice) if part)
+    notice = "\n".join([_notice(validation, lang), *notes]).strip()
+    footer = "；".join(part for part in (config.attribution, _notice(validation, lang)) if part)
     map_formats = [f for f in ("png", "svg", "pdf") if f in formats]
     needs_png = "docx" in formats  # the HTML report shows the PNG maps when they are drawn
     images = static_maps(
@@ -343,9 +396,68 @@ def _write_reports(config, validation, table, counties, city, sites, folder, *, 
         written.append(write_report_docx(content, folder / "report.docx"))
     sheets = {"townships": labelled(table, lang), "counties": labelled(counties, lang),
               "city": labelled(city.to_frame().T.rename_axis("scope"), lang), "validation": validation_table(validation)}
+    sheets.update(_joined_sheets(validation, lang))
     write_xlsx(sheets, folder / "coverage.xlsx")
     written.append(folder / "coverage.xlsx")
     return written
+
+
+#: Point layers: name, id column, name column.
+_POINT_LAYERS = (("sites", "site_id", "name"), ("villages", "village_code", "village_name"))
+#: Most rows a sheet of an XLSX workbook can hold (below its header).
+_XLSX_MAX_ROWS = 1_048_575
+
+
+def _joined_tables(validation: Validation, lang: str) -> dict[str, pd.DataFrame]:
+    """Every input row of each point layer with its status, township and position."""
+    from township_coverage.report import joined_rows_table
+
+    joins = {"sites": validation.site_join, "villages": validation.village_join}
+    return {
+        name: joined_rows_table(
+            joins[name].points, validation.sources[name], validation.townships,
+            id_column=id_column, name_column=name_column, lang=lang,
+        )
+        for name, id_column, name_column in _POINT_LAYERS
+        if joins[name] is not None and name in validation.sources
+    }
+
+
+def write_joined_rows(validation: Validation, folder: Path, *, lang: str) -> list[Path]:
+    """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
+    written = []
+    for name, table in _joined_tables(validation, lang).items():
+        write_csv(table, folder / f"{name}_joined.csv")
+        written.append(folder / f"{name}_joined.csv")
+    return written
+
+
+def _joined_sheets(validation: Validation, lang: str) -> dict[str, pd.DataFrame]:
+    """The joined tables as workbook sheets (those too long for a sheet are in the CSV only)."""
+    titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
+    return {
+        titles.get(name, f"{name} rows"): table
+        for name, table in _joined_tables(validation, lang).items()
+        if len(table) <= _XLSX_MAX_ROWS
+    }
+
+
+def left_out_notes(validation: Validation, lang: str) -> list[str]:
+    """One line per point layer with rows left out of the indicators."""
+    notes = []
+    for name, count in validation.left_out().items():
+        if not count:
+            continue
+        source = validation.sources.get(name)
+        file = source.path.name if source else name
+        total = len((validation.site_join if name == "sites" else validation.village_join).points)
+        notes.append(
+            f"{file}：{total} 行中有 {count} 行因有误未计入（见 validation.csv 与 {name}_joined.csv）"
+            if lang == "zh"
+            else f"{file}: {count} of {total} rows were left out because of errors "
+            f"(see validation.csv and {name}_joined.csv)"
+        )
+    return notes
 
 
 def _notice(validation: Validation, lang: str) -> str:
@@ -362,14 +474,29 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
 
 
-def _valid_inputs(config: ProjectConfig) -> Validation:
+def _valid_inputs(config: ProjectConfig, *, skip_invalid: bool | None = None) -> Validation:
+    """The checked inputs, or :class:`InputDataError` listing every error that stops the run.
+
+    With ``skip_invalid`` (default: the project's setting) rows with errors
+    are left out instead; errors about whole files still stop the run.
+    """
     validation = validate_project(config)
-    if validation.errors:
-        raise InputDataError(validation.errors)
+    skip = config.skip_invalid if skip_invalid is None else skip_invalid
+    blocking = validation.blocking_errors(skip_invalid=skip)
+    if blocking:
+        rows = {(p.file, p.row) for p in validation.row_errors}
+        hint = (
+            f"{len(rows)} row(s) have errors; to map the rest now and leave those rows out, run with "
+            "--skip-invalid (or set [join] skip_invalid = true in the project file)"
+            if rows and not skip else ""
+        )
+        raise InputDataError(blocking, hint=hint)
     return validation
 
 
-def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=()):
+def _coverage_map(
+    validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=()
+):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
     townships = validation.townships
@@ -388,6 +515,7 @@ def _coverage_map(validation, table, sites, config, *, lang, offline, basemap="n
         villages=villages,
         schematic=validation.schematic,
         sources=config.attribution,
+        notes=notes,
         extra_layers=extra_layers,
         options=options,
     )
@@ -435,6 +563,7 @@ def plan_rooms(
     method: str = "auto",
     lang: str = "zh",
     offline: bool = True,
+    skip_invalid: bool | None = None,
 ) -> PlanOutcome:
     """Propose new community rooms and write the plan's outputs.
 
@@ -455,7 +584,7 @@ def plan_rooms(
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
-    validation = _valid_inputs(config)
+    validation = _valid_inputs(config, skip_invalid=skip_invalid)
     if validation.village_join is None:
         raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")
     radius_km = config.radius_km if radius_km is None else radius_km
@@ -527,12 +656,12 @@ def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path 
 def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     """Village codes listed in a CSV/XLSX file; unknown codes are an error."""
     layer = LayerConfig(path=Path(path).resolve())
-    table = read_table(layer, min_known_headers=1)
+    table, source = read_table(layer, layer_name="candidates", min_known_headers=1)
     if "village_code" not in table:
-        raise InputDataError(missing_columns(table.columns, ("village_code",), layer))
+        raise InputDataError(missing_columns(table.columns, ("village_code",), source))
     known = set(villages["village_code"])
     problems = [
-        Problem(layer.path, int(row), "village_code", code, "no village has this code")
+        source.problem(int(row), "village_code", code, "no village has this code")
         for row, code in zip(table["_row"], table["village_code"].str.strip())
         if code not in known
     ]

@@ -289,3 +289,84 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
+
+
+#: Row statuses as the tables show them.
+STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
+    "zh": {
+        "joined": "已匹配",
+        "snapped": "已就近归入",
+        "outside": "不在任何乡镇内",
+        "unmatched_name": "乡镇名称或代码未匹配",
+        "invalid": "无效",
+        "duplicate_id": "编号重复",
+        "not_joined": "未匹配（乡镇图层有误）",
+    },
+    "en": {},
+}
+_JOINED_LABELS = {
+    "zh": {
+        "file": "文件", "sheet": "工作表", "row": "行", "id": "编号", "name": "名称", "site_type": "类型",
+        "status": "状态", "township_code": "乡镇代码", "township_name": "乡镇（街道）", "county_name": "县区",
+        "lon": "经度（WGS84）", "lat": "纬度（WGS84）", "village_code": "服务的村（社区）代码",
+        "village_link": "村（社区）关联方式", "message": "说明",
+    },
+    "en": {"lon": "lon (WGS84)", "lat": "lat (WGS84)"},
+}
+_LINK_LABELS = {"zh": {"code": "按村代码", "position": "按位置（最近的村）", "none": "未关联"}, "en": {}}
+
+
+def joined_rows_table(
+    points: pd.DataFrame,
+    source,
+    townships: pd.DataFrame,
+    *,
+    id_column: str,
+    name_column: str,
+    lang: str = "zh",
+) -> pd.DataFrame:
+    """Every input row of a point layer with what became of it.
+
+    Parameters
+    ----------
+    points
+        The rows of a :class:`township_coverage.join.JoinResult`.
+    source
+        Where they come from (:class:`township_coverage.inputs.io.TableSource`).
+    townships
+        Township layer, for the names of the township codes.
+    id_column, name_column
+        The layer's id and name columns.
+    lang
+        Language of headers and statuses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        file, sheet, row, id, name, (site type, linked village,) status,
+        township code and names, WGS84 position, message; in input order.
+    """
+    names = townships.set_index("township_code")[["township_name", "county_name"]]
+    codes = points["township_code"]
+    table = pd.DataFrame(
+        {
+            "file": source.path.name,
+            "sheet": source.sheet or "",
+            "row": points["_row"].astype(int),
+            "id": points[id_column],
+            "name": points[name_column] if name_column in points else "",
+        }
+    )
+    if "site_type" in points:
+        table["site_type"] = points["site_type"]
+    table["status"] = points["join_status"].map(lambda s: STATUS_LABELS[lang].get(s, s))
+    table["township_code"] = codes
+    table["township_name"] = codes.map(names["township_name"])
+    table["county_name"] = codes.map(names["county_name"])
+    table["lon"] = points["lon"].round(7)
+    table["lat"] = points["lat"].round(7)
+    if "village_link" in points:
+        table["village_code"] = points["village_code"].where(points["village_link"].isin(["code", "position"]))
+        table["village_link"] = points["village_link"].map(lambda s: _LINK_LABELS[lang].get(s, s))
+    table["message"] = points["join_detail"]
+    return table.rename(columns=dict(_JOINED_LABELS[lang]))

@@ -124,6 +124,8 @@ class ProjectConfig:
     published_source: str = ""
     classes: Mapping[str, ClassScheme] = field(default_factory=lambda: MappingProxyType({}))
     map_size_budget_kb: int = 0
+    skip_invalid: bool = False
+    room_link_m: float = 1000.0
 
 
 def default_project() -> Path:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io as _io
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import geopandas as gpd
 import pandas as pd
@@ -42,41 +45,101 @@ def decode_table_bytes(raw: bytes) -> tuple[str, str]:
         return raw.decode("gb18030"), "gb18030"
 
 
-def read_table(layer: LayerConfig, *, min_known_headers: int = 2) -> pd.DataFrame:
+@dataclass(frozen=True)
+class TableSource:
+    """Where the rows of a table come from, to name them in messages.
+
+    Attributes
+    ----------
+    path
+        The file.
+    sheet
+        The sheet of an XLSX file; ``None`` for CSV.
+    layer
+        The project file's name of the layer (``"sites"``, ``"villages"``).
+    headers
+        Standard column name -> the header as written in the file.
+    """
+
+    path: Path
+    sheet: str | None = None
+    layer: str = "table"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, column: str) -> str:
+        """The user's header of a standard column ("lon/lat" gives both)."""
+        return "/".join(self.headers.get(part, part) for part in column.split("/"))
+
+    def problem(
+        self, row: int | None, column: str | None, value: str | None, message: str, severity: str = "error"
+    ) -> Problem:
+        """A problem located in this table, naming the user's header."""
+        header = self.header(column) if column is not None else None
+        return Problem(self.path, row, header, value, message, severity, sheet=self.sheet)
+
+    def row_id(self, row: int) -> str:
+        """The id of a row that has none of its own: file name and row, e.g. ``sites.xlsx:15``."""
+        return f"{self.path.name}:{row}"
+
+
+def read_table(
+    layer: LayerConfig, *, layer_name: str = "table", min_known_headers: int = 2
+) -> tuple[pd.DataFrame, TableSource]:
     """Read a CSV or XLSX table with every cell as text.
 
     The header row is the first of the top rows that holds at least
-    ``min_known_headers`` known headers (so a title row above it is skipped); headers are renamed
-    to standard names (:mod:`township_coverage.inputs.columns`). Blank rows are
-    dropped. The column ``_row`` keeps each row's number as a spreadsheet
-    shows it (the first line of the file is row 1).
+    ``min_known_headers`` known headers (so a title row above it is
+    skipped); headers are renamed to standard names
+    (:mod:`township_coverage.inputs.columns`). Blank rows are dropped. The
+    column ``_row`` keeps each row's number as a spreadsheet shows it (the
+    first line of the file is row 1).
+
+    Returns
+    -------
+    tuple
+        The rows, and where they come from (with the user's headers).
 
     Raises
     ------
     InputDataError
-        If the file is missing, empty, undecodable, or has no header row.
+        If the file is missing, empty, undecodable, has no header row, or
+        lacks a column that the project file names.
     """
     path = layer.path
-    raw = _read_cells(layer)
+    raw, sheet = _read_cells(layer)
     if raw.empty:
-        raise InputDataError([Problem(path, None, None, None, "the file is empty")])
-    header_row = _find_header_row(raw, layer, min_known_headers)
+        raise InputDataError([Problem(path, None, None, None, "the file is empty", sheet=sheet)])
+    header_row = _find_header_row(raw, layer, layer_name, sheet, min_known_headers)
     headers = [str(c).strip() for c in raw.iloc[header_row]]
     repeated = sorted({h for h in headers if h and headers.count(h) > 1})
-    if repeated:
-        raise InputDataError(
-            [Problem(path, header_row + 1, h, None, "this header occurs more than once") for h in repeated]
+    problems = [
+        Problem(path, header_row + 1, h, None, "this header occurs more than once", sheet=sheet) for h in repeated
+    ]
+    problems += [
+        Problem(
+            path, header_row + 1, header, None,
+            f"[layers.{layer_name}.columns] {standard} = {header!r} names a column that is not in the file "
+            f"(headers: {', '.join(h for h in headers if h)})",
+            sheet=sheet,
         )
+        for standard, header in layer.columns.items()
+        if header not in headers
+    ]
+    if problems:
+        raise InputDataError(problems)
     body = raw.iloc[header_row + 1 :].copy()
     body.columns = headers
     body = body.loc[:, [h != "" for h in headers]]
     body = body[~body.apply(lambda col: col.str.strip() == "").all(axis=1)]
     body.insert(0, "_row", body.index + 1)
-    return body.rename(columns=standard_names(headers, layer.columns)).reset_index(drop=True)
+    renames = standard_names(headers, layer.columns)
+    source_headers = {renames.get(h, h): h for h in headers if h}
+    source = TableSource(path, sheet, layer_name, MappingProxyType(source_headers))
+    return body.rename(columns=renames).reset_index(drop=True), source
 
 
-def _read_cells(layer: LayerConfig) -> pd.DataFrame:
-    """All cells of the table as text, no header interpreted."""
+def _read_cells(layer: LayerConfig) -> tuple[pd.DataFrame, str | None]:
+    """All cells of the table as text, no header interpreted, and the sheet read."""
     path = layer.path
     if not path.exists():
         raise InputDataError([Problem(path, None, None, None, "file not found")])
@@ -94,18 +157,20 @@ def _read_cells(layer: LayerConfig) -> pd.DataFrame:
             if isinstance(error, InputDataError):
                 raise
             raise InputDataError([Problem(path, None, None, None, f"not a readable XLSX file: {error}")]) from None
-        return cells.fillna("").reset_index(drop=True)
+        return cells.fillna("").reset_index(drop=True), str(sheet)
     if suffix in {".csv", ".txt"}:
         text, _ = decode_table_bytes(path.read_bytes())
         rows = list(csv.reader(_io.StringIO(text)))
         width = max((len(r) for r in rows), default=0)
-        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str), None
     raise InputDataError(
         [Problem(path, None, None, path.suffix, "unsupported table format; use .csv or .xlsx")]
     )
 
 
-def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, min_known: int, *, look_at: int = 20) -> int:
+def _find_header_row(
+    cells: pd.DataFrame, layer: LayerConfig, layer_name: str, sheet: str | None, min_known: int, *, look_at: int = 20
+) -> int:
     scores = [header_score(cells.iloc[i], layer.columns) for i in range(min(look_at, len(cells)))]
     for row, score in enumerate(scores):
         if score >= min_known:
@@ -115,7 +180,8 @@ def _find_header_row(cells: pd.DataFrame, layer: LayerConfig, min_known: int, *,
             Problem(
                 layer.path, None, None, None,
                 f"no header row found in the first {look_at} rows; name the columns in the project "
-                "file under [layers.<layer>.columns] or use headers such as 名称, 经度, 纬度",
+                f"file under [layers.{layer_name}.columns] or use headers such as 名称, 经度, 纬度",
+                sheet=sheet,
             )
         ]
     )

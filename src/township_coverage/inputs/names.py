@@ -52,7 +52,8 @@ class NameMatch:
     reason
         Why there is no match (``"unknown"`` or ``"ambiguous"``), else ``""``.
     candidates
-        Closest names when there is no match, best first.
+        Closest names when there is no match, best first; for an ambiguous
+        name, the townships of that name with their counties.
     """
 
     township_code: str | None
@@ -75,6 +76,7 @@ class NameMatcher:
         self._by_name: dict[str, list[str]] = {}
         self._by_county_name: dict[tuple[str, str], str] = {}
         self._labels: dict[str, str] = {}
+        self._full_names: dict[str, str] = {}
         for code, key, county, label, county_label in zip(
             townships["township_code"], keys, counties,
             townships["township_name"], townships["county_name"],
@@ -83,6 +85,7 @@ class NameMatcher:
             self._by_county_name[(county, key)] = code
             self._labels[key] = str(label)
             self._labels[county + key] = f"{county_label}{label}"
+            self._full_names[code] = f"{county_label} {label}"
 
     def match(self, name: str, county: str | None = None) -> NameMatch:
         """Find one township.
@@ -102,11 +105,15 @@ class NameMatcher:
             if len(codes) == 1:
                 return NameMatch(codes[0])
             if len(codes) > 1:
-                return NameMatch(None, "ambiguous", tuple(sorted(codes)))
+                return NameMatch(None, "ambiguous", tuple(sorted(self.full_name(code) for code in codes)))
             for (known_county, known_key), code in self._by_county_name.items():
                 if key == known_county + known_key:
                     return NameMatch(code)
         return NameMatch(None, "unknown", self.closest(county_key + key))
+
+    def full_name(self, code: str) -> str:
+        """County and township name of a code, e.g. "兰山区 兰山街道"."""
+        return self._full_names.get(code, code)
 
     def closest(self, key: str, *, count: int = 3) -> tuple[str, ...]:
         """The known names closest to ``key`` (difflib ratio), best first."""

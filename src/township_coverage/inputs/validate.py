@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from township_coverage.inputs.columns import ALIASES
 from township_coverage.inputs.config import LayerConfig
 from township_coverage.inputs.crs import to_wgs84
+from township_coverage.inputs.io import TableSource
 from township_coverage.errors import Problem
 
 #: Row statuses set here; :mod:`township_coverage.join` sets the others.
@@ -38,8 +41,9 @@ _SITE_TYPE_BY_SPELLING = {
 }
 
 TOWNSHIP_COLUMNS = ("township_code", "township_name", "county_code", "county_name")
-SITE_COLUMNS = ("site_id", "site_type", "name")
-VILLAGE_COLUMNS = ("village_code", "village_name")
+#: Required columns of point tables (ids are optional: rows without get ``file:row``).
+SITE_COLUMNS = ("site_type", "name")
+VILLAGE_COLUMNS = ("village_name",)
 
 
 @dataclass(frozen=True)
@@ -69,17 +73,19 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
     is reported. Townships that overlap another are reported.
     """
     path = layer.path
-    problems = missing_columns(frame.columns, TOWNSHIP_COLUMNS, layer)
-    if problems:
-        return CheckedLayer(frame, problems)
+    source = TableSource(path, None, "townships", MappingProxyType(dict(layer.columns)))
+    # Missing columns are reported together with the geometry problems, not instead of them.
+    problems = missing_columns(frame.columns, TOWNSHIP_COLUMNS, source)
     frame = frame.reset_index(drop=True).copy()
     for column in TOWNSHIP_COLUMNS:
-        frame[column] = frame[column].astype("string").str.strip()
+        if column in frame:
+            frame[column] = frame[column].astype("string").str.strip()
+    codes = frame["township_code"] if "township_code" in frame else pd.Series("?", index=frame.index)
     geometries = frame.geometry.to_numpy()
-    for index, (code, geometry) in enumerate(zip(frame["township_code"], geometries)):
+    for index, (code, geometry) in enumerate(zip(codes, geometries)):
         feature = index + 1
         if pd.isna(code) or code == "":
-            problems.append(Problem(path, feature, "township_code", "", "a township code is required"))
+            problems.append(source.problem(feature, "township_code", "", "a township code is required"))
         if geometry is None or geometry.is_empty:
             problems.append(Problem(path, feature, "geometry", None, "the geometry is empty"))
         elif geometry.geom_type not in {"Polygon", "MultiPolygon"}:
@@ -100,7 +106,8 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
                         f"invalid polygon: {reason}; fix it, or set repair_invalid = true for this layer",
                     )
                 )
-    problems += duplicate_problems(frame["township_code"], "township_code", path, rows=frame.index + 1)
+    if "township_code" in frame:
+        problems += duplicate_problems(frame["township_code"], source.header("township_code"), path, rows=frame.index + 1)
     if any(p.severity == "error" for p in problems):
         return CheckedLayer(frame, problems)
     frame = frame.set_geometry(geometries)
@@ -138,65 +145,72 @@ def _overlap_problems(frame: gpd.GeoDataFrame, path) -> list[Problem]:
     return problems
 
 
-def check_sites(table: pd.DataFrame, layer: LayerConfig, *, region: tuple[float, float, float, float]) -> CheckedLayer:
+def check_sites(
+    table: pd.DataFrame, source: TableSource, *, crs: str | None, region: tuple[float, float, float, float]
+) -> CheckedLayer:
     """Check a site table; normalise ``site_type`` to codes and ``staff`` to numbers.
 
     Parameters
     ----------
     table
         From :func:`township_coverage.inputs.io.read_table`.
-    layer
-        Its configuration (path, CRS).
+    source
+        Where the table comes from (file, sheet, the user's headers).
+    crs
+        CRS of the coordinates (``None``: WGS84).
     region
         WGS84 bounds of the townships, to recognise swapped coordinates.
     """
-    checked = _check_points(table, layer, SITE_COLUMNS, "site_id", region)
+    checked = _check_points(table, source, SITE_COLUMNS, "site_id", crs=crs, region=region)
     frame, problems = checked.frame, checked.problems
-    if "site_type" not in frame:
-        return checked
-    spelled = frame["site_type"].astype(str).str.strip()
+    spelled = frame["site_type"].astype(str).str.strip() if "site_type" in frame else pd.Series("", index=frame.index)
     frame["site_type"] = spelled.map(_SITE_TYPE_BY_SPELLING)
-    for index in np.flatnonzero(frame["site_type"].isna()):
-        _invalid(frame, problems, layer, index, "site_type", spelled.iloc[index],
-                 "unknown site type; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING))
+    if "site_type" in table:
+        for index in np.flatnonzero(frame["site_type"].isna()):
+            _invalid(frame, problems, source, index, "site_type", spelled.iloc[index],
+                     "unknown site type; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING))
     if "staff" not in frame:
         frame["staff"] = ""
-    frame["staff"] = _parse_numbers(frame, problems, layer, "staff", whole=True)
+    frame["staff"] = _parse_numbers(frame, problems, source, "staff", whole=True)
     if "village_code" not in frame:
         frame["village_code"] = pd.NA
-    frame["village_code"] = frame["village_code"].replace("", pd.NA)
+    frame["village_code"] = frame["village_code"].astype("string").str.strip().replace("", pd.NA)
     return CheckedLayer(frame, _in_row_order(problems))
 
 
 def check_villages(
-    table: pd.DataFrame, layer: LayerConfig, *, region: tuple[float, float, float, float]
+    table: pd.DataFrame, source: TableSource, *, crs: str | None, region: tuple[float, float, float, float]
 ) -> CheckedLayer:
     """Check a village table; ``population`` becomes numbers (NaN if unknown)."""
-    checked = _check_points(table, layer, VILLAGE_COLUMNS, "village_code", region)
+    checked = _check_points(table, source, VILLAGE_COLUMNS, "village_code", crs=crs, region=region)
     frame, problems = checked.frame, checked.problems
     if "population" not in frame:
         frame["population"] = ""
-    frame["population"] = _parse_numbers(frame, problems, layer, "population", whole=False)
+    frame["population"] = _parse_numbers(frame, problems, source, "population", whole=False)
     return CheckedLayer(frame, _in_row_order(problems))
 
 
 def _check_points(
     table: pd.DataFrame,
-    layer: LayerConfig,
+    source: TableSource,
     required: tuple[str, ...],
     id_column: str,
+    *,
+    crs: str | None,
     region: tuple[float, float, float, float],
 ) -> CheckedLayer:
-    """Checks shared by site and village tables: columns, ids, coordinates."""
-    problems = missing_columns(table.columns, required, layer)
+    """Checks shared by site and village tables: columns, ids, coordinates.
+
+    Every row is kept. When a required column is missing, every row is
+    ``invalid`` and one problem names the column.
+    """
+    problems = missing_columns(table.columns, required, source)
     has_position = {"lon", "lat"} <= set(table.columns)
     has_township = bool({"township_code", "township_name"} & set(table.columns))
     if ("lon" in table.columns) != ("lat" in table.columns):
-        problems += missing_columns(table.columns, ("lon", "lat"), layer)
+        problems += missing_columns(table.columns, ("lon", "lat"), source)
     elif not has_position and not has_township:
-        problems += missing_columns(table.columns, ("lon", "lat"), layer, alternative=" (or township_code / township_name)")
-    if problems:
-        return CheckedLayer(table.iloc[0:0], problems)
+        problems += missing_columns(table.columns, ("lon", "lat"), source, alternative=" (or a township code or name)")
 
     frame = table.copy()
     frame["status"] = ""
@@ -206,44 +220,82 @@ def _check_points(
             frame[column] = frame[column].astype(str).str.strip().replace("", pd.NA)
         else:
             frame[column] = pd.NA
-    ids = frame[id_column].astype(str).str.strip()
-    frame[id_column] = ids
-    for index in np.flatnonzero(ids == ""):
-        _invalid(frame, problems, layer, index, id_column, "", f"a {id_column} is required")
-    repeated = ids.duplicated(keep="first") & (ids != "")
-    for index in np.flatnonzero(repeated):
-        first = frame["_row"].iloc[int(np.flatnonzero(ids == ids.iloc[index])[0])]
-        frame.iloc[index, frame.columns.get_loc("status")] = DUPLICATE_ID
-        frame.iloc[index, frame.columns.get_loc("detail")] = f"same {id_column} as row {first}"
-        problems.append(
-            Problem(layer.path, int(frame["_row"].iloc[index]), id_column, ids.iloc[index],
-                    f"duplicate {id_column} (first in row {first}); each must occur once")
-        )
-    _parse_coordinates(frame, problems, layer, region, has_position)
+    if problems:
+        frame["status"] = INVALID
+        frame["detail"] = "; ".join(p.message for p in problems)
+        if id_column not in frame:
+            frame[id_column] = frame["_row"].map(source.row_id)
+        frame["lon"], frame["lat"] = np.nan, np.nan
+        frame["lon_as_written"], frame["lat_as_written"] = "", ""
+        return CheckedLayer(frame, problems)
+    _give_ids(frame, problems, source, id_column)
+    _parse_coordinates(frame, problems, source, crs, region, has_position)
     return CheckedLayer(frame, problems)
 
 
-def _parse_coordinates(frame, problems, layer, region, has_position) -> None:
-    """Set WGS84 ``lon``/``lat`` (NaN where absent); report bad values."""
+def _give_ids(frame: pd.DataFrame, problems: list[Problem], source: TableSource, id_column: str) -> None:
+    """Ids from the user's column, else from file and row; repeated ids are ``duplicate_id``."""
+    generated = frame["_row"].map(source.row_id)
+    if id_column not in frame:
+        frame[id_column] = generated
+        return
+    ids = frame[id_column].astype(str).str.strip()
+    blank = ids == ""
+    for index in np.flatnonzero(blank):
+        problems.append(source.problem(
+            int(frame["_row"].iloc[index]), id_column, "",
+            f"empty; the row is given the id {generated.iloc[index]}", "warning",
+        ))
+    ids = ids.where(~blank, generated)
+    frame[id_column] = ids
+    first_row = frame["_row"].groupby(ids).transform("first")
+    for index in np.flatnonzero(ids.duplicated(keep="first")):
+        first = int(first_row.iloc[index])
+        frame.iloc[index, frame.columns.get_loc("status")] = DUPLICATE_ID
+        frame.iloc[index, frame.columns.get_loc("detail")] = f"same {source.header(id_column)} as row {first}"
+        problems.append(source.problem(
+            int(frame["_row"].iloc[index]), id_column, ids.iloc[index],
+            f"duplicate (first in row {first}); each must occur once",
+        ))
+
+
+def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_position) -> None:
+    """Set WGS84 ``lon``/``lat`` (NaN where absent) and keep the cells as written.
+
+    A row whose longitude and latitude are unambiguously swapped (as written
+    it lies far from the study area, swapped it lies inside the area's
+    bounds) is swapped back with a warning; a swap that is only plausible
+    stays an error.
+    """
     if not has_position:
-        frame["lon"] = np.nan
-        frame["lat"] = np.nan
+        frame["lon"], frame["lat"] = np.nan, np.nan
+        frame["lon_as_written"], frame["lat_as_written"] = "", ""
         return
     text = {c: frame[c].astype(str).str.strip() for c in ("lon", "lat")}
-    numbers = {c: pd.to_numeric(text[c], errors="coerce") for c in ("lon", "lat")}
-    lon, lat = numbers["lon"], numbers["lat"]
+    frame["lon_as_written"], frame["lat_as_written"] = text["lon"], text["lat"]
+    lon = pd.to_numeric(text["lon"], errors="coerce")
+    lat = pd.to_numeric(text["lat"], errors="coerce")
     both_empty = (text["lon"] == "") & (text["lat"] == "")
+    as_written = lambda c: f"{text['lon'].iloc[c]}, {text['lat'].iloc[c]}"  # noqa: E731
+    near, inside = _near(region, margin=1.0), _near(region, margin=0.0)
+    plausible_swap = ~near(lon, lat) & near(lat, lon)
+    clear_swap = plausible_swap & inside(lat, lon)
+    for index in np.flatnonzero(clear_swap):
+        problems.append(source.problem(
+            int(frame["_row"].iloc[index]), "lon/lat", as_written(index),
+            "longitude and latitude were swapped (swapped back, the point lies in the area); "
+            "the swapped position is used", "warning",
+        ))
+    lon, lat = lon.where(~clear_swap, lat), lat.where(~clear_swap, lon)
     valid = pd.Series(True, index=frame.index)
-    # Swapped first: a swapped latitude is often out of range too.
-    lon_min, lat_min, lon_max, lat_max = region
-    near = lambda x, y: (x > lon_min - 1) & (x < lon_max + 1) & (y > lat_min - 1) & (y < lat_max + 1)  # noqa: E731
-    swapped = ~near(lon, lat) & near(lat, lon)
-    for index in np.flatnonzero(swapped):
+    for index in np.flatnonzero(plausible_swap & ~clear_swap):
         valid.iloc[index] = False
-        _invalid(frame, problems, layer, index, "lon/lat", f"{text['lon'].iloc[index]}, {text['lat'].iloc[index]}",
-                 "longitude and latitude look swapped (the swapped point lies in the area); swap the columns")
+        _invalid(frame, problems, source, index, "lon/lat", as_written(index),
+                 "longitude and latitude look swapped, but swapped back the point lies outside the area "
+                 "too; check the row")
+    numbers = {"lon": lon, "lat": lat}
     for column, limit in (("lon", 180), ("lat", 90)):
-        for index in np.flatnonzero(~both_empty & ~swapped):
+        for index in np.flatnonzero(~both_empty & valid):
             value, raw = numbers[column].iloc[index], text[column].iloc[index]
             if raw == "":
                 message = "missing; give both longitude and latitude, or neither"
@@ -254,20 +306,30 @@ def _parse_coordinates(frame, problems, layer, region, has_position) -> None:
             else:
                 continue
             valid.iloc[index] = False
-            _invalid(frame, problems, layer, index, column, raw, message)
+            _invalid(frame, problems, source, index, column, raw, message)
     usable = valid & ~both_empty
     frame["lon"], frame["lat"] = np.nan, np.nan
     if usable.any():
-        x, y = to_wgs84(lon[usable].to_numpy(), lat[usable].to_numpy(), layer.crs or "EPSG:4326")
+        x, y = to_wgs84(lon[usable].to_numpy(), lat[usable].to_numpy(), crs or "EPSG:4326")
         frame.loc[usable, "lon"] = x
         frame.loc[usable, "lat"] = y
     no_position = both_empty & frame["township_code"].isna() & frame["township_name"].isna()
     for index in np.flatnonzero(no_position & (frame["status"] == "")):
-        _invalid(frame, problems, layer, index, "lon/lat", "",
+        _invalid(frame, problems, source, index, "lon/lat", "",
                  "the row has neither coordinates nor a township code or name")
 
 
-def _parse_numbers(frame, problems, layer, column: str, *, whole: bool) -> pd.Series:
+def _near(region: tuple[float, float, float, float], *, margin: float):
+    """A test whether (lon, lat) lies within ``margin`` degrees of the region's bounds."""
+    lon_min, lat_min, lon_max, lat_max = region
+
+    def test(x: pd.Series, y: pd.Series) -> pd.Series:
+        return (x >= lon_min - margin) & (x <= lon_max + margin) & (y >= lat_min - margin) & (y <= lat_max + margin)
+
+    return test
+
+
+def _parse_numbers(frame, problems, source: TableSource, column: str, *, whole: bool) -> pd.Series:
     """Numbers >= 0 (whole if asked) or empty; bad values make the row invalid."""
     text = frame[column].astype(str).str.strip()
     numbers = pd.to_numeric(text.replace("", np.nan), errors="coerce")
@@ -276,34 +338,46 @@ def _parse_numbers(frame, problems, layer, column: str, *, whole: bool) -> pd.Se
         bad |= numbers.notna() & (numbers % 1 != 0)
     allowed = "a whole number >= 0, or empty" if whole else "a number >= 0, or empty"
     for index in np.flatnonzero(bad):
-        _invalid(frame, problems, layer, index, column, text.iloc[index], f"must be {allowed}")
+        _invalid(frame, problems, source, index, column, text.iloc[index], f"must be {allowed}")
     numbers = numbers.where(~bad)
     return numbers.astype("Int64") if whole else numbers
 
 
-def _invalid(frame, problems, layer, index: int, column: str, value: str, message: str) -> None:
+def _invalid(frame, problems, source: TableSource, index: int, column: str, value: str, message: str) -> None:
     """Mark a row invalid (unless it is a duplicate) and record the problem."""
     status = frame.columns.get_loc("status")
     detail = frame.columns.get_loc("detail")
+    header = source.header(column)
     if frame.iloc[index, status] != DUPLICATE_ID:
         frame.iloc[index, status] = INVALID
         previous = frame.iloc[index, detail]
-        frame.iloc[index, detail] = f"{previous}; {column}: {message}" if previous else f"{column}: {message}"
-    problems.append(Problem(layer.path, int(frame["_row"].iloc[index]), column, str(value), message))
+        frame.iloc[index, detail] = f"{previous}; {header}: {message}" if previous else f"{header}: {message}"
+    problems.append(source.problem(int(frame["_row"].iloc[index]), column, str(value), message))
 
 
-def missing_columns(columns, required, layer: LayerConfig, *, alternative: str = "") -> list[Problem]:
-    """A problem for each required column that is absent."""
-    present = ", ".join(str(c) for c in columns if c not in {"geometry", "_row"})
+def missing_columns(columns, required, source: TableSource, *, alternative: str = "") -> list[Problem]:
+    """A file-level problem for each required column that is absent.
+
+    The message lists the headers the file has and the headers that would
+    be recognised, and says where to name the column in the project file.
+    """
+    present = ", ".join(source.header(str(c)) for c in columns if c not in {"geometry", "_row"})
     return [
-        Problem(
-            layer.path, None, column, None,
-            f"required column is missing{alternative} (columns present: {present}); "
-            "name it in the project file under [layers.<layer>.columns]",
+        source.problem(
+            None, None, None,
+            f"no column for {column!r}{alternative} (the file's headers: {present}); use a header such as "
+            f"{_example_headers(column)}, or name the column in the project file: "
+            f"[layers.{source.layer}.columns] {column} = \"<your header>\"",
         )
         for column in required
         if column not in columns
     ]
+
+
+def _example_headers(column: str) -> str:
+    """Headers recognised for a standard column, for messages."""
+    examples = [alias for alias in ALIASES.get(column, ()) if not alias.isascii()][:3] or [column]
+    return " / ".join(examples)
 
 
 def duplicate_problems(values: pd.Series, column: str, path, *, rows) -> list[Problem]:

@@ -121,6 +121,7 @@ def build_coverage_map(
     villages: gpd.GeoDataFrame | None = None,
     schematic: bool = False,
     sources: str = "",
+    notes: Sequence[str] = (),
     extra_layers: Sequence[PointLayer] = (),
     options: MapOptions = MapOptions(),
 ) -> folium.Map:
@@ -143,6 +144,9 @@ def build_coverage_map(
         Whether to show the notice that positions/outlines are schematic.
     sources
         Data sources for the attribution line (plain text).
+    notes
+        Further notices shown with the schematic one (plain text), e.g.
+        how many input rows were left out.
     extra_layers
         Further point layers (e.g. proposed rooms), drawn above the sites.
     options
@@ -163,7 +167,7 @@ def build_coverage_map(
         raise ValueError(f"basemap={options.basemap!r}; allowed: {', '.join(BASEMAPS)}")
     tolerance = SIMPLIFY_DEGREES
     for _ in range(8):
-        fmap = _build(table, sites, title, counties, villages, schematic, sources, extra_layers, options, tolerance)
+        fmap = _build(table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, tolerance)
         if not options.size_budget_kb:
             return fmap
         size_kb = len(fmap.get_root().render().encode("utf-8")) / 1024
@@ -190,7 +194,9 @@ def save_map(fmap: folium.Map, path: Path, *, compact: bool = False) -> None:
     path.write_text(fmap.get_root().render(), encoding="utf-8")
 
 
-def _build(table, sites, title, counties, villages, schematic, sources, extra_layers, options, tolerance) -> folium.Map:
+def _build(
+    table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, tolerance
+) -> folium.Map:
     lang, text = options.lang, TEXT[options.lang]
     shift = options.basemap == "amap"
     table = _display(table, shift)
@@ -236,9 +242,10 @@ def _build(table, sites, title, counties, villages, schematic, sources, extra_la
     fmap.add_child(CoverageControls(townships, layer_control, settings))
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
-    if schematic:
+    notices = ([text["schematic"]] if schematic else []) + list(notes)
+    if notices:
         fmap.get_root().html.add_child(
-            Element(f'<div class="tc-notice" role="note">{html.escape(text["schematic"])}</div>'),
+            Element(f'<div class="tc-notice" role="note">{"<br>".join(map(html.escape, notices))}</div>'),
             name="schematic_notice",
         )
     if options.offline:
