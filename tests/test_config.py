@@ -367,3 +367,12 @@ def test_key_lines_follow_headers_dotted_quoted_and_inline_keys():
     assert ("layers", "my sites", "fake") not in lines
     assert lines[("layers", "my sites", "after")] == 11
     assert lines[("runs",)] == 12
+
+
+def test_the_readme_example_is_a_valid_project_file(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Using your own data", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    config = load_project(_write(tmp_path, example))
+    assert config.levels == LevelNames(township="乡镇（街道）", county="县区")
+    assert (config.skip_invalid, config.room_link_m) == (False, 1000.0)
+    assert config.classes["community_rooms"] == ClassScheme("quantiles", k=5)
