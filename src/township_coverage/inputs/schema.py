@@ -21,6 +21,7 @@ KeyPath = tuple[str, ...]
 
 
 def _no_reason(value: Any) -> str | None:
+    """No explanation beyond what is expected."""
     return None
 
 
@@ -198,6 +199,7 @@ def increasing_numbers(most: int) -> Value:
 
 
 def _check_entry(entry: Entry, value: Any, path: KeyPath) -> list[Finding]:
+    """Problems of one value (a table is checked key by key)."""
     if isinstance(entry, Table):
         if isinstance(value, Mapping):
             return _check_table(entry, value, path)
@@ -209,6 +211,7 @@ def _check_entry(entry: Entry, value: Any, path: KeyPath) -> list[Finding]:
 
 
 def _check_table(table: Table, data: Mapping[str, Any], path: KeyPath) -> list[Finding]:
+    """Unknown, wrong and missing keys of a table; then its rules, if each key is fine."""
     findings: list[Finding] = []
     for key, value in data.items():
         entry = table.keys.get(key, table.any_key)
@@ -223,12 +226,14 @@ def _check_table(table: Table, data: Mapping[str, Any], path: KeyPath) -> list[F
 
 
 def _rule_finding(data: Mapping[str, Any], path: KeyPath, problem: str) -> Finding:
+    """A rule's problem, shown with the value as written (or as missing)."""
     if path[-1] in data:
         return Finding(path, f"{written(path, data[path[-1]])}: {problem}")
     return Finding(path[:-1], f"{named(path)} is missing: {problem}")
 
 
 def _unknown_key(table: Table, value: Any, path: KeyPath) -> Finding:
+    """An unknown key or section, with the closest allowed one (or all of them)."""
     what = f"section [{_dotted(path)}]" if isinstance(value, Mapping) else f"key {named(path)}"
     allowed = tuple(table.keys)
     hint = _did_you_mean(path[-1], allowed) or "allowed: " + ", ".join(allowed)
@@ -236,6 +241,7 @@ def _unknown_key(table: Table, value: Any, path: KeyPath) -> Finding:
 
 
 def _missing_key(table: Table, path: KeyPath, key: str) -> Finding:
+    """A required key or section that is absent; reported at its table."""
     entry = table.keys[key]
     if isinstance(entry, Table):
         about = f" ({entry.contents})" if entry.contents else ""
@@ -251,6 +257,7 @@ def _holding(table: Table) -> str:
 
 
 def _did_you_mean(word: str, options: tuple[str, ...]) -> str | None:
+    """``did you mean x?`` for the closest option (difflib), or ``None``."""
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else None
 
@@ -266,6 +273,7 @@ def key_text(key: str) -> str:
 
 
 def _dotted(path: KeyPath) -> str:
+    """``a.b."c d"``."""
     return ".".join(key_text(k) for k in path)
 
 
