@@ -32,6 +32,16 @@ _ADDITIVE = [
     "population",
     "population_within_radius",
 ]
+#: Ratio columns that :func:`add_shares` derives from the additive ones.
+SHARE_COLUMNS = (
+    "room_share",
+    "village_share_within_radius",
+    "population_share_within_radius",
+    "population_per_staff",
+    "uncovered_population",
+)
+#: The city-wide indicators :func:`city_summary` returns, in its order.
+CITY_SUMMARY_COLUMNS = ("townships", "townships_with_station", *_ADDITIVE, *SHARE_COLUMNS)
 
 
 def count_sites(sites: pd.DataFrame, township_codes: pd.Index) -> pd.DataFrame:

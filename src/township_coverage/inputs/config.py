@@ -6,14 +6,34 @@ hold what, and the options of a run. Paths are relative to the file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from township_coverage.inputs.crs import check_crs_name
 from township_coverage.errors import ConfigError
+from township_coverage.inputs.crs import check_crs_name
+from township_coverage.inputs.schema import (
+    Finding,
+    Table,
+    Value,
+    any_number,
+    any_text,
+    check,
+    choice,
+    flag,
+    increasing_numbers,
+    is_number,
+    number,
+    setting,
+    text,
+    text_or_number,
+    whole_number,
+)
+from township_coverage.inputs.toml_lines import key_lines
+from township_coverage.metrics import CITY_SUMMARY_COLUMNS
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 # A wheel carries the Linyi data inside the package; a source checkout has it
@@ -75,6 +95,23 @@ class ClassScheme:
 
 
 @dataclass(frozen=True)
+class LevelNames:
+    """What the two administrative levels are called on maps, reports and tables.
+
+    Attributes
+    ----------
+    township
+        The lower level (default label of the language: 乡镇（街道） /
+        township); a province-level project mapping districts writes 区县.
+    county
+        The upper level (default: 县区 / county); e.g. 地市.
+    """
+
+    township: str | None = None
+    county: str | None = None
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """Everything a run needs to know about a dataset.
 
@@ -107,6 +144,14 @@ class ProjectConfig:
     map_size_budget_kb
         Largest acceptable size of the HTML map; borders are simplified
         further until the map fits (0: no budget).
+    levels
+        Names of the two levels shown in maps, reports and tables.
+    skip_invalid
+        Lenient mode: run with the invalid rows left out (they are still
+        reported) instead of refusing the input.
+    room_link_m
+        Community rooms without a village code are linked to the nearest
+        village of the same township within this distance (metres).
     """
 
     source: Path
@@ -124,6 +169,7 @@ class ProjectConfig:
     published_source: str = ""
     classes: Mapping[str, ClassScheme] = field(default_factory=lambda: MappingProxyType({}))
     map_size_budget_kb: int = 0
+    levels: LevelNames = LevelNames()
     skip_invalid: bool = False
     room_link_m: float = 1000.0
 
@@ -138,6 +184,134 @@ def default_project() -> Path:
         + ", ".join(str(p) for p in _LINYI_LOCATIONS)
         + "); pass --project PATH"
     )
+
+
+
+# --- the schema of project files -------------------------------------------------
+
+#: Standard column names that ``columns`` may map, per layer.
+STANDARD_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "townships": ("township_code", "township_name", "county_code", "county_name", "population", "geometry_source"),
+    "counties": ("county_code", "county_name"),
+    "sites": (
+        "site_id", "site_type", "name", "township_code", "township_name", "county_code", "county_name",
+        "lon", "lat", "staff", "village_code", "location_source",
+    ),
+    "villages": (
+        "village_code", "village_name", "township_code", "township_name", "county_code", "county_name",
+        "lon", "lat", "population", "location_source",
+    ),
+})
+
+_BOUNDARY_LAYERS = ("townships", "counties")
+
+
+def _crs_reason(value: Any) -> str | None:
+    """Why a ``crs`` value is refused, with the spelling to use."""
+    if is_number(value):
+        return f'write "EPSG:{value}"'
+    if isinstance(value, str):
+        return check_crs_name(value)
+    return None
+
+
+_CRS_NAME = Value(
+    expected='text naming a CRS (WGS84, CGCS2000, GCJ-02, BD-09 or "EPSG:<code>")',
+    accepts=lambda value: isinstance(value, str) and check_crs_name(value) is None,
+    reason=_crs_reason,
+)
+
+
+def _layer_schema(layer: str, contents: str) -> Table:
+    """Keys of ``[layers.<layer>]``: boundary layers may be repaired, tables have sheets."""
+    keys: dict[str, Value | Table] = {
+        "path": text(about="the file, relative to the project file"),
+        "crs": _CRS_NAME,
+        "columns": Table(
+            keys={name: text(about="the column header in the file") for name in STANDARD_COLUMNS[layer]},
+            contents="standard column name = header in the file",
+        ),
+    }
+    if layer in _BOUNDARY_LAYERS:
+        keys["repair_invalid"] = flag(default=False)
+    else:
+        keys["sheet"] = text(about="a sheet of the XLSX file")
+    return Table(keys=keys, required=("path",), contents=contents)
+
+
+def _fixed_scheme_needs_bins(table: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rule of ``[map.classes.<column>]``: ``fixed`` classes need their bounds."""
+    if table.get("scheme") == "fixed" and not table.get("bins"):
+        return [("bins", 'scheme "fixed" needs bins: up to 9 increasing numbers (class upper bounds)')]
+    return []
+
+
+#: Keys of ``[map.classes.<column>]``.
+_CLASS_SCHEMA = Table(
+    keys={
+        "scheme": choice(CLASS_SCHEMES, default="natural_breaks"),
+        "k": whole_number(2, 9, default=5),
+        "bins": increasing_numbers(9),
+    },
+    rules=(_fixed_scheme_needs_bins,),
+    contents="how one indicator column is classified",
+)
+
+#: Every section and key a project file may have.
+PROJECT_SCHEMA = Table(
+    keys={
+        "project": Table(
+            keys={"name": text(about="the title of maps and reports"), "attribution": any_text()},
+            contents="the title and the data sources",
+        ),
+        "layers": Table(
+            keys={
+                "townships": _layer_schema("townships", "the township boundaries"),
+                "counties": _layer_schema("counties", "the county boundaries, optional"),
+                "sites": _layer_schema("sites", "the table of stations and rooms"),
+                "villages": _layer_schema("villages", "the table of villages, optional"),
+            },
+            required=("townships", "sites"),
+            contents="the input files",
+        ),
+        "levels": Table(
+            keys={
+                "township": text(about="the lower level, e.g. 乡镇（街道） or 区县"),
+                "county": text(about="the upper level, e.g. 县区 or 地市"),
+            },
+            contents="the names of the two levels",
+        ),
+        "join": Table(
+            keys={
+                "snap_tolerance_m": number(0, 10_000, default=100.0),
+                "skip_invalid": flag(default=False),
+                "room_link_m": number(0, 10_000, default=1000.0),
+            },
+            contents="how sites are joined to townships",
+        ),
+        "indicators": Table(keys={"radius_km": number(0, 100, low_open=True, default=3.0)}),
+        "map": Table(
+            keys={
+                "size_budget_kb": whole_number(0, default=0),
+                "classes": Table(any_key=_CLASS_SCHEMA, contents="indicator column = its classes"),
+            },
+        ),
+        "published": Table(
+            keys={
+                "source": any_text(),
+                "figures": Table(
+                    keys={column: any_number() for column in CITY_SUMMARY_COLUMNS},
+                    contents="city-wide indicator = published value",
+                ),
+                "context": Table(any_key=text_or_number(), contents="label = published fact"),
+            },
+            contents="published figures to compare with",
+        ),
+    },
+)
+
+
+# --- reading ------------------------------------------------------------------------
 
 
 def load_project(path: Path | str | None = None, *, output_dir: Path | None = None) -> ProjectConfig:
@@ -158,110 +332,124 @@ def load_project(path: Path | str | None = None, *, output_dir: Path | None = No
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML, or a setting is wrong.
+        If the file is missing, is not UTF-8 or not valid TOML, or has
+        unknown keys or wrong settings (all of them are listed together, each
+        with its line).
     """
     source = Path(path) if path is not None else default_project()
     if source.is_dir():
         source = source / "project.toml"
+    text = _project_text(source)
+    data = _parse_toml(source, text)
+    findings = check(PROJECT_SCHEMA, data)
+    if findings:
+        raise ConfigError(_findings_message(source, text, findings))
+    return _project_config(source, data, output_dir)
+
+
+def _project_text(source: Path) -> str:
+    """The text of the file; a UTF-8 byte-order mark (Windows Notepad) is dropped."""
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        content = source.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"project file not found: {source}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{source}: not a valid TOML file: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read the project file {source}: {error.strerror}") from None
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{source}, line {line}: the file is not UTF-8 (perhaps GBK/GB18030); "
+            "save it as UTF-8 (in Notepad: 另存为 → 编码 UTF-8)"
+        ) from None
 
+
+_TOML_POSITION = re.compile(r"^(?P<reason>.*) \((?:at line (?P<line>\d+), column (?P<column>\d+)|at end of document)\)$")
+
+
+def _parse_toml(source: Path, text: str) -> dict[str, Any]:
+    """The parsed file; a syntax error names its line and column."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = _TOML_POSITION.match(str(error))
+        if match is None:
+            raise ConfigError(f"{source}: not a valid TOML file: {error}") from None
+        if match["line"] is not None:
+            where = f"line {match['line']}, column {match['column']}"
+        else:
+            lines = text.splitlines() or [""]
+            where = f"line {len(lines)}, column {len(lines[-1]) + 1} (end of the file)"
+        raise ConfigError(f"{source}, {where}: not valid TOML: {match['reason']}") from None
+
+
+def _findings_message(source: Path, text: str, findings: list[Finding]) -> str:
+    """One line per problem, each with its line in the file."""
+    lines = key_lines(text)
+    heading = f"{len(findings)} problem(s) in the project file {source}:"
+    return "\n".join([heading] + [f"  - {_where(source, lines, f.path)}: {f.message}" for f in findings])
+
+
+def _where(source: Path, lines: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> str:
+    """``project.toml, line 7`` (or that the line was not found)."""
+    if not path:
+        return source.name
+    if path in lines:
+        return f"{source.name}, line {lines[path]}"
+    return f"{source.name}, line not found"
+
+
+# --- building the settings ---------------------------------------------------------
+
+
+def _project_config(source: Path, data: Mapping[str, Any], output_dir: Path | None) -> ProjectConfig:
+    """The settings of checked ``data``, defaults filled in."""
     root = source.resolve().parent
-    layers = data.get("layers", {})
-    for required in ("townships", "sites"):
-        if required not in layers:
-            raise ConfigError(f"{source}: section [layers.{required}] is missing; it must give a 'path'")
-    known = {"townships", "counties", "sites", "villages"}
-    for extra in set(layers) - known:
-        raise ConfigError(f"{source}: unknown section [layers.{extra}]; allowed: {', '.join(sorted(known))}")
-
-    indicators = data.get("indicators", {})
-    radius_km = indicators.get("radius_km", 3.0)
-    if not isinstance(radius_km, (int, float)) or not 0 < radius_km <= 100:
-        raise ConfigError(f"{source}: [indicators] radius_km = {radius_km!r}; it must be a number in (0, 100]")
-
-    snap = data.get("join", {}).get("snap_tolerance_m", 100.0)
-    if not isinstance(snap, (int, float)) or not 0 <= snap <= 10_000:
-        raise ConfigError(f"{source}: [join] snap_tolerance_m = {snap!r}; it must be a number in [0, 10000]")
-
-    map_section = data.get("map", {})
-    budget = map_section.get("size_budget_kb", 0)
-    if not isinstance(budget, int) or budget < 0:
-        raise ConfigError(f"{source}: [map] size_budget_kb = {budget!r}; it must be a whole number >= 0")
-    classes = {
-        str(column): _class_scheme(source, str(column), table)
-        for column, table in map_section.get("classes", {}).items()
-    }
-
+    layers = data["layers"]
     published = data.get("published", {})
-    figures = published.get("figures", {})
-    for key, value in figures.items():
-        if not isinstance(value, (int, float)):
-            raise ConfigError(f"{source}: [published.figures] {key} = {value!r}; it must be a number")
     return ProjectConfig(
         source=source,
-        name=str(data.get("project", {}).get("name", root.name)),
-        townships=_layer(source, root, "townships", layers["townships"]),
-        sites=_layer(source, root, "sites", layers["sites"]),
-        counties=_layer(source, root, "counties", layers["counties"]) if "counties" in layers else None,
-        villages=_layer(source, root, "villages", layers["villages"]) if "villages" in layers else None,
-        attribution=str(data.get("project", {}).get("attribution", "")),
-        radius_km=float(radius_km),
-        snap_tolerance_m=float(snap),
+        name=setting(PROJECT_SCHEMA, data, "project", "name") or root.name,
+        townships=_layer(root, layers["townships"]),
+        sites=_layer(root, layers["sites"]),
+        counties=_layer(root, layers["counties"]) if "counties" in layers else None,
+        villages=_layer(root, layers["villages"]) if "villages" in layers else None,
+        attribution=setting(PROJECT_SCHEMA, data, "project", "attribution"),
+        radius_km=float(setting(PROJECT_SCHEMA, data, "indicators", "radius_km")),
+        snap_tolerance_m=float(setting(PROJECT_SCHEMA, data, "join", "snap_tolerance_m")),
         output_dir=Path(output_dir) if output_dir is not None else Path("maps"),
-        published=MappingProxyType({str(k): float(v) for k, v in figures.items()}),
-        published_context=MappingProxyType(
-            {str(k): str(v) for k, v in published.get("context", {}).items()}
+        published=MappingProxyType({k: float(v) for k, v in published.get("figures", {}).items()}),
+        published_context=MappingProxyType({k: str(v) for k, v in published.get("context", {}).items()}),
+        published_source=setting(PROJECT_SCHEMA, data, "published", "source"),
+        classes=MappingProxyType(
+            {column: _class_scheme(table) for column, table in data.get("map", {}).get("classes", {}).items()}
         ),
-        published_source=str(published.get("source", "")),
-        classes=MappingProxyType(classes),
-        map_size_budget_kb=budget,
+        map_size_budget_kb=setting(PROJECT_SCHEMA, data, "map", "size_budget_kb"),
+        levels=LevelNames(
+            township=setting(PROJECT_SCHEMA, data, "levels", "township"),
+            county=setting(PROJECT_SCHEMA, data, "levels", "county"),
+        ),
+        skip_invalid=setting(PROJECT_SCHEMA, data, "join", "skip_invalid"),
+        room_link_m=float(setting(PROJECT_SCHEMA, data, "join", "room_link_m")),
     )
 
 
-def _class_scheme(source: Path, column: str, table: Any) -> ClassScheme:
-    where = f"{source}: [map.classes.{column}]"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table with 'scheme' (and 'k' or 'bins')")
-    scheme = table.get("scheme", "natural_breaks")
-    if scheme not in CLASS_SCHEMES:
-        raise ConfigError(f"{where} scheme = {scheme!r}; allowed: {', '.join(CLASS_SCHEMES)}")
-    k = table.get("k", 5)
-    if not isinstance(k, int) or not 2 <= k <= 9:
-        raise ConfigError(f"{where} k = {k!r}; it must be a whole number from 2 to 9")
-    bins = table.get("bins", [])
-    if scheme == "fixed":
-        if not bins or not all(isinstance(b, (int, float)) for b in bins) or list(bins) != sorted(bins) or len(bins) > 9:
-            raise ConfigError(f"{where} bins = {bins!r}; give up to 9 increasing numbers (class upper bounds)")
-    return ClassScheme(scheme=scheme, k=k, bins=tuple(float(b) for b in bins))
+def _class_scheme(table: Mapping[str, Any]) -> ClassScheme:
+    """The classes of one indicator column from its checked table."""
+    return ClassScheme(
+        scheme=setting(_CLASS_SCHEMA, table, "scheme"),
+        k=setting(_CLASS_SCHEMA, table, "k"),
+        bins=tuple(float(b) for b in setting(_CLASS_SCHEMA, table, "bins")),
+    )
 
 
-def _layer(source: Path, root: Path, name: str, table: Any) -> LayerConfig:
-    if not isinstance(table, dict) or "path" not in table:
-        raise ConfigError(f"{source}: [layers.{name}] must give a 'path'")
-    allowed = {"path", "crs", "columns", "sheet", "repair_invalid"}
-    for key in set(table) - allowed:
-        raise ConfigError(f"{source}: [layers.{name}] has unknown key {key!r}; allowed: {', '.join(sorted(allowed))}")
-    columns = table.get("columns", {})
-    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise ConfigError(f"{source}: [layers.{name}.columns] must map standard names to column names (text)")
-    crs = table.get("crs")
-    if crs is not None:
-        problem = check_crs_name(str(crs))
-        if problem:
-            raise ConfigError(f"{source}: [layers.{name}] crs: {problem}")
-    repair = table.get("repair_invalid", False)
-    if not isinstance(repair, bool):
-        raise ConfigError(f"{source}: [layers.{name}] repair_invalid = {repair!r}; it must be true or false")
-    sheet = table.get("sheet")
+def _layer(root: Path, table: Mapping[str, Any]) -> LayerConfig:
+    """One input layer from its checked table; its path made absolute."""
     return LayerConfig(
         path=(root / table["path"]).resolve(),
-        crs=str(crs) if crs is not None else None,
-        columns=MappingProxyType(dict(columns)),
-        sheet=str(sheet) if sheet is not None else None,
-        repair_invalid=repair,
+        crs=table.get("crs"),
+        columns=MappingProxyType(dict(table.get("columns", {}))),
+        sheet=table.get("sheet"),
+        repair_invalid=table.get("repair_invalid", False),
     )
