@@ -292,7 +292,8 @@ class RoomLinks:
         ``village_code`` (the linked village, missing if none),
         ``link`` (``"code"``, ``"position"`` or ``"none"``), ``distance_m``
         (to the linked village, for links by position), ``code_as_written``
-        (the room's own village code, if any) and ``_row``.
+        (the room's own village code, if any), ``position_as_written`` and
+        ``_row``.
     within_m
         Largest distance of a link by position.
     """
@@ -304,9 +305,9 @@ class RoomLinks:
         """A warning for each room given an unknown code, and each room left unlinked."""
         problems = []
         tolerance = f"{self.within_m:g} m"
-        for row, link, code, distance, linked in zip(
+        for row, link, code, distance, linked, position in zip(
             self.links["_row"], self.links["link"], self.links["code_as_written"],
-            self.links["distance_m"], self.links["village_code"],
+            self.links["distance_m"], self.links["village_code"], self.links["position_as_written"],
         ):
             unknown_code = pd.notna(code) and link != "code"
             if unknown_code and link == "position":
@@ -320,8 +321,8 @@ class RoomLinks:
                            "it counts for no village ([join] room_link_m sets the distance)")
             else:
                 continue
-            column = "village_code" if pd.notna(code) else "lon/lat"
-            problems.append(source.problem(int(row), column, "" if pd.isna(code) else str(code), message, "warning"))
+            column, value = ("village_code", str(code)) if pd.notna(code) else ("lon/lat", position)
+            problems.append(source.problem(int(row), column, value, message, "warning"))
         return problems
 
 
@@ -351,6 +352,7 @@ def link_rooms_to_villages(
     links = pd.DataFrame(
         {
             "_row": rooms["_row"],
+            "position_as_written": rooms["lon_as_written"].astype(str) + ", " + rooms["lat_as_written"].astype(str),
             "code_as_written": written,
             "village_code": written.where(by_code),
             "link": np.where(by_code, "code", "none"),
