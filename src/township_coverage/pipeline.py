@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from township_coverage.inputs.config import LayerConfig, ProjectConfig
+from township_coverage.inputs.config import LayerConfig, LevelNames, ProjectConfig
 from township_coverage.errors import ConfigError, InputDataError, Problem
 from township_coverage.inputs.io import TableSource, read_boundaries, read_table
 from township_coverage.outputs import staged_outputs, write_csv
@@ -327,7 +327,7 @@ def run(
     summary = summary_text(
         config.name, city,
         published=config.published, context=config.published_context,
-        published_source=config.published_source, radius_km=config.radius_km, lang=lang,
+        published_source=config.published_source, radius_km=config.radius_km, lang=lang, levels=config.levels,
     )
     try:
         fmap = _coverage_map(
@@ -336,12 +336,12 @@ def run(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     with staged_outputs(config.output_dir) as staging:
-        written = write_tables(table, counties, city, staging, lang=lang)
+        written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
         write_csv(validation_table(validation), staging / "validation.csv")
         save_map(fmap, staging / "coverage.html")
         save_map(fmap, staging / "embed.html", compact=True)
         written += [staging / "validation.csv", staging / "coverage.html", staging / "embed.html"]
-        written += write_joined_rows(validation, staging, lang=lang)
+        written += write_joined_rows(validation, staging, lang=lang, levels=config.levels)
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
@@ -372,15 +372,15 @@ def _write_reports(
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats:
         written.append(atlas_pdf(shapes, sites, folder / "atlas.pdf", counties=validation.counties,
-                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score")))
+                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score"), levels=config.levels))
     plan_rooms = _latest_plan(config.output_dir)
     captions = {i.column: i.label[lang] for i in INDICATORS}
     content = ReportContent(
         title=config.name,
-        summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang),
+        summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang, levels=config.levels),
         context_rows=list(config.published_context.items()),
-        counties=report_table(counties, ["county_name", "townships"], lang),
-        townships=report_table(table, ["township_name", "county_name"], lang),
+        counties=report_table(counties, ["county_name", "townships"], lang, config.levels),
+        townships=report_table(table, ["township_name", "county_name"], lang, config.levels),
         validation_counts=validation.row_accounting(),
         problems=validation_table(validation).drop(columns="file"),
         plan_rooms=plan_rooms,
@@ -388,15 +388,18 @@ def _write_reports(
         notice=notice,
         sources=config.attribution,
         lang=lang,
+        levels=config.levels,
     )
     if "html" in formats:
         (folder / "report.html").write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
         written.append(folder / "report.html")
     if "docx" in formats:
         written.append(write_report_docx(content, folder / "report.docx"))
-    sheets = {"townships": labelled(table, lang), "counties": labelled(counties, lang),
-              "city": labelled(city.to_frame().T.rename_axis("scope"), lang), "validation": validation_table(validation)}
-    sheets.update(_joined_sheets(validation, lang))
+    levels = config.levels
+    sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
+              "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+              "validation": validation_table(validation)}
+    sheets.update(_joined_sheets(validation, lang, levels))
     write_xlsx(sheets, folder / "coverage.xlsx")
     written.append(folder / "coverage.xlsx")
     return written
@@ -408,7 +411,7 @@ _POINT_LAYERS = (("sites", "site_id", "name"), ("villages", "village_code", "vil
 _XLSX_MAX_ROWS = 1_048_575
 
 
-def _joined_tables(validation: Validation, lang: str) -> dict[str, pd.DataFrame]:
+def _joined_tables(validation: Validation, lang: str, levels: LevelNames) -> dict[str, pd.DataFrame]:
     """Every input row of each point layer with its status, township and position."""
     from township_coverage.report import joined_rows_table
 
@@ -416,28 +419,28 @@ def _joined_tables(validation: Validation, lang: str) -> dict[str, pd.DataFrame]
     return {
         name: joined_rows_table(
             joins[name].points, validation.sources[name], validation.townships,
-            id_column=id_column, name_column=name_column, lang=lang,
+            id_column=id_column, name_column=name_column, lang=lang, levels=levels,
         )
         for name, id_column, name_column in _POINT_LAYERS
         if joins[name] is not None and name in validation.sources
     }
 
 
-def write_joined_rows(validation: Validation, folder: Path, *, lang: str) -> list[Path]:
+def write_joined_rows(validation: Validation, folder: Path, *, lang: str, levels: LevelNames) -> list[Path]:
     """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
     written = []
-    for name, table in _joined_tables(validation, lang).items():
+    for name, table in _joined_tables(validation, lang, levels).items():
         write_csv(table, folder / f"{name}_joined.csv")
         written.append(folder / f"{name}_joined.csv")
     return written
 
 
-def _joined_sheets(validation: Validation, lang: str) -> dict[str, pd.DataFrame]:
+def _joined_sheets(validation: Validation, lang: str, levels: LevelNames) -> dict[str, pd.DataFrame]:
     """The joined tables as workbook sheets (those too long for a sheet are in the CSV only)."""
     titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
     return {
         titles.get(name, f"{name} rows"): table
-        for name, table in _joined_tables(validation, lang).items()
+        for name, table in _joined_tables(validation, lang, levels).items()
         if len(table) <= _XLSX_MAX_ROWS
     }
 
@@ -505,7 +508,7 @@ def _coverage_map(
     options = MapOptions(
         lang=lang, offline=offline, basemap=basemap,
         radius_km=config.radius_km if radius_km is None else radius_km,
-        classes=config.classes, size_budget_kb=config.map_size_budget_kb,
+        classes=config.classes, size_budget_kb=config.map_size_budget_kb, levels=config.levels,
     )
     return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
@@ -634,7 +637,7 @@ def plan_rooms(
         ],
     )
     with staged_outputs(config.output_dir) as staging:
-        written = write_plan_tables(rooms, before, after, staging, lang=lang)
+        written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
         save_map(fmap, staging / "plan.html")
         written.append(staging / "plan.html")
     outputs = tuple(config.output_dir / path.name for path in written)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from township_coverage.inputs.config import LevelNames
+from township_coverage.levels import relabel_values
 from township_coverage.outputs import write_csv
 
 #: Output column headers per language; columns not listed keep their name.
@@ -59,13 +61,24 @@ SUMMARY_FIGURES = (
 )
 
 
-def labelled(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+def column_labels(lang: str, levels: LevelNames = LevelNames()) -> dict[str, str]:
+    """Output column headers in ``lang``, with the project's names of the levels."""
+    return relabel_values(COLUMN_LABELS.get(lang, {}), levels, lang)
+
+
+def labelled(table: pd.DataFrame, lang: str, levels: LevelNames = LevelNames()) -> pd.DataFrame:
     """The table with its index as a column and headers in ``lang``."""
-    return table.reset_index().rename(columns=dict(COLUMN_LABELS.get(lang, {})))
+    return table.reset_index().rename(columns=column_labels(lang, levels))
 
 
 def write_tables(
-    townships: pd.DataFrame, counties: pd.DataFrame, city: pd.Series, folder: Path, *, lang: str
+    townships: pd.DataFrame,
+    counties: pd.DataFrame,
+    city: pd.Series,
+    folder: Path,
+    *,
+    lang: str,
+    levels: LevelNames = LevelNames(),
 ) -> list[Path]:
     """Write township, county and city tables as CSV (UTF-8 with BOM).
 
@@ -75,9 +88,9 @@ def write_tables(
         The files written.
     """
     outputs = {
-        "township_coverage.csv": labelled(townships, lang),
-        "county_coverage.csv": labelled(counties, lang),
-        "city_summary.csv": labelled(city.to_frame().T.rename_axis("scope"), lang),
+        "township_coverage.csv": labelled(townships, lang, levels),
+        "county_coverage.csv": labelled(counties, lang, levels),
+        "city_summary.csv": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
     }
     for name, frame in outputs.items():
         write_csv(frame.round(4), folder / name)
@@ -93,11 +106,12 @@ def summary_text(
     published_source: str,
     radius_km: float,
     lang: str = "zh",
+    levels: LevelNames = LevelNames(),
 ) -> str:
     """A short city-wide summary, with published figures beside computed ones."""
     said_published = "公布" if lang == "zh" else "published"
     lines = [title]
-    for key, value, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang):
+    for key, value, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang, levels=levels):
         if key == "townships_with_station" and city["townships"]:
             shown += f" ({100 * value / city['townships']:.1f}%)"
         line = f"  {label}: {shown}"
@@ -141,14 +155,16 @@ PLAN_ROOM_COLUMNS = (
 )
 
 
-def plan_comparison(before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = None, lang: str) -> pd.DataFrame:
+def plan_comparison(
+    before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = None, lang: str, levels: LevelNames = LevelNames()
+) -> pd.DataFrame:
     """Indicators before and after a plan, side by side, per township or rolled up."""
     from township_coverage.metrics import roll_up
 
     if by is not None:
         before, after = roll_up(before, by=by), roll_up(after, by=by)
     names = {"before": _PLAN_LABELS[lang]["before"], "after": _PLAN_LABELS[lang]["after"]}
-    labels = dict(COLUMN_LABELS.get(lang, {}))
+    labels = column_labels(lang, levels)
     keys = ["township_name", "county_name"] if by is None else ["county_name"]
     frame = before[keys].copy()
     for column in PLAN_COMPARED:
@@ -158,17 +174,27 @@ def plan_comparison(before: pd.DataFrame, after: pd.DataFrame, *, by: str | None
     return frame.reset_index().rename(columns=labels)
 
 
-def write_plan_tables(rooms: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, folder: Path, *, lang: str) -> list[Path]:
+def write_plan_tables(
+    rooms: pd.DataFrame,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    folder: Path,
+    *,
+    lang: str,
+    levels: LevelNames = LevelNames(),
+) -> list[Path]:
     """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables."""
-    labels = {**dict(COLUMN_LABELS.get(lang, {})), **_PLAN_LABELS.get(lang, {})}
+    labels = {**column_labels(lang, levels), **_PLAN_LABELS.get(lang, {})}
     table = rooms.copy()
     table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
     table = pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]])
     write_csv(table.round(4).rename(columns=labels), folder / "plan_rooms.csv")
     rooms_geo = rooms[[c for c in PLAN_ROOM_COLUMNS if c in rooms and c not in ("lon", "lat")] + ["geometry"]]
     rooms_geo.to_file(folder / "plan_rooms.geojson", driver="GeoJSON", engine="pyogrio")
-    write_csv(plan_comparison(before, after, lang=lang).round(4), folder / "plan_townships.csv")
-    write_csv(plan_comparison(before, after, by="county_code", lang=lang).round(4), folder / "plan_counties.csv")
+    write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / "plan_townships.csv")
+    write_csv(
+        plan_comparison(before, after, by="county_code", lang=lang, levels=levels).round(4), folder / "plan_counties.csv"
+    )
     return [folder / name for name in ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv")]
 
 
@@ -226,6 +252,8 @@ class ReportContent:
         Data sources line.
     lang
         ``"zh"`` or ``"en"``.
+    levels
+        The project's names of the administrative levels.
     """
 
     title: str
@@ -240,6 +268,7 @@ class ReportContent:
     notice: str
     sources: str
     lang: str
+    levels: LevelNames = LevelNames()
 
 
 #: Columns shown in report tables (the CSV and XLSX files have all).
@@ -250,17 +279,19 @@ REPORT_COLUMNS = (
 )
 
 
-def summary_rows(city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str) -> list[tuple[str, str, str]]:
+def summary_rows(
+    city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str, levels: LevelNames = LevelNames()
+) -> list[tuple[str, str, str]]:
     """City-wide figures as (label, value, published) text."""
     return [
         (label, shown, f"{published[key]:,.0f}" if key in published else "")
-        for key, _, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang)
+        for key, _, label, shown in _summary_figures(city, radius_km=radius_km, lang=lang, levels=levels)
     ]
 
 
-def _summary_figures(city: pd.Series, *, radius_km: float, lang: str):
+def _summary_figures(city: pd.Series, *, radius_km: float, lang: str, levels: LevelNames = LevelNames()):
     """(key, value, label, value as text) of each known city-wide figure, in order."""
-    labels = dict(COLUMN_LABELS.get(lang, {}))
+    labels = column_labels(lang, levels)
     for key in SUMMARY_FIGURES:
         value = city.get(key)
         if value is None or pd.isna(value):
@@ -270,7 +301,9 @@ def _summary_figures(city: pd.Series, *, radius_km: float, lang: str):
         yield key, value, label, shown
 
 
-def report_table(table: pd.DataFrame, keys: Sequence[str], lang: str) -> pd.DataFrame:
+def report_table(
+    table: pd.DataFrame, keys: Sequence[str], lang: str, levels: LevelNames = LevelNames()
+) -> pd.DataFrame:
     """A compact, formatted table for reports (shares in %, numbers rounded)."""
     frame = table[[*keys, *[c for c in REPORT_COLUMNS if c in table]]].copy()
     for column in frame.columns:
@@ -281,7 +314,7 @@ def report_table(table: pd.DataFrame, keys: Sequence[str], lang: str) -> pd.Data
             frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.0f}%")
         else:
             frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
-    return frame.reset_index().rename(columns=dict(COLUMN_LABELS.get(lang, {})))
+    return frame.reset_index().rename(columns=column_labels(lang, levels))
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
@@ -324,6 +357,7 @@ def joined_rows_table(
     id_column: str,
     name_column: str,
     lang: str = "zh",
+    levels: LevelNames = LevelNames(),
 ) -> pd.DataFrame:
     """Every input row of a point layer with what became of it.
 
@@ -339,6 +373,8 @@ def joined_rows_table(
         The layer's id and name columns.
     lang
         Language of headers and statuses.
+    levels
+        The project's names of the administrative levels.
 
     Returns
     -------
@@ -359,7 +395,8 @@ def joined_rows_table(
     )
     if "site_type" in points:
         table["site_type"] = points["site_type"]
-    table["status"] = points["join_status"].map(lambda s: STATUS_LABELS[lang].get(s, s))
+    statuses = relabel_values(STATUS_LABELS[lang], levels, lang)
+    table["status"] = points["join_status"].map(lambda s: statuses.get(s, s))
     table["township_code"] = codes
     table["township_name"] = codes.map(names["township_name"])
     table["county_name"] = codes.map(names["county_name"])
@@ -369,4 +406,4 @@ def joined_rows_table(
         table["village_code"] = points["village_code"].where(points["village_link"].isin(["code", "position"]))
         table["village_link"] = points["village_link"].map(lambda s: _LINK_LABELS[lang].get(s, s))
     table["message"] = points["join_detail"]
-    return table.rename(columns=dict(_JOINED_LABELS[lang]))
+    return table.rename(columns=relabel_values(_JOINED_LABELS[lang], levels, lang))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from township_coverage.levels import relabel_values
 from township_coverage.report import ReportContent
 from township_coverage.report_html import TEXT
 
@@ -18,7 +19,7 @@ def write_report_docx(content: ReportContent, path: Path) -> Path:
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
-    text = TEXT[content.lang]
+    text = relabel_values(TEXT[content.lang], content.levels, content.lang)
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
@@ -58,7 +59,8 @@ def write_report_docx(content: ReportContent, path: Path) -> Path:
         _add_table(document, content.problems, font_size=7)
     else:
         document.add_paragraph(text["no_problems"])
-    document.add_paragraph(content.sources).runs[0].font.size = Pt(8)
+    if content.sources:
+        document.add_paragraph(content.sources).runs[0].font.size = Pt(8)
     document.core_properties.title = content.title
     document.save(path)
     return path

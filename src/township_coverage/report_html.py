@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from township_coverage.levels import relabel_values
 from township_coverage.report import ReportContent
 
 TEXT = {
@@ -41,7 +42,7 @@ def render_report_html(content: ReportContent, *, map_html: str = "") -> str:
     images = [(base64.b64encode(Path(path).read_bytes()).decode("ascii"), caption) for path, caption in content.static_maps]
     return template.render(
         c=content,
-        t=TEXT[content.lang],
+        t=relabel_values(TEXT[content.lang], content.levels, content.lang),
         map_html=map_html,
         images=images,
         counties_table=_table(content.counties),

@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from township_coverage.inputs.config import ClassScheme
+from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.errors import CoverageError
 from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
 
@@ -259,6 +259,7 @@ def atlas_pdf(
     footer: str = "",
     lang: str = "zh",
     scheme: ClassScheme | None = None,
+    levels: LevelNames = LevelNames(),
 ) -> Path:
     """A multi-page PDF: one page per county with its townships, sites and indicators.
 
@@ -275,9 +276,9 @@ def atlas_pdf(
     colours = classify(table[column], indicator, lang=lang, scheme=scheme)
     located_sites = sites[sites.geometry.notna()].to_crs(metric)
     outlines = counties.to_crs(metric).set_index("county_code") if counties is not None and "county_code" in counties else None
-    from township_coverage.report import COLUMN_LABELS
+    from township_coverage.report import column_labels
 
-    headers = dict(COLUMN_LABELS.get(lang, {}))
+    headers = column_labels(lang, levels)
     with _style(font), PdfPages(path, metadata={"Creator": "township-coverage", "Producer": None, "CreationDate": None}) as pdf:
         for county_code, members in shapes.groupby("county_code", sort=True):
             county_name = str(members["county_name"].iloc[0])

@@ -31,7 +31,8 @@ from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from township_coverage.inputs.config import ClassScheme
+from township_coverage.inputs.config import ClassScheme, LevelNames
+from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
 from township_coverage.geometry import node_coverage
 from township_coverage.webmap.assets import inline_assets
@@ -80,6 +81,8 @@ class MapOptions:
         Classification per indicator column.
     size_budget_kb
         Largest acceptable HTML size (0: none).
+    levels
+        The project's names of the administrative levels.
     """
 
     lang: str = "zh"
@@ -88,6 +91,7 @@ class MapOptions:
     radius_km: float | None = None
     classes: Mapping[str, ClassScheme] = field(default_factory=dict)
     size_budget_kb: int = 0
+    levels: LevelNames = LevelNames()
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def save_map(fmap: folium.Map, path: Path, *, compact: bool = False) -> None:
 def _build(
     table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, tolerance
 ) -> folium.Map:
-    lang, text = options.lang, TEXT[options.lang]
+    lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
     table = _display(table, shift)
     fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25)
