@@ -38,7 +38,14 @@ from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
 from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_maps
 from township_coverage.webmap.indicators import INDICATORS
-from township_coverage.inputs.validate import CheckedLayer, check_sites, check_townships, check_villages, missing_columns
+from township_coverage.inputs.validate import (
+    CheckedLayer,
+    check_counties,
+    check_sites,
+    check_townships,
+    check_villages,
+    missing_columns,
+)
 
 SCHEMATIC = "schematic"
 # Where to look for swapped coordinates when the townships could not be read.
@@ -181,7 +188,7 @@ def validate_project(config: ProjectConfig) -> Validation:
     townships = _checked(attempt(lambda: read_boundaries(config.townships)), config.townships, problems)
     counties = attempt(lambda: read_boundaries(config.counties)) if config.counties else None
     if counties is not None:
-        counties = counties.to_crs("EPSG:4326")
+        counties = _checked(counties, config.counties, problems, check_counties)
     region = tuple(townships.total_bounds) if townships is not None else _CHINA_BOUNDS
     matcher = NameMatcher(townships) if townships is not None else None
     labels = {code: matcher.full_name(code) for code in townships["township_code"]} if matcher else {}
@@ -217,10 +224,13 @@ def _by_file_and_row(problems: list[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (files.index(p.file), p.row is not None, p.row or 0)))
 
 
-def _checked(frame: gpd.GeoDataFrame | None, layer: LayerConfig, problems: list[Problem]) -> gpd.GeoDataFrame | None:
+def _checked(
+    frame: gpd.GeoDataFrame | None, layer: LayerConfig, problems: list[Problem], check=check_townships
+) -> gpd.GeoDataFrame | None:
+    """The checked boundary layer, or ``None`` if it has errors (which go to ``problems``)."""
     if frame is None:
         return None
-    checked = check_townships(frame, layer)
+    checked = check(frame, layer)
     problems.extend(checked.problems)
     if any(p.severity == "error" for p in checked.problems):
         return None

@@ -143,6 +143,8 @@ def _read_cells(layer: LayerConfig) -> tuple[pd.DataFrame, str | None]:
     path = layer.path
     if not path.exists():
         raise InputDataError([Problem(path, None, None, None, "file not found")])
+    if path.is_dir():
+        raise InputDataError([Problem(path, None, None, None, "is a folder; give the path of a .csv or .xlsx file")])
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
         try:
@@ -159,7 +161,14 @@ def _read_cells(layer: LayerConfig) -> tuple[pd.DataFrame, str | None]:
             raise InputDataError([Problem(path, None, None, None, f"not a readable XLSX file: {error}")]) from None
         return cells.fillna("").reset_index(drop=True), str(sheet)
     if suffix in {".csv", ".txt"}:
-        text, _ = decode_table_bytes(path.read_bytes())
+        try:
+            text, _ = decode_table_bytes(path.read_bytes())
+        except UnicodeDecodeError as error:
+            raise InputDataError([Problem(
+                path, None, None, None,
+                f"not a text table in UTF-8 or GBK (byte {error.start + 1} cannot be read); "
+                "save it from Excel as CSV UTF-8 (逗号分隔) or as .xlsx",
+            )]) from None
         rows = list(csv.reader(_io.StringIO(text)))
         width = max((len(r) for r in rows), default=0)
         return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str), None
@@ -218,6 +227,8 @@ def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
         raise InputDataError(
             [Problem(path, None, None, None, f"cannot read as a boundary layer: {error}")]
         ) from None
+    if frame.empty:
+        raise InputDataError([Problem(path, None, None, None, "the layer has no features")])
     if frame.crs is None:
         if layer.crs is None:
             raise InputDataError(

@@ -82,30 +82,10 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
             frame[column] = frame[column].astype("string").str.strip()
     codes = frame["township_code"] if "township_code" in frame else pd.Series("?", index=frame.index)
     geometries = frame.geometry.to_numpy()
-    for index, (code, geometry) in enumerate(zip(codes, geometries)):
-        feature = index + 1
+    for index, code in enumerate(codes):
         if pd.isna(code) or code == "":
-            problems.append(source.problem(feature, "township_code", "", "a township code is required"))
-        if geometry is None or geometry.is_empty:
-            problems.append(Problem(path, feature, "geometry", None, "the geometry is empty"))
-        elif geometry.geom_type not in {"Polygon", "MultiPolygon"}:
-            problems.append(
-                Problem(path, feature, "geometry", geometry.geom_type, "townships must be Polygon or MultiPolygon")
-            )
-        elif not geometry.is_valid:
-            reason = shapely.is_valid_reason(geometry)
-            if layer.repair_invalid:
-                geometries[index] = _repaired(geometry)
-                problems.append(
-                    Problem(path, feature, "geometry", None, f"invalid polygon ({reason}) was repaired", "warning")
-                )
-            else:
-                problems.append(
-                    Problem(
-                        path, feature, "geometry", None,
-                        f"invalid polygon: {reason}; fix it, or set repair_invalid = true for this layer",
-                    )
-                )
+            problems.append(source.problem(index + 1, "township_code", "", "a township code is required"))
+        geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "townships", problems)
     if "township_code" in frame:
         problems += duplicate_problems(frame["township_code"], source.header("township_code"), path, rows=frame.index + 1)
     if any(p.severity == "error" for p in problems):
@@ -113,6 +93,43 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
     frame = frame.set_geometry(geometries)
     problems += _overlap_problems(frame, path)
     return CheckedLayer(frame.to_crs("EPSG:4326"), problems)
+
+
+def check_counties(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer:
+    """Check a county outline layer (drawn on top of the townships) and bring it to WGS84.
+
+    Geometries must be non-empty (Multi)Polygons; invalid ones are refused
+    unless ``layer.repair_invalid``.
+    """
+    problems: list[Problem] = []
+    frame = frame.reset_index(drop=True).copy()
+    geometries = frame.geometry.to_numpy()
+    for index in range(len(frame)):
+        geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "county outlines", problems)
+    if any(p.severity == "error" for p in problems):
+        return CheckedLayer(frame, problems)
+    return CheckedLayer(frame.set_geometry(geometries).to_crs("EPSG:4326"), problems)
+
+
+def _checked_polygon(
+    geometry: shapely.Geometry | None, feature: int, layer: LayerConfig, what: str, problems: list[Problem]
+) -> shapely.Geometry | None:
+    """The geometry of one feature, repaired if allowed; its problems are appended to ``problems``."""
+    path = layer.path
+    if geometry is None or geometry.is_empty:
+        problems.append(Problem(path, feature, "geometry", None, "the geometry is empty"))
+    elif geometry.geom_type not in {"Polygon", "MultiPolygon"}:
+        problems.append(Problem(path, feature, "geometry", geometry.geom_type, f"{what} must be Polygon or MultiPolygon"))
+    elif not geometry.is_valid:
+        reason = shapely.is_valid_reason(geometry)
+        if layer.repair_invalid:
+            problems.append(Problem(path, feature, "geometry", None, f"invalid polygon ({reason}) was repaired", "warning"))
+            return _repaired(geometry)
+        problems.append(Problem(
+            path, feature, "geometry", None,
+            f"invalid polygon: {reason}; fix it, or set repair_invalid = true for this layer",
+        ))
+    return geometry
 
 
 def _repaired(geometry: shapely.Geometry) -> shapely.Geometry:
@@ -167,8 +184,10 @@ def check_sites(
     frame["site_type"] = spelled.map(_SITE_TYPE_BY_SPELLING)
     if "site_type" in table:
         for index in np.flatnonzero(frame["site_type"].isna()):
-            _invalid(frame, problems, source, index, "site_type", spelled.iloc[index],
-                     "unknown site type; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING))
+            written = spelled.iloc[index]
+            what = "unknown site type" if written else "a site type is required"
+            _invalid(frame, problems, source, index, "site_type", written,
+                     f"{what}; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING))
     if "staff" not in frame:
         frame["staff"] = ""
     frame["staff"] = _parse_numbers(frame, problems, source, "staff", whole=True)
@@ -212,6 +231,8 @@ def _check_points(
     elif not has_position and not has_township:
         problems += missing_columns(table.columns, ("lon", "lat"), source, alternative=" (or a township code or name)")
 
+    if table.empty:
+        problems.append(source.problem(None, None, None, "the file has headers but no rows", "warning"))
     frame = table.copy()
     frame["status"] = ""
     frame["detail"] = ""
