@@ -258,3 +258,32 @@ def test_a_village_code_wins_over_position_and_unknown_codes_are_reported(tmp_pa
         "warning: sites.csv, row 3, column '村代码', value 'V9': no village has this code; the room is linked "
         "to the nearest village of its township, V2" in _messages(validation)
     )
+
+
+# --- inputs that used to end in a traceback ------------------------------------------------------
+
+
+def _points_layer(folder: Path, geometry) -> None:
+    gpd.GeoDataFrame({"county_code": ["1"]}, geometry=[geometry], crs="EPSG:4326").to_file(folder / "counties.geojson")
+    project = folder / "project.toml"
+    project.write_text(project.read_text(encoding="utf-8") + '[layers.counties]\npath = "counties.geojson"\n', encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda d: (d / "sites.csv").write_bytes(bytes(range(256)) * 4),
+         "sites.csv: not a text table in UTF-8 or GBK (byte 129 cannot be read)"),
+        (lambda d: gpd.GeoDataFrame({"township_code": []}, geometry=[], crs="EPSG:4326").to_file(d / "townships.geojson"),
+         "townships.geojson: the layer has no features"),
+        (lambda d: _points_layer(d, box(0, 0, 1, 1).centroid),
+         "counties.geojson, row 1, column 'geometry', value 'Point': county outlines must be Polygon or MultiPolygon"),
+        (lambda d: (d / "sites.csv").unlink() or (d / "sites.csv").mkdir(),
+         "sites.csv: is a folder; give the path of a .csv or .xlsx file"),
+    ],
+)
+def test_unusable_files_get_one_clear_error(tmp_path, spoil, message):
+    project = write_tiny_project(tmp_path)
+    spoil(tmp_path)
+    validation = _validate(project, tmp_path)
+    assert [str(p) for p in validation.errors if message in str(p)], [str(p) for p in validation.errors]
