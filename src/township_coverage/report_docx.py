@@ -58,7 +58,8 @@ def write_report_docx(content: ReportContent, path: Path) -> Path:
         _add_table(document, content.problems, font_size=7)
     else:
         document.add_paragraph(text["no_problems"])
-    document.add_paragraph(content.sources).runs[0].font.size = Pt(8)
+    if content.sources:  # a project without an attribution has none
+        document.add_paragraph(content.sources).runs[0].font.size = Pt(8)
     document.core_properties.title = content.title
     document.save(path)
     return path
