@@ -271,9 +271,7 @@ def node_coverage(
     names = [str(i) for i in range(len(cells))] if names is None else [str(n) for n in names]
     faces, face_points, owners = _faces_with_owners(cells, regions, region_of_cell)
     for _ in range(len(cells) + 1):
-        merged = np.array(
-            [shapely.union_all(faces[owners == i]) for i in range(len(cells))], dtype=object
-        )
+        merged = _cells_from_faces(faces, owners, len(cells))
         moves = [
             (stray, neighbour)
             for i in range(len(cells))
@@ -285,12 +283,18 @@ def node_coverage(
             return merged
         for stray, neighbour in moves:
             owners[shapely.contains(stray, face_points)] = neighbour
+    merged = _cells_from_faces(faces, owners, len(cells))
     unsettled = [names[i] for i in range(len(cells)) if _stray_parts(merged[i], input_parts[i])]
     raise CellTopologyError(
         "could not settle the stray slivers left by snapping the borders to a "
         f"{grid_size:g} grid in: {', '.join(unsettled)}; check these outlines for "
         "overlaps or gaps with their neighbours"
     )
+
+
+def _cells_from_faces(faces: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
+    """The union of the faces each cell owns."""
+    return np.array([shapely.union_all(faces[owners == i]) for i in range(count)], dtype=object)
 
 
 def _parts_by_area(geometry: BaseGeometry) -> list[BaseGeometry]:
