@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import geopandas as gpd
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, box
 
 REPO = Path(__file__).resolve().parents[1]
 LINYI = REPO / "geo_data" / "linyi"
@@ -47,6 +47,114 @@ def write_tiny_project(folder: Path, *, sites_csv: str | None = None) -> Path:
             path = "townships.geojson"
             [layers.sites]
             path = "sites.csv"
+            crs = "EPSG:4326"
+            """
+        ),
+        encoding="utf-8",
+    )
+    return folder / "project.toml"
+
+
+# A small county map near 35°N 118°E with the shapes real boundaries have
+# (0.01° is about 0.91 km east-west and 1.11 km north-south there):
+#
+#   lat 35.09 +------------------------+
+#             | L  (lake: hole, no one)|        +-----+
+#   lat 35.06 +-----------+------------+--------+  P  |   P: two squares touching
+#             | A  +----+ | I          |   P    |-----+      at (118.12, 35.03)
+#             |    | B  | | (mainland) |        |
+#   lat 35.00 +----+----+-+------------+--------+
+#                          [] I's island, across 2 km of water
+#
+# B (another county) fills A's hole exactly: an enclave.
+MULTIPART_LAKE = box(118.03, 35.07, 118.06, 35.08)
+MULTIPART_ISLAND = box(118.07, 34.97, 118.08, 34.98)
+MULTIPART_ENCLAVE = box(118.02, 35.02, 118.04, 35.04)
+MULTIPART_TOWNSHIPS = {
+    # code: (name, county code, county name, population, geometry)
+    "370001001": ("环城街道", "370001", "甲县", 5000, box(118.00, 35.00, 118.06, 35.06).difference(MULTIPART_ENCLAVE)),
+    "370002001": ("飞地镇", "370002", "乙县", 2000, MULTIPART_ENCLAVE),
+    "370001002": ("海岛镇", "370001", "甲县", 3000, MultiPolygon([box(118.06, 35.00, 118.09, 35.06), MULTIPART_ISLAND])),
+    "370001003": ("湖滨镇", "370001", "甲县", 1000, box(118.00, 35.06, 118.09, 35.09).difference(MULTIPART_LAKE)),
+    "370001004": ("双角乡", "370001", "甲县", 1500, MultiPolygon([box(118.09, 35.00, 118.12, 35.03), box(118.12, 35.03, 118.15, 35.06)])),
+}
+#: Sites: (site_id, type, name, lon, lat, staff, expected township code or None, expected status).
+MULTIPART_SITES = [
+    ("S1", "社工站", "环城街道社工站", 118.010, 35.010, 3, "370001001", "joined"),
+    ("S2", "社工站", "飞地镇社工站", 118.030, 35.030, 2, "370002001", "joined"),
+    ("S3", "社工站", "海岛镇社工站", 118.075, 34.975, 4, "370001002", "joined"),  # on the island
+    ("S4", "社工站", "湖滨镇社工站", 118.010, 35.080, 1, "370001003", "joined"),
+    ("S5", "社工站", "双角乡社工站", 118.105, 35.015, 2, "370001004", "joined"),
+    ("R1", "社工室", "海岛村社工室", 118.072, 34.972, None, "370001002", "joined"),  # on the island
+    ("R2", "社工室", "湖边村社工室", 118.045, 35.0705, None, "370001003", "snapped"),  # in the lake, ~55 m off shore
+    ("R3", "社工室", "东角村社工室", 118.135, 35.045, None, "370001004", "joined"),  # second part of P
+    ("R4", "社工室", "飞地村社工室", 118.035, 35.035, None, "370002001", "joined"),  # in the enclave
+]
+MULTIPART_OUTSIDE_SITES = [
+    ("R9", "社工室", "湖心社工室", 118.045, 35.075, None, None, "outside"),  # mid-lake, ~555 m from shore
+]
+#: Villages: (code, name, lon, lat, population, expected township code or None, expected status).
+MULTIPART_VILLAGES = [
+    ("370001001201", "城中村", 118.050, 35.050, 1500, "370001001", "joined"),
+    ("370002001201", "飞地村", 118.025, 35.025, 1200, "370002001", "joined"),  # in the enclave
+    ("370001002201", "海岛村", 118.078, 34.978, 800, "370001002", "joined"),  # on the island
+    ("370001002202", "岸上村", 118.080, 35.030, 900, "370001002", "joined"),
+    ("370001003201", "湖北村", 118.035, 35.0795, 300, "370001003", "snapped"),  # in the lake, ~55 m off shore
+    ("370001003202", "湖东村", 118.080, 35.080, 400, "370001003", "joined"),
+    ("370001004201", "东角村", 118.140, 35.050, 600, "370001004", "joined"),  # second part of P
+]
+MULTIPART_OUTSIDE_VILLAGES = [
+    ("370001003299", "湖心村", 118.040, 35.075, 100, None, "outside"),  # mid-lake
+]
+
+
+def multipart_townships() -> gpd.GeoDataFrame:
+    """The townships of the multipart project (WGS84)."""
+    codes = list(MULTIPART_TOWNSHIPS)
+    name, county_code, county_name, population, geometry = zip(*MULTIPART_TOWNSHIPS.values())
+    return gpd.GeoDataFrame(
+        {"township_code": codes, "township_name": name, "county_code": county_code,
+         "county_name": county_name, "population": population},
+        geometry=list(geometry), crs="EPSG:4326",
+    )
+
+
+def write_multipart_project(folder: Path, *, with_outside_points: bool = False) -> Path:
+    """A project whose townships and counties have islands, holes, enclaves and a pinch point.
+
+    Layout and expected joins: see ``MULTIPART_*`` above. County 甲县 is a
+    MultiPolygon (the island) with two holes (the enclave and the lake).
+    Points that lie outside every township are left out unless
+    ``with_outside_points`` (they make a run refuse the input).
+    """
+    townships = multipart_townships()
+    townships.to_file(folder / "townships.geojson", driver="GeoJSON")
+    counties = townships.dissolve(by=["county_code", "county_name"], as_index=False)[["county_code", "county_name", "geometry"]]
+    counties.to_file(folder / "counties.geojson", driver="GeoJSON")
+    sites = MULTIPART_SITES + (MULTIPART_OUTSIDE_SITES if with_outside_points else [])
+    site_lines = ["site_id,site_type,name,lon,lat,staff"] + [
+        f"{i},{t},{n},{x},{y},{'' if s is None else s}" for i, t, n, x, y, s, _, _ in sites
+    ]
+    (folder / "sites.csv").write_text("\n".join(site_lines) + "\n", encoding="utf-8")
+    villages = MULTIPART_VILLAGES + (MULTIPART_OUTSIDE_VILLAGES if with_outside_points else [])
+    village_lines = ["village_code,village_name,lon,lat,population"] + [
+        f"{c},{n},{x},{y},{p}" for c, n, x, y, p, _, _ in villages
+    ]
+    (folder / "villages.csv").write_text("\n".join(village_lines) + "\n", encoding="utf-8")
+    (folder / "project.toml").write_text(
+        textwrap.dedent(
+            """\
+            [project]
+            name = "multipart"
+            [layers.townships]
+            path = "townships.geojson"
+            [layers.counties]
+            path = "counties.geojson"
+            [layers.sites]
+            path = "sites.csv"
+            crs = "EPSG:4326"
+            [layers.villages]
+            path = "villages.csv"
             crs = "EPSG:4326"
             """
         ),

@@ -137,6 +137,8 @@ def _schematic_township_cells(
         outlines.geometry.to_numpy(),
         region_of_cell.to_numpy(),
         grid_size=GRID_DEGREES,
+        names=townships["township_code"].tolist(),
+        keep_input_parts=False,  # a power cell clipped into pieces keeps only its main one
     )
     population_source = np.where(
         townships["population"].notna(),

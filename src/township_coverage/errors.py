@@ -15,6 +15,13 @@ class CoverageError(Exception):
     """Base class of every error township-coverage raises on purpose."""
 
 
+class CellTopologyError(CoverageError):
+    """Outlines (townships, counties) could not be rebuilt as a clean coverage.
+
+    The message names the townships or counties concerned.
+    """
+
+
 class ConfigError(CoverageError, ValueError):
     """The project file is missing, unreadable or has a wrong setting."""
 

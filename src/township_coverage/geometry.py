@@ -1,4 +1,8 @@
-"""Schematic tessellation of a region into cells of given areas.
+"""Coverage topology: schematic cells of given areas, and borders that match.
+
+:func:`node_coverage` rebuilds nearly matching polygons (townships,
+counties; islands, holes and enclaves included) so that neighbours share
+their borders vertex for vertex.
 
 No open township boundary data exists for China, so the default dataset
 draws *schematic* township outlines: a weighted (power) Voronoi diagram of
@@ -6,16 +10,19 @@ one seed per township, clipped to the real county outline, whose weights
 are tuned until every cell's area approaches its target. The cells tile the
 outline exactly and share their borders vertex for vertex.
 
-All work here is in a metric CRS (metres); callers project before and after.
+The tessellation works in a metric CRS (metres); callers project before and after.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from township_coverage.errors import CellTopologyError
 
 _HALF_PLANE_SIZE = 1.0e7  # metres; far larger than any county
 
@@ -206,43 +213,107 @@ def node_coverage(
     region_of_cell: np.ndarray,
     *,
     grid_size: float,
+    names: Sequence[str] | None = None,
+    keep_input_parts: bool = True,
 ) -> np.ndarray:
     """Rebuild ``cells`` from one noded set of lines so that borders match.
 
     Separately computed cells disagree in the last bits where they meet. This
     snaps all vertices to a grid, polygonises the borders of all cells and
-    regions together, gives each face to the cell of its region that holds
-    most of it, and moves stray parts of a cell to the neighbour in the same
-    region that shares the longest border with them. The result is a valid
-    coverage of the regions, one polygon per cell, whose neighbours share
-    their borders vertex for vertex, across regions too.
+    regions together, and gives each face to the cell of its region that
+    holds most of it. Snapping can leave a cell with stray slivers cut off
+    from it; each is moved to the neighbour in the same region that shares
+    the longest border with it. The result is a valid coverage of the
+    regions whose neighbours share their borders vertex for vertex, across
+    regions too.
+
+    A cell may legitimately have several parts (an island, two pieces that
+    touch at a point): a part of the result is real, not a stray, when it is
+    the one that holds most of a part of the input cell. A part that borders
+    no other cell of its region (an island) is kept as well.
 
     Parameters
     ----------
     cells
-        Polygons that nearly tile their regions.
+        Polygons or multipolygons that nearly tile their regions.
     regions
         The outlines to tile, themselves a valid coverage.
     region_of_cell
         Index into ``regions`` for each cell.
     grid_size
         Precision grid in the units of the CRS (e.g. 1e-7 degrees, 1 cm).
+    names
+        What to call each cell in an error message (e.g. township codes);
+        positions if not given.
+    keep_input_parts
+        Keep every part of an input cell. ``False`` keeps only the largest
+        one and hands the others to neighbours (for schematic cells that
+        were clipped into pieces).
 
     Returns
     -------
     numpy.ndarray
-        One polygon per input cell.
+        One polygon or multipolygon per input cell.
+
+    Raises
+    ------
+    CellTopologyError
+        If a cell ends up empty or its stray parts cannot be settled.
     """
-    cells = shapely.set_precision(np.asarray(cells, dtype=object), grid_size)
+    cells = np.asarray(cells, dtype=object)
+    # Parts as given, before snapping: a neck that snapping closes makes no new part.
+    input_parts = [
+        _parts_by_area(cell) if keep_input_parts else _parts_by_area(cell)[:1] for cell in cells
+    ]
+    cells = shapely.set_precision(cells, grid_size)
     regions = shapely.set_precision(np.asarray(regions, dtype=object), grid_size)
+    region_of_cell = np.asarray(region_of_cell, dtype=int)
+    names = [str(i) for i in range(len(cells))] if names is None else [str(n) for n in names]
+    faces, face_points, owners = _faces_with_owners(cells, regions, region_of_cell)
+    for _ in range(len(cells) + 1):
+        merged = _cells_from_faces(faces, owners, len(cells))
+        moves = [
+            (stray, neighbour)
+            for i in range(len(cells))
+            for stray in _stray_parts(merged[i], input_parts[i])
+            if (neighbour := _longest_border_neighbour(stray, i, merged, region_of_cell)) is not None
+        ]
+        if not moves:
+            _check_nonempty(merged, names)
+            return merged
+        for stray, neighbour in moves:
+            owners[shapely.contains(stray, face_points)] = neighbour
+    merged = _cells_from_faces(faces, owners, len(cells))
+    unsettled = [names[i] for i in range(len(cells)) if _stray_parts(merged[i], input_parts[i])]
+    raise CellTopologyError(
+        "could not settle the stray slivers left by snapping the borders to a "
+        f"{grid_size:g} grid in: {', '.join(unsettled)}; check these outlines for "
+        "overlaps or gaps with their neighbours"
+    )
+
+
+def _cells_from_faces(faces: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
+    """The union of the faces each cell owns."""
+    return np.array([shapely.union_all(faces[owners == i]) for i in range(count)], dtype=object)
+
+
+def _parts_by_area(geometry: BaseGeometry) -> list[BaseGeometry]:
+    """The polygons of ``geometry``, largest first."""
+    return sorted(shapely.get_parts(geometry), key=lambda part: -part.area)
+
+
+def _faces_with_owners(
+    cells: np.ndarray, regions: np.ndarray, region_of_cell: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Faces of all borders inside the regions, a point in each, and the cell each goes to.
+
+    A face goes to the cell of its region that overlaps it most.
+    """
     lines = shapely.union_all(shapely.boundary(np.concatenate([cells, regions])))
     faces = np.asarray(shapely.get_parts(shapely.polygonize([lines])))
     face_points = shapely.point_on_surface(faces)
-    point_index, region_index = shapely.STRtree(regions).query(
-        face_points, predicate="within"
-    )
+    point_index, face_region = shapely.STRtree(regions).query(face_points, predicate="within")
     faces, face_points = faces[point_index], face_points[point_index]
-    face_region = region_index
     owners = np.empty(len(faces), dtype=int)
     cell_tree = shapely.STRtree(cells)
     for k, face in enumerate(faces):
@@ -252,22 +323,54 @@ def node_coverage(
             candidates = np.flatnonzero(region_of_cell == face_region[k])
         overlap = shapely.area(shapely.intersection(cells[candidates], face))
         owners[k] = candidates[np.argmax(overlap)]
-    for _ in range(len(cells)):
-        merged = np.array(
-            [shapely.union_all(faces[owners == i]) for i in range(len(cells))],
-            dtype=object,
+    return faces, face_points, owners
+
+
+def _stray_parts(cell: BaseGeometry, input_parts: list[BaseGeometry]) -> list[BaseGeometry]:
+    """Parts of a rebuilt cell that hold most of no part of the input cell."""
+    parts = _parts_by_area(cell)
+    if len(parts) <= 1:
+        return []
+    real = set()
+    for original in input_parts:
+        overlap = shapely.area(shapely.intersection(np.array(parts, dtype=object), original))
+        if overlap.max() > 0:
+            real.add(int(np.argmax(overlap)))
+    if not real:
+        real.add(0)
+    return [part for k, part in enumerate(parts) if k not in real]
+
+
+def _longest_border_neighbour(
+    stray: BaseGeometry, owner: int, merged: np.ndarray, region_of_cell: np.ndarray
+) -> int | None:
+    """The other cell of the same region sharing the longest border with ``stray``; None if none does."""
+    border = shapely.length(shapely.intersection(stray.boundary, shapely.boundary(merged)))
+    border[(region_of_cell != region_of_cell[owner]) | (np.arange(len(merged)) == owner)] = 0.0
+    if border.max() <= 0:
+        return None
+    return int(np.argmax(border))
+
+
+def _check_nonempty(merged: np.ndarray, names: Sequence[str]) -> None:
+    empty = [names[i] for i in np.flatnonzero(shapely.is_empty(merged))]
+    if empty:
+        raise CellTopologyError(
+            f"nothing is left of {', '.join(empty)} after snapping the borders to the grid; "
+            "the outline is smaller than the grid or lies under its neighbours"
         )
-        strays = [
-            (i, stray)
-            for i, cell in enumerate(merged)
-            for stray in sorted(shapely.get_parts(cell), key=lambda g: -g.area)[1:]
-        ]
-        if not strays:
-            return merged
-        for i, stray in strays:
-            border = shapely.length(
-                shapely.intersection(stray.boundary, shapely.boundary(merged))
-            )
-            border[(region_of_cell != region_of_cell[i]) | (np.arange(len(cells)) == i)] = 0.0
-            owners[shapely.contains(stray, face_points)] = int(np.argmax(border))
-    raise RuntimeError("could not make every cell a single polygon")
+
+
+def label_points(geometries: np.ndarray) -> np.ndarray:
+    """A point to put each geometry's label at: inside its largest part.
+
+    A centroid may fall in the sea between an island and the mainland, or
+    in an enclave; ``point_on_surface`` of the whole multipolygon may land
+    on a small island. The largest part's point on surface is inside the
+    unit and where a reader looks for its name.
+    """
+    largest = [
+        _parts_by_area(geometry)[0] if geometry is not None and not geometry.is_empty else geometry
+        for geometry in np.asarray(geometries, dtype=object)
+    ]
+    return shapely.point_on_surface(np.array(largest, dtype=object))

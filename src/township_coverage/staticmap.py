@@ -17,6 +17,7 @@ import numpy as np
 
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.errors import CoverageError
+from township_coverage.geometry import label_points
 from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
 
 #: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
@@ -138,7 +139,7 @@ def draw_indicator_map(
 def _draw_counties(axes, counties: gpd.GeoDataFrame, *, names: bool = True) -> None:
     counties.boundary.plot(ax=axes, color="#333333", linewidth=1.0)
     if names and "county_name" in counties:
-        for point, name in zip(counties.representative_point(), counties["county_name"]):
+        for point, name in zip(label_points(counties.geometry.to_numpy()), counties["county_name"]):
             axes.annotate(
                 str(name), (point.x, point.y), ha="center", va="center", fontsize=9, color="#222222",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
@@ -287,8 +288,9 @@ def atlas_pdf(
             axes = figure.add_subplot(grid[0])
             members.plot(ax=axes, color=colours.colours[members.index].to_numpy(), edgecolor="white", linewidth=0.6)
             if outlines is not None and county_code in outlines.index:
-                gpd.GeoSeries([outlines.geometry[county_code]], crs=metric).boundary.plot(ax=axes, color="#333333", linewidth=1.2)
-            for point, name in zip(members.representative_point(), members["township_name"]):
+                # .loc with a list: a county may come as several features (one per part).
+                outlines.loc[[county_code]].boundary.plot(ax=axes, color="#333333", linewidth=1.2)
+            for point, name in zip(label_points(members.geometry.to_numpy()), members["township_name"]):
                 axes.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=7,
                               bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.5})
             inside = located_sites[located_sites["township_code"].isin(members.index)]

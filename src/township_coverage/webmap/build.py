@@ -34,7 +34,7 @@ from folium.utilities import JsCode
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
-from township_coverage.geometry import node_coverage
+from township_coverage.geometry import label_points, node_coverage
 from township_coverage.webmap.assets import inline_assets
 from township_coverage.webmap.indicators import INDICATORS, classify, format_value
 from township_coverage.webmap.text import TEXT
@@ -221,7 +221,7 @@ def _build(
     ).add_to(fmap)
     if counties is not None:
         folium.GeoJson(
-            _geojson(_display(counties[["geometry"]], shift), tolerance=tolerance),
+            _geojson(_display(counties[["geometry"]], shift), tolerance=tolerance, names=_county_names(counties)),
             name=text["counties"],
             style_function=lambda feature: {"fill": False, "color": "#404040", "weight": 1.8},
             interactive=False,
@@ -423,11 +423,19 @@ def _township_features(table, sites, lang, classes, tolerance) -> dict:
             }
         )
     shapes = gpd.GeoDataFrame(properties, geometry=table.geometry.to_numpy(), crs=table.crs)
-    return _geojson(shapes, tolerance=tolerance)
+    return _geojson(shapes, tolerance=tolerance, names=[f"township {code}" for code in table.index])
+
+
+def _county_names(counties: gpd.GeoDataFrame) -> list[str]:
+    """How counties are called in error messages: code, else name, else row."""
+    for column in ("county_code", "county_name"):
+        if column in counties:
+            return [f"county {value}" for value in counties[column]]
+    return [f"county feature {i + 1}" for i in range(len(counties))]
 
 
 def _label_points(table: gpd.GeoDataFrame) -> list[list]:
-    points = shapely.point_on_surface(table.geometry.to_numpy())
+    points = label_points(table.geometry.to_numpy())
     return [
         [round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS), str(name)]
         for p, name in zip(points, table["township_name"])
@@ -499,20 +507,24 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
 
 
-def _geojson(frame: gpd.GeoDataFrame, *, tolerance: float | None) -> dict:
+def _geojson(frame: gpd.GeoDataFrame, *, tolerance: float | None, names: Sequence[str] | None = None) -> dict:
     """GeoJSON dict, polygons simplified as a coverage, coordinates on a grid.
 
     Coverage simplification keeps neighbouring borders identical; snapping
     to the grid is done by :func:`node_coverage`, so that neighbours still
     share every vertex afterwards (plain rounding can make a polygon touch
-    itself). Points are rounded.
+    itself). Every part of a multipolygon (islands) and every hole (lakes,
+    enclaves) is kept. Points are rounded. ``names`` (one per row) are used
+    in error messages.
     """
     geometry = frame.geometry.to_numpy()
     grid = 10.0**-COORDINATE_DECIMALS
     if tolerance:
         geometry = shapely.coverage_simplify(geometry, tolerance)
         whole = np.array([shapely.union_all(geometry)], dtype=object)
-        geometry = node_coverage(geometry, whole, np.zeros(len(geometry), dtype=int), grid_size=grid)
+        geometry = node_coverage(
+            geometry, whole, np.zeros(len(geometry), dtype=int), grid_size=grid, names=names
+        )
     else:
         geometry = shapely.transform(geometry, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return json.loads(frame.set_geometry(geometry).to_json(drop_id=True, ensure_ascii=False))
