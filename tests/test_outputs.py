@@ -488,7 +488,11 @@ def test_a_swallowed_ctrl_c_still_exits_130(cli_interrupt_state, monkeypatch, ca
         print("the run went on")
         return 0
 
+    def exit_now(status: int) -> None:
+        raise SystemExit(status)  # os._exit would end pytest too
+
     monkeypatch.setattr(console, "_run_command_line", command_line)
+    monkeypatch.setattr(os, "_exit", exit_now)
     with pytest.raises(SystemExit) as exit:
         console.main([])
     assert exit.value.code == 130

@@ -8,9 +8,13 @@ Ctrl-C, does not load geopandas and the other heavy libraries.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+# Not typing.TYPE_CHECKING: importing typing alone takes longer than the rest
+# of the package. Type checkers treat this name the same way.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from township_coverage.errors import ConfigError, CoverageError, InputDataError, OutputError, Problem
     from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
     from township_coverage.join import JoinResult, assign_points_to_townships

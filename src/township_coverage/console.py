@@ -7,12 +7,15 @@ standard library is imported before the handler is in place.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
-
 from township_coverage.interrupts import install_interrupt_handler, interrupt_received, outputs_replaced
+
+TYPE_CHECKING = False  # not typing's: that import alone would widen the window before the handler
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -39,9 +42,25 @@ def main(args: Sequence[str] | None = None) -> NoReturn:
         interrupted = True
     # interrupt_received() also catches an interrupt swallowed on its way up.
     if interrupted or interrupt_received():
-        status = EXIT_INTERRUPTED
-        sys.stderr.write(_interrupted_message() + "\n")
+        _exit_interrupted()
     sys.exit(status)
+
+
+def _exit_interrupted() -> NoReturn:
+    """Say so in one line and exit with 130.
+
+    Every ``finally`` block has run by now. ``os._exit`` rather than
+    ``sys.exit``: when a KeyboardInterrupt passed through an ``exec`` on its
+    way up (dataclasses and namedtuples are made that way, e.g. during an
+    import), CPython kills itself with SIGINT at exit, whatever the status.
+    """
+    sys.stderr.write(_interrupted_message() + "\n")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe or stream: nothing more can be said
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _interrupted_message() -> str:

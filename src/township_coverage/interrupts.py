@@ -71,9 +71,10 @@ def interrupts_held() -> Iterator[Callable[[], bool]]:
     (or, with the handler installed, at any time before: the interrupt may
     have been swallowed), so that the block can undo its work. A Ctrl-C held
     back is raised when the block ends. Outside the main thread, where
-    Python delivers no signals, nothing is held.
+    Python delivers no signals, or when the handler in place was not set from
+    Python (and could not be put back), nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
         yield interrupt_received
         return
     held = False
