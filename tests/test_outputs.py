@@ -462,10 +462,11 @@ def test_ctrl_c_exits_130_with_one_line(project_and_outputs, moment: str):
     assert _contents(maps) == before
 
 
-def test_ctrl_c_soon_after_start_exits_130(project_and_outputs):
+@pytest.mark.parametrize("seconds", [0.2, 0.4, 0.8])
+def test_ctrl_c_soon_after_start_exits_130(project_and_outputs, seconds: float):
     project, maps, before = project_and_outputs
     process = _start("run", "--project", str(project), "--output", str(maps))
-    time.sleep(0.3)
+    time.sleep(seconds)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
