@@ -9,7 +9,6 @@ import pytest
 from township_coverage.inputs.config import LayerConfig
 from township_coverage.errors import InputDataError
 from township_coverage.inputs.io import decode_table_bytes, read_table
-from township_coverage.outputs import staged_outputs
 
 HEADER = "site_id,name\nS1,兰山街道社会工作服务站\n"
 
@@ -44,15 +43,3 @@ def test_empty_and_missing_files_name_the_file(tmp_path: Path):
         read_table(LayerConfig(path=empty))
     with pytest.raises(InputDataError, match=r"missing\.csv: file not found"):
         read_table(LayerConfig(path=tmp_path / "missing.csv"))
-
-
-def test_staged_outputs_appear_only_on_success(tmp_path: Path):
-    output = tmp_path / "maps"
-    with pytest.raises(RuntimeError):
-        with staged_outputs(output) as staging:
-            (staging / "a.csv").write_text("half")
-            raise RuntimeError("failed half way")
-    assert list(output.iterdir()) == []
-    with staged_outputs(output) as staging:
-        (staging / "a.csv").write_text("whole")
-    assert [p.name for p in output.iterdir()] == ["a.csv"]

@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

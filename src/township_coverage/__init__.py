@@ -1,10 +1,47 @@
-"""township-coverage: coverage of social-work stations and rooms per township."""
+"""township-coverage: coverage of social-work stations and rooms per township.
 
-from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
-from township_coverage.errors import ConfigError, CoverageError, InputDataError, Problem
-from township_coverage.join import JoinResult, assign_points_to_townships
-from township_coverage.metrics import city_summary, coverage_table, roll_up
-from township_coverage.pipeline import RunResult, Validation, run, validate_project
+The public names below are imported on first use (PEP 562), so that
+importing the package, as the console script does before it can handle
+Ctrl-C, does not load geopandas and the other heavy libraries.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+# Not typing.TYPE_CHECKING: importing typing alone takes longer than the rest
+# of the package. Type checkers treat this name the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from township_coverage.errors import ConfigError, CoverageError, InputDataError, OutputError, Problem
+    from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
+    from township_coverage.join import JoinResult, assign_points_to_townships
+    from township_coverage.metrics import city_summary, coverage_table, roll_up
+    from township_coverage.pipeline import RunResult, Validation, output_names, run, validate_project
+
+#: Public name -> module that defines it.
+_MODULES = {
+    "ConfigError": "township_coverage.errors",
+    "CoverageError": "township_coverage.errors",
+    "InputDataError": "township_coverage.errors",
+    "OutputError": "township_coverage.errors",
+    "Problem": "township_coverage.errors",
+    "LayerConfig": "township_coverage.inputs.config",
+    "ProjectConfig": "township_coverage.inputs.config",
+    "load_project": "township_coverage.inputs.config",
+    "JoinResult": "township_coverage.join",
+    "assign_points_to_townships": "township_coverage.join",
+    "city_summary": "township_coverage.metrics",
+    "coverage_table": "township_coverage.metrics",
+    "roll_up": "township_coverage.metrics",
+    "RunResult": "township_coverage.pipeline",
+    "Validation": "township_coverage.pipeline",
+    "output_names": "township_coverage.pipeline",
+    "run": "township_coverage.pipeline",
+    "validate_project": "township_coverage.pipeline",
+}
 
 __all__ = [
     "ConfigError",
@@ -12,6 +49,7 @@ __all__ = [
     "InputDataError",
     "JoinResult",
     "LayerConfig",
+    "OutputError",
     "Problem",
     "ProjectConfig",
     "RunResult",
@@ -19,8 +57,23 @@ __all__ = [
     "city_summary",
     "coverage_table",
     "load_project",
+    "output_names",
     "roll_up",
     "run",
     "validate_project",
     "Validation",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,4 +1,8 @@
-"""Command-line interface: parses arguments, calls the pipeline, reports errors."""
+"""Command-line interface: parses arguments, calls the pipeline, reports errors.
+
+The console script enters through :mod:`township_coverage.console`, which
+sets up Ctrl-C handling before this module's imports.
+"""
 
 from __future__ import annotations
 
@@ -146,10 +150,11 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> N
     that `run` would refuse (with --skip-invalid: problems of whole files),
     else 0.
     """
-    from township_coverage.pipeline import validate_project, write_validation
+    from township_coverage.pipeline import prepare_outputs, validate_project, write_validation
 
     try:
         config = load_project(project, output_dir=output)
+        prepare_outputs(config, "validate")
         validation = validate_project(config)
         written = write_validation(validation, config.output_dir)
     except CoverageError as error:
@@ -211,3 +216,9 @@ def plan(
     click.echo("")
     for path in outcome.outputs:
         click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    from township_coverage.console import main as console_main
+
+    console_main()

@@ -1,8 +1,8 @@
 """Errors raised by township-coverage.
 
 Every error the user can cause derives from :class:`CoverageError`; those about
-input data also derive from :class:`ValueError`, so that callers may catch
-either. Messages name the file, row, column and value, and what is allowed.
+input data also derive from :class:`ValueError`, and those about the output
+folder from :class:`OSError`, so that callers may catch either. Messages name the file, row, column and value, and what is allowed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,15 @@ class CellTopologyError(CoverageError):
 
 class ConfigError(CoverageError, ValueError):
     """The project file is missing, unreadable or has a wrong setting."""
+
+
+class OutputError(CoverageError, OSError):
+    """The output folder cannot take the new outputs.
+
+    A target file is open in another program, or the folder cannot be
+    created or written (read-only, no permission, disk full). The previous
+    outputs are left as they were.
+    """
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import shapely
 from township_coverage.inputs.config import LayerConfig, LevelNames, ProjectConfig
 from township_coverage.errors import ConfigError, InputDataError, Problem
 from township_coverage.inputs.io import TableSource, read_boundaries, read_table
-from township_coverage.outputs import staged_outputs, write_csv
+from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
 from township_coverage.join import (
     STATUSES,
     USABLE,
@@ -33,10 +33,12 @@ from township_coverage.join import (
 )
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
 from township_coverage.inputs.names import NameMatcher
-from township_coverage.report import ReportContent, plan_summary, summary_text, write_plan_tables, write_tables
+from township_coverage.report import (
+    PLAN_TABLE_FILES, TABLE_FILES, ReportContent, plan_summary, summary_text, write_plan_tables, write_tables,
+)
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
-from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_maps
+from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_map_names, static_maps
 from township_coverage.webmap.indicators import INDICATORS
 from township_coverage.inputs.validate import (
     CheckedLayer,
@@ -257,14 +259,99 @@ def validation_table(validation: Validation) -> pd.DataFrame:
 
 def write_validation(validation: Validation, output_dir: Path) -> Path:
     """Write ``validation.csv`` (UTF-8 with BOM) into ``output_dir``."""
-    with staged_outputs(output_dir) as staging:
-        write_csv(validation_table(validation), staging / "validation.csv")
-    return output_dir / "validation.csv"
+    with staged_outputs(output_dir, [VALIDATION_FILE]) as staging:
+        write_csv(validation_table(validation), staging / VALIDATION_FILE)
+    return output_dir / VALIDATION_FILE
 
 
 #: Report formats: html (one-file report), docx, and static maps as png/svg/pdf
 #: (pdf also writes the county atlas).
 REPORT_FORMATS = ("html", "docx", "png", "svg", "pdf")
+#: Static map formats among :data:`REPORT_FORMATS`.
+STATIC_MAP_FORMATS = ("png", "svg", "pdf")
+
+VALIDATION_FILE = "validation.csv"
+MAP_FILE, EMBED_FILE, PLAN_MAP_FILE = "coverage.html", "embed.html", "plan.html"
+WORKBOOK_FILE = "coverage.xlsx"
+#: Report files by format (static maps are named by :func:`static_map_names`).
+REPORT_FILES = {"pdf": "atlas.pdf", "html": "report.html", "docx": "report.docx"}
+#: Commands of the command line that write into the output folder.
+COMMANDS = ("run", "report", "plan", "validate")
+
+
+def output_names(
+    command: str, *, report_formats: Sequence[str] | None = None, point_layers: Sequence[str] = ("sites",)
+) -> tuple[str, ...]:
+    """Names of the files a command writes into the output folder.
+
+    Parameters
+    ----------
+    command
+        One of :data:`COMMANDS`; ``run`` and ``report`` both call :func:`run`.
+    report_formats
+        For ``run`` and ``report``: the report formats given to :func:`run`
+        (by default its default formats).
+    point_layers
+        For ``run`` and ``report``: the project's point layers, each of
+        which gets a table of its rows (:func:`joined_rows_name`).
+
+    Returns
+    -------
+    tuple of str
+        File names, in the order :func:`run`, :func:`plan_rooms` or
+        :func:`write_validation` reports them.
+    """
+    if command == "validate":
+        return (VALIDATION_FILE,)
+    if command == "plan":
+        return (*PLAN_TABLE_FILES, PLAN_MAP_FILE)
+    if command not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}; allowed: {', '.join(COMMANDS)}")
+    formats = default_report_formats()[0] if report_formats is None else tuple(report_formats)
+    map_formats = [f for f in STATIC_MAP_FORMATS if f in formats]
+    reports = [name for fmt, name in REPORT_FILES.items() if fmt in formats]
+    return (
+        *TABLE_FILES, VALIDATION_FILE, MAP_FILE, EMBED_FILE, *map(joined_rows_name, point_layers),
+        *static_map_names(sorted(map_formats)), *reports, WORKBOOK_FILE,
+    )
+
+
+def joined_rows_name(layer: str) -> str:
+    """File of the table of every row of a point layer (``sites_joined.csv``)."""
+    return f"{layer}_joined.csv"
+
+
+def _point_layers(config: ProjectConfig) -> tuple[str, ...]:
+    """Names of the project's point layers."""
+    return ("sites", "villages") if config.villages is not None else ("sites",)
+
+
+def prepare_outputs(config: ProjectConfig, command: str, *, report_formats: Sequence[str] | None = None) -> None:
+    """Check, before any work, that the output folder can take a command's files.
+
+    Raises
+    ------
+    OutputError
+        If the folder cannot be created or written, or a file the command
+        replaces is open in another program.
+    """
+    names = output_names(command, report_formats=report_formats, point_layers=_point_layers(config))
+    prepare_output_folder(config.output_dir, names)
+
+
+def default_report_formats() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The HTML report, with static PNG maps when a font for Chinese text is installed.
+
+    Returns
+    -------
+    tuple
+        The formats, and notes saying what was left out and why.
+    """
+    try:
+        find_cjk_font()
+    except FontNotFoundError as error:
+        return ("html",), (f"static maps were not drawn: {error}",)
+    return ("html", "png"), ()
 
 
 def run(
@@ -311,20 +398,20 @@ def run(
     ------
     InputDataError
         Listing every error in the input; nothing is written then.
+    OutputError
+        If the output folder cannot take the outputs (checked before the
+        work starts) or a file cannot be replaced; the previous outputs
+        are left as they were.
     """
     from township_coverage.webmap import save_map
 
-    notes: list[str] = []
+    notes: tuple[str, ...] = ()
     if report_formats is None:
-        report_formats = ("html", "png")
-        try:
-            find_cjk_font()
-        except FontNotFoundError as error:
-            report_formats = ("html",)
-            notes.append(f"static maps were not drawn: {error}")
+        report_formats, notes = default_report_formats()
     unknown = set(report_formats) - set(REPORT_FORMATS)
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
+    prepare_outputs(config, "run", report_formats=report_formats)
     validation = _valid_inputs(config, skip_invalid=skip_invalid)
     left_out = left_out_notes(validation, lang)
     notes += left_out
@@ -345,19 +432,20 @@ def run(
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    with staged_outputs(config.output_dir) as staging:
+    names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
+    with staged_outputs(config.output_dir, names) as staging:
         written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
-        write_csv(validation_table(validation), staging / "validation.csv")
-        save_map(fmap, staging / "coverage.html")
-        save_map(fmap, staging / "embed.html", compact=True)
-        written += [staging / "validation.csv", staging / "coverage.html", staging / "embed.html"]
+        write_csv(validation_table(validation), staging / VALIDATION_FILE)
+        save_map(fmap, staging / MAP_FILE)
+        save_map(fmap, staging / EMBED_FILE, compact=True)
+        written += [staging / VALIDATION_FILE, staging / MAP_FILE, staging / EMBED_FILE]
         written += write_joined_rows(validation, staging, lang=lang, levels=config.levels)
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
-            formats=report_formats, lang=lang, notes=left_out, map_html=(staging / "coverage.html").read_text(encoding="utf-8"),
+            formats=report_formats, lang=lang, notes=left_out, map_html=(staging / MAP_FILE).read_text(encoding="utf-8"),
         )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs, config.name, tuple(notes))
+    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes)
 
 
 def _write_reports(
@@ -372,7 +460,7 @@ def _write_reports(
     )
     notice = "\n".join([_notice(validation, lang), *notes]).strip()
     footer = "；".join(part for part in (config.attribution, _notice(validation, lang)) if part)
-    map_formats = [f for f in ("png", "svg", "pdf") if f in formats]
+    map_formats = [f for f in STATIC_MAP_FORMATS if f in formats]
     needs_png = "docx" in formats  # the HTML report shows the PNG maps when they are drawn
     images = static_maps(
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
@@ -381,7 +469,7 @@ def _write_reports(
     for paths in images.values():
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats:
-        written.append(atlas_pdf(shapes, sites, folder / "atlas.pdf", counties=validation.counties,
+        written.append(atlas_pdf(shapes, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
                                  footer=footer, lang=lang, scheme=config.classes.get("gap_score"), levels=config.levels))
     plan_rooms = _latest_plan(config.output_dir)
     captions = {i.column: i.label[lang] for i in INDICATORS}
@@ -401,17 +489,17 @@ def _write_reports(
         levels=config.levels,
     )
     if "html" in formats:
-        (folder / "report.html").write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
-        written.append(folder / "report.html")
+        (folder / REPORT_FILES["html"]).write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
+        written.append(folder / REPORT_FILES["html"])
     if "docx" in formats:
-        written.append(write_report_docx(content, folder / "report.docx"))
+        written.append(write_report_docx(content, folder / REPORT_FILES["docx"]))
     levels = config.levels
     sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
               "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
               "validation": validation_table(validation)}
     sheets.update(_joined_sheets(validation, lang, levels))
-    write_xlsx(sheets, folder / "coverage.xlsx")
-    written.append(folder / "coverage.xlsx")
+    write_xlsx(sheets, folder / WORKBOOK_FILE)
+    written.append(folder / WORKBOOK_FILE)
     return written
 
 
@@ -440,8 +528,8 @@ def write_joined_rows(validation: Validation, folder: Path, *, lang: str, levels
     """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
     written = []
     for name, table in _joined_tables(validation, lang, levels).items():
-        write_csv(table, folder / f"{name}_joined.csv")
-        written.append(folder / f"{name}_joined.csv")
+        write_csv(table, folder / joined_rows_name(name))
+        written.append(folder / joined_rows_name(name))
     return written
 
 
@@ -481,7 +569,7 @@ def _notice(validation: Validation, lang: str) -> str:
 
 def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
     """Proposed rooms of the last ``plan`` run in the output folder, if any."""
-    path = output_dir / "plan_rooms.csv"
+    path = output_dir / PLAN_TABLE_FILES[0]
     if not path.exists():
         return None
     return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
@@ -591,12 +679,16 @@ def plan_rooms(
         If the inputs or the candidate lists have errors.
     PlanningError
         If the request cannot be met (e.g. an unreachable target).
+    OutputError
+        If the output folder cannot take the outputs (checked before the
+        work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
     from township_coverage.webmap import PointLayer, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
+    prepare_outputs(config, "plan")
     validation = _valid_inputs(config, skip_invalid=skip_invalid)
     if validation.village_join is None:
         raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")
@@ -646,10 +738,10 @@ def plan_rooms(
             PointLayer(labels[0], new_sites, "#e6550d", 8),
         ],
     )
-    with staged_outputs(config.output_dir) as staging:
+    with staged_outputs(config.output_dir, output_names("plan")) as staging:
         written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
-        save_map(fmap, staging / "plan.html")
-        written.append(staging / "plan.html")
+        save_map(fmap, staging / PLAN_MAP_FILE)
+        written.append(staging / PLAN_MAP_FILE)
     outputs = tuple(config.output_dir / path.name for path in written)
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs)
 

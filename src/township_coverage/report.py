@@ -71,6 +71,12 @@ def labelled(table: pd.DataFrame, lang: str, levels: LevelNames = LevelNames()) 
     return table.reset_index().rename(columns=column_labels(lang, levels))
 
 
+#: Files of :func:`write_tables`: township, county and city tables.
+TABLE_FILES = ("township_coverage.csv", "county_coverage.csv", "city_summary.csv")
+#: Files of :func:`write_plan_tables`.
+PLAN_TABLE_FILES = ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv")
+
+
 def write_tables(
     townships: pd.DataFrame,
     counties: pd.DataFrame,
@@ -80,21 +86,21 @@ def write_tables(
     lang: str,
     levels: LevelNames = LevelNames(),
 ) -> list[Path]:
-    """Write township, county and city tables as CSV (UTF-8 with BOM).
+    """Write township, county and city tables as CSV (UTF-8 with BOM), named :data:`TABLE_FILES`.
 
     Returns
     -------
     list of Path
         The files written.
     """
-    outputs = {
-        "township_coverage.csv": labelled(townships, lang, levels),
-        "county_coverage.csv": labelled(counties, lang, levels),
-        "city_summary.csv": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
-    }
-    for name, frame in outputs.items():
+    frames = (
+        labelled(townships, lang, levels),
+        labelled(counties, lang, levels),
+        labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+    )
+    for name, frame in zip(TABLE_FILES, frames, strict=True):
         write_csv(frame.round(4), folder / name)
-    return [folder / name for name in outputs]
+    return [folder / name for name in TABLE_FILES]
 
 
 def summary_text(
@@ -183,19 +189,18 @@ def write_plan_tables(
     lang: str,
     levels: LevelNames = LevelNames(),
 ) -> list[Path]:
-    """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables."""
+    """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables, named :data:`PLAN_TABLE_FILES`."""
+    rooms_csv, rooms_geojson, townships_csv, counties_csv = PLAN_TABLE_FILES
     labels = {**column_labels(lang, levels), **_PLAN_LABELS.get(lang, {})}
     table = rooms.copy()
     table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
     table = pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]])
-    write_csv(table.round(4).rename(columns=labels), folder / "plan_rooms.csv")
+    write_csv(table.round(4).rename(columns=labels), folder / rooms_csv)
     rooms_geo = rooms[[c for c in PLAN_ROOM_COLUMNS if c in rooms and c not in ("lon", "lat")] + ["geometry"]]
-    rooms_geo.to_file(folder / "plan_rooms.geojson", driver="GeoJSON", engine="pyogrio")
-    write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / "plan_townships.csv")
-    write_csv(
-        plan_comparison(before, after, by="county_code", lang=lang, levels=levels).round(4), folder / "plan_counties.csv"
-    )
-    return [folder / name for name in ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv")]
+    rooms_geo.to_file(folder / rooms_geojson, driver="GeoJSON", engine="pyogrio")
+    write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / townships_csv)
+    write_csv(plan_comparison(before, after, by="county_code", lang=lang, levels=levels).round(4), folder / counties_csv)
+    return [folder / name for name in PLAN_TABLE_FILES]
 
 
 def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh") -> str:

@@ -212,6 +212,15 @@ def _metadata(fmt: str) -> dict | None:
     return None
 
 
+def static_map_names(formats: Sequence[str], columns: Sequence[str] = DEFAULT_STATIC_INDICATORS) -> list[str]:
+    """Names of the files :func:`static_maps` writes for these formats and columns."""
+    return [f"{_map_stem(column)}.{fmt}" for column in columns for fmt in formats]
+
+
+def _map_stem(column: str) -> str:
+    return f"map_{column}"
+
+
 def static_maps(
     table: gpd.GeoDataFrame,
     folder: Path,
@@ -242,7 +251,7 @@ def static_maps(
             table, column, title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
             counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
         )
-        written[column] = save_figure(figure, folder / f"map_{column}", formats)
+        written[column] = save_figure(figure, folder / _map_stem(column), formats)
     return written
 
 
