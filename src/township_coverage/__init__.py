@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
     from township_coverage.join import JoinResult, assign_points_to_townships
     from township_coverage.metrics import city_summary, coverage_table, roll_up
-    from township_coverage.pipeline import RunResult, Validation, output_names, run, validate_project
+    from township_coverage.pipeline import RunResult, output_names, run
+    from township_coverage.validation import Validation, validate_project
 
 #: Public name -> module that defines it.
 _MODULES = {
@@ -37,10 +38,10 @@ _MODULES = {
     "coverage_table": "township_coverage.metrics",
     "roll_up": "township_coverage.metrics",
     "RunResult": "township_coverage.pipeline",
-    "Validation": "township_coverage.pipeline",
+    "Validation": "township_coverage.validation",
     "output_names": "township_coverage.pipeline",
     "run": "township_coverage.pipeline",
-    "validate_project": "township_coverage.pipeline",
+    "validate_project": "township_coverage.validation",
 }
 
 __all__ = [

@@ -150,7 +150,8 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> N
     that `run` would refuse (with --skip-invalid: problems of whole files),
     else 0.
     """
-    from township_coverage.pipeline import prepare_outputs, validate_project, write_validation
+    from township_coverage.pipeline import prepare_outputs, write_validation
+    from township_coverage.validation import validate_project
 
     try:
         config = load_project(project, output_dir=output)
@@ -171,7 +172,7 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> N
     if validation.blocking_errors(skip_invalid=skip):
         raise SystemExit(1)
     if validation.errors:
-        click.echo(f"{len(validation.row_errors)} row error(s): run leaves those rows out (skip_invalid)")
+        click.echo(f"{len(validation.row_errors)} row error(s): run leaves those rows out (--skip-invalid)")
 
 
 @main.command()

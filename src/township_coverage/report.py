@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from township_coverage.inputs.config import LevelNames
+from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
 from township_coverage.outputs import write_csv
+from township_coverage.validation import POINT_LAYERS, Validation
 
 #: Output column headers per language; columns not listed keep their name.
 COLUMN_LABELS: Mapping[str, Mapping[str, str]] = {
@@ -356,7 +358,7 @@ _LINK_LABELS = {"zh": {"code": "按村代码", "position": "按位置（最近�
 
 def joined_rows_table(
     points: pd.DataFrame,
-    source,
+    source: TableSource,
     townships: pd.DataFrame,
     *,
     id_column: str,
@@ -412,3 +414,48 @@ def joined_rows_table(
         table["village_link"] = points["village_link"].map(lambda s: _LINK_LABELS[lang].get(s, s))
     table["message"] = points["join_detail"]
     return table.rename(columns=relabel_values(_JOINED_LABELS[lang], levels, lang))
+
+
+#: Most rows a sheet of an XLSX workbook can hold (below its header).
+XLSX_MAX_ROWS = 1_048_575
+
+
+def joined_rows_name(layer: str) -> str:
+    """File of the table of every row of a point layer (``sites_joined.csv``)."""
+    return f"{layer}_joined.csv"
+
+
+def joined_rows_tables(validation: Validation, *, lang: str, levels: LevelNames = LevelNames()) -> dict[str, pd.DataFrame]:
+    """:func:`joined_rows_table` of each point layer that was read, by layer name."""
+    joins = {"sites": validation.site_join, "villages": validation.village_join}
+    return {
+        name: joined_rows_table(
+            joins[name].points, validation.sources[name], validation.townships,
+            id_column=id_column, name_column=name_column, lang=lang, levels=levels,
+        )
+        for name, id_column, name_column in POINT_LAYERS
+        if joins[name] is not None and name in validation.sources
+    }
+
+
+def write_joined_rows(
+    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames()
+) -> list[Path]:
+    """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
+    written = []
+    for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items():
+        write_csv(table, folder / joined_rows_name(name))
+        written.append(folder / joined_rows_name(name))
+    return written
+
+
+def joined_rows_sheets(
+    validation: Validation, *, lang: str, levels: LevelNames = LevelNames()
+) -> dict[str, pd.DataFrame]:
+    """The joined-rows tables as workbook sheets (a table too long for a sheet is in its CSV only)."""
+    titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
+    return {
+        titles.get(name, f"{name} rows"): table
+        for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items()
+        if len(table) <= XLSX_MAX_ROWS
+    }

@@ -1,0 +1,251 @@
+"""Every layer read, checked and joined, with every problem found.
+
+:func:`validate_project` is what ``validate`` reports and what ``run`` and
+``plan`` start from: boundary layers checked and in WGS84, every row of the
+point tables with one status, community rooms linked to their villages,
+and the problems of all layers together. :func:`checked_inputs` refuses
+input with errors (or, in lenient mode, leaves the bad rows out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TypeVar
+
+import geopandas as gpd
+import pandas as pd
+
+from township_coverage.errors import InputDataError, Problem
+from township_coverage.inputs.config import LayerConfig, ProjectConfig
+from township_coverage.inputs.io import TableSource, read_boundaries, read_table
+from township_coverage.inputs.names import NameMatcher
+from township_coverage.inputs.validate import (
+    CheckedLayer,
+    check_counties,
+    check_sites,
+    check_townships,
+    check_villages,
+)
+from township_coverage.join import (
+    STATUSES,
+    USABLE,
+    JoinResult,
+    assign_points_to_townships,
+    link_rooms_to_villages,
+    unassigned,
+)
+
+SCHEMATIC = "schematic"
+# Where to look for swapped coordinates when the townships could not be read.
+_CHINA_BOUNDS = (73.0, 18.0, 135.0, 54.0)
+
+T = TypeVar("T")
+#: Point layers: name, id column, name column.
+POINT_LAYERS = (("sites", "site_id", "name"), ("villages", "village_code", "village_name"))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Every layer of a project, checked and joined, with all problems found.
+
+    Attributes
+    ----------
+    townships, counties
+        Boundary layers in WGS84 (``None`` if unreadable or not given).
+    site_join, village_join
+        Every site / village row with its status (``None`` if unreadable
+        or not given). Usable community rooms carry the ``village_code``
+        of the village they serve (by code or by position).
+    problems
+        Errors and warnings of all layers.
+    sources
+        Where each point layer's rows come from (layer name -> source).
+    """
+
+    townships: gpd.GeoDataFrame | None
+    counties: gpd.GeoDataFrame | None
+    site_join: JoinResult | None
+    village_join: JoinResult | None
+    problems: tuple[Problem, ...]
+    sources: Mapping[str, TableSource] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make a run refuse the input."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def row_errors(self) -> list[Problem]:
+        """Errors about single rows of a point layer: ``skip_invalid`` leaves those rows out."""
+        point_files = {source.path for source in self.sources.values()}
+        return [p for p in self.errors if p.row is not None and p.file in point_files]
+
+    def blocking_errors(self, *, skip_invalid: bool) -> list[Problem]:
+        """Errors that stop a run: all of them, or with ``skip_invalid`` those not about single rows."""
+        if not skip_invalid:
+            return self.errors
+        skippable = set(map(id, self.row_errors))
+        return [p for p in self.errors if id(p) not in skippable]
+
+    def left_out(self) -> dict[str, int]:
+        """Rows per point layer that take no part in the indicators (any status but joined or snapped)."""
+        return {
+            name: int((~join.points["join_status"].isin(USABLE)).sum())
+            for name, join in (("sites", self.site_join), ("villages", self.village_join))
+            if join is not None
+        }
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are reported while the run goes on."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def schematic(self) -> bool:
+        """Whether any outline or position is marked schematic."""
+        marks = [
+            (self.townships, "geometry_source"),
+            (self.site_join.points if self.site_join else None, "location_source"),
+            (self.village_join.points if self.village_join else None, "location_source"),
+        ]
+        return any(
+            frame is not None and column in frame and (frame[column] == SCHEMATIC).any()
+            for frame, column in marks
+        )
+
+    def row_accounting(self) -> pd.DataFrame:
+        """Rows per status for each point layer; each row sums to the layer's rows."""
+        counts = {
+            name: join.status_counts()
+            for name, join in (("sites", self.site_join), ("villages", self.village_join))
+            if join is not None
+        }
+        table = pd.DataFrame(counts).T.reindex(columns=list(STATUSES), fill_value=0)
+        table["rows"] = table.sum(axis=1)
+        return table
+
+
+def validate_project(config: ProjectConfig) -> Validation:
+    """Read, check and join every layer, collecting every problem.
+
+    Never raises for bad data: problems are returned in the result. Every
+    row of a point table that could be read ends in one status.
+    """
+    problems: list[Problem] = []
+
+    def attempt(step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except InputDataError as error:
+            problems.extend(error.problems)
+            return None
+
+    townships = _checked(attempt(lambda: read_boundaries(config.townships)), config.townships, problems)
+    counties = attempt(lambda: read_boundaries(config.counties)) if config.counties else None
+    if counties is not None:
+        counties = _checked(counties, config.counties, problems, check_counties)
+    region = tuple(townships.total_bounds) if townships is not None else _CHINA_BOUNDS
+    matcher = NameMatcher(townships) if townships is not None else None
+    labels = {code: matcher.full_name(code) for code in townships["township_code"]} if matcher else {}
+    sources: dict[str, TableSource] = {}
+
+    def checked_points(name: str, layer: LayerConfig, check) -> JoinResult | None:
+        read = attempt(lambda: read_table(layer, layer_name=name))
+        if read is None:
+            return None
+        table, sources[name] = read
+        checked: CheckedLayer = check(table, sources[name], crs=layer.crs, region=region)
+        problems.extend(checked.problems)
+        if townships is None:
+            return unassigned(checked.frame)
+        join = assign_points_to_townships(
+            checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
+        )
+        problems.extend(join.problems(sources[name], labels))
+        return join
+
+    site_join = checked_points("sites", config.sites, check_sites)
+    village_join = checked_points("villages", config.villages, check_villages) if config.villages else None
+    if site_join is not None and village_join is not None and townships is not None:
+        links = link_rooms_to_villages(site_join.points, village_join.usable(), within_m=config.room_link_m)
+        problems.extend(links.problems(sources["sites"]))
+        site_join = site_join.with_room_links(links)
+    return Validation(townships, counties, site_join, village_join, _by_file_and_row(problems), MappingProxyType(sources))
+
+
+def _by_file_and_row(problems: list[Problem]) -> tuple[Problem, ...]:
+    """Problems grouped by file (in the order files were read), then by row."""
+    files = list(dict.fromkeys(p.file for p in problems))
+    return tuple(sorted(problems, key=lambda p: (files.index(p.file), p.row is not None, p.row or 0)))
+
+
+def _checked(
+    frame: gpd.GeoDataFrame | None, layer: LayerConfig, problems: list[Problem], check=check_townships
+) -> gpd.GeoDataFrame | None:
+    """The checked boundary layer, or ``None`` if it has errors (which go to ``problems``)."""
+    if frame is None:
+        return None
+    checked = check(frame, layer)
+    problems.extend(checked.problems)
+    if any(p.severity == "error" for p in checked.problems):
+        return None
+    return checked.frame
+
+
+def validation_table(validation: Validation) -> pd.DataFrame:
+    """Every problem as a row: severity, file, sheet, row, column, value, message."""
+    return pd.DataFrame(
+        [
+            {
+                "severity": p.severity,
+                "file": str(p.file),
+                "sheet": p.sheet,
+                "row": p.row,
+                "column": p.column,
+                "value": p.value,
+                "message": p.message,
+            }
+            for p in validation.problems
+        ],
+        columns=["severity", "file", "sheet", "row", "column", "value", "message"],
+    ).astype({"row": "Int64"})
+
+
+def left_out_notes(validation: Validation, lang: str) -> list[str]:
+    """One line per point layer with rows left out of the indicators."""
+    notes = []
+    for name, count in validation.left_out().items():
+        if not count:
+            continue
+        source = validation.sources.get(name)
+        file = source.path.name if source else name
+        total = len((validation.site_join if name == "sites" else validation.village_join).points)
+        notes.append(
+            f"{file}：{total} 行中有 {count} 行因有误未计入（见 validation.csv 与 {name}_joined.csv）"
+            if lang == "zh"
+            else f"{file}: {count} of {total} rows were left out because of errors "
+            f"(see validation.csv and {name}_joined.csv)"
+        )
+    return notes
+
+
+def checked_inputs(config: ProjectConfig, *, skip_invalid: bool | None = None) -> Validation:
+    """The checked inputs, or :class:`InputDataError` listing every error that stops the run.
+
+    With ``skip_invalid`` (default: the project's setting) rows with errors
+    are left out instead; errors about whole files still stop the run.
+    """
+    validation = validate_project(config)
+    skip = config.skip_invalid if skip_invalid is None else skip_invalid
+    blocking = validation.blocking_errors(skip_invalid=skip)
+    if blocking:
+        rows = {(p.file, p.row) for p in validation.row_errors}
+        hint = (
+            f"{len(rows)} row(s) have errors; to map the rest now and leave those rows out, run with "
+            "--skip-invalid (or set [join] skip_invalid = true in the project file)"
+            if rows and not skip else ""
+        )
+        raise InputDataError(blocking, hint=hint)
+    return validation
