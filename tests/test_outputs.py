@@ -26,7 +26,7 @@ from township_coverage.outputs import prepare_output_folder, remove_stale_stagin
 
 HTML_RUN = {
     "township_coverage.csv", "county_coverage.csv", "city_summary.csv", "validation.csv",
-    "coverage.html", "embed.html", "report.html", "coverage.xlsx",
+    "coverage.html", "embed.html", "report.html", "coverage.xlsx", "sites_joined.csv",
 }
 INTERRUPTED = "interrupted; the previous outputs are unchanged\n"
 LOCKED = "Error: coverage.xlsx is open in another program; close it and run again\n"
@@ -155,6 +155,8 @@ def test_each_command_lists_its_files_up_front():
         "plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv", "plan.html",
     )
     assert set(output_names("run", report_formats=("html",))) == HTML_RUN
+    with_villages = output_names("run", report_formats=("html",), point_layers=("sites", "villages"))
+    assert set(with_villages) == HTML_RUN | {"villages_joined.csv"}
     every = set(output_names("report", report_formats=("html", "docx", "png", "svg", "pdf")))
     maps = {
         f"map_{column}.{fmt}"

@@ -217,9 +217,3 @@ def plan(
     click.echo("")
     for path in outcome.outputs:
         click.echo(f"wrote {path}")
-
-
-if __name__ == "__main__":
-    from township_coverage.console import main as console_main
-
-    console_main()
