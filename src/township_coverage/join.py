@@ -114,25 +114,17 @@ class JoinResult:
                 severity = "warning" if status == SNAPPED else "error"
                 problems.append(source.problem(int(row), "lon/lat", f"{lon}, {lat}", detail, severity))
         differing = self.disagreements()
-        for row, declared, actual in zip(
-            differing["_row"], differing["declared_township_code"], differing["township_code"]
+        by_code = "township_code" in source.headers
+        declared_as_written = differing["township_code_as_written" if by_code else "township_name"]
+        for row, declared, actual, written in zip(
+            differing["_row"], differing["declared_township_code"], differing["township_code"], declared_as_written
         ):
             problems.append(source.problem(
-                int(row), "township_code" if "township_code" in source.headers else "township_name",
-                _declared_as_written(differing, row),
+                int(row), "township_code" if by_code else "township_name", "" if pd.isna(written) else str(written),
                 f"the position lies in {label(actual)}, not in the declared {label(declared)}; the position is used",
                 "warning",
             ))
         return sorted(problems, key=lambda p: p.row or 0)
-
-
-def _declared_as_written(rows: pd.DataFrame, row: int) -> str:
-    """The township code or name of a row as the user wrote it."""
-    found = rows.loc[rows["_row"] == row].iloc[0]
-    for column in ("township_code_as_written", "township_name"):
-        if column in found and pd.notna(found[column]) and str(found[column]):
-            return str(found[column])
-    return ""
 
 
 def unassigned(points: pd.DataFrame) -> JoinResult:
@@ -189,10 +181,13 @@ def assign_points_to_townships(
     matcher = matcher or NameMatcher(townships)
     known_codes = set(townships["township_code"])
 
-    located["declared_township_code"] = [
-        _declared_code(code, name, county, matcher, known_codes)
-        for code, name, county in zip(located["township_code"], located["township_name"], located["county_name"])
-    ]
+    declared = located[["township_code", "township_name", "county_name"]].astype(object)
+    declared = declared.where(declared.notna(), None)
+    # Looked up once per distinct (code, name, county): lists repeat them row after row.
+    lookup = {
+        key: _declared_code(*key, matcher, known_codes) for key in set(declared.itertuples(index=False, name=None))
+    }
+    located["declared_township_code"] = [lookup[key] for key in declared.itertuples(index=False, name=None)]
     located["join_status"] = located["status"].replace("", pd.NA)
     located["join_detail"] = located.get("detail", pd.Series("", index=located.index)).fillna("")
     located["join_column"] = ""
@@ -346,8 +341,9 @@ def link_rooms_to_villages(
         Largest distance of a link by position.
     """
     rooms = sites[(sites["site_type"] == "community_room") & sites["join_status"].isin(USABLE)]
-    known = set(villages["village_code"])
+    known = pd.Index(villages["village_code"].astype(object))
     written = rooms["village_code"] if "village_code" in rooms else pd.Series(pd.NA, index=rooms.index)
+    written = written.astype(object).where(written.notna(), None)
     by_code = written.notna() & written.isin(known)
     links = pd.DataFrame(
         {

@@ -316,18 +316,19 @@ def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_po
                  "too; check the row")
     numbers = {"lon": lon, "lat": lat}
     for column, limit in (("lon", 180), ("lat", 90)):
-        for index in np.flatnonzero(~both_empty & valid):
-            value, raw = numbers[column].iloc[index], text[column].iloc[index]
-            if raw == "":
-                message = "missing; give both longitude and latitude, or neither"
-            elif pd.isna(value) or not np.isfinite(value):
-                message = "a number is required"
-            elif abs(value) > limit:
-                message = f"must be within [-{limit}, {limit}]"
-            else:
-                continue
-            valid.iloc[index] = False
-            _invalid(frame, problems, source, index, column, raw, message)
+        value, raw = numbers[column], text[column]
+        checked = ~both_empty & valid
+        missing = checked & (raw == "")
+        not_number = checked & ~missing & ~np.isfinite(value.fillna(np.inf))
+        out_of_range = checked & ~missing & ~not_number & (value.abs() > limit)
+        for bad, message in (
+            (missing, "missing; give both longitude and latitude, or neither"),
+            (not_number, "a number is required"),
+            (out_of_range, f"must be within [-{limit}, {limit}]"),
+        ):
+            for index in np.flatnonzero(bad):
+                _invalid(frame, problems, source, index, column, raw.iloc[index], message)
+        valid &= ~(missing | not_number | out_of_range)
     usable = valid & ~both_empty
     frame["lon"], frame["lat"] = np.nan, np.nan
     if usable.any():
