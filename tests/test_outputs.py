@@ -523,3 +523,21 @@ def test_importing_the_package_loads_no_heavy_library():
     )
     done = subprocess.run([sys.executable, "-c", code], env=_environment(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_fault_inside_the_tool_is_one_line_and_a_file(tmp_path, monkeypatch, capsys):
+    from township_coverage import console, validation
+
+    def broken(config):
+        raise KeyError("a fault")
+
+    monkeypatch.setattr(validation, "validate_project", broken)
+    project = write_tiny_project(tmp_path)
+    status = console._run_command_line(["validate", "--project", str(project), "--output", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error.startswith("internal error (a fault in township-coverage, not in your data): KeyError: 'a fault'")
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+    details = Path(error.split("the details are in ")[1].split(";")[0])
+    assert "Traceback" in details.read_text(encoding="utf-8")
+    details.unlink()

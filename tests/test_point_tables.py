@@ -287,3 +287,14 @@ def test_unusable_files_get_one_clear_error(tmp_path, spoil, message):
     spoil(tmp_path)
     validation = _validate(project, tmp_path)
     assert [str(p) for p in validation.errors if message in str(p)], [str(p) for p in validation.errors]
+
+
+def test_a_lenient_plan_says_how_many_rows_it_left_out(tmp_path):
+    villages = "村名,经度,纬度,人口\n甲一村,118.002,35.002,100\n乙一村,118.018,35.008,300\n远村,116.9,36.6,50\n"
+    project = _add_villages(write_tiny_project(tmp_path), villages, join="skip_invalid = true")
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--output", str(output), "--new-rooms", "1"])
+    assert result.exit_code == 0, result.output
+    note = "villages.csv：3 行中有 1 行因有误未计入"
+    assert note in result.output
+    assert note in (output / "plan.html").read_text(encoding="utf-8")

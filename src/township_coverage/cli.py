@@ -213,6 +213,8 @@ def plan(
         )
     except (CoverageError, PlanningError) as error:
         raise click.ClickException(str(error)) from None
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(outcome.summary)
     click.echo("")
     for path in outcome.outputs:

@@ -89,7 +89,30 @@ def _run_command_line(args: Sequence[str] | None) -> int:
         return 1
     except SystemExit as done:
         return _exit_status(done)
+    except Exception as error:  # a bug: one line for the user, the details in a file
+        _report_internal_error(error)
+        return EXIT_INTERNAL_ERROR
     return 0
+
+
+#: Exit status after an error that is a bug in township-coverage, not in the input.
+EXIT_INTERNAL_ERROR = 2
+
+
+def _report_internal_error(error: Exception) -> None:
+    """Say in one line that something went wrong inside the tool; keep the traceback in a file."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="township-coverage-error-", suffix=".txt", delete=False, encoding="utf-8"
+    ) as details:
+        traceback.print_exception(error, file=details)
+    print(
+        f"internal error (a fault in township-coverage, not in your data): {type(error).__name__}: {error}; "
+        f"the details are in {details.name}; please report them with the command you ran",
+        file=sys.stderr,
+    )
 
 
 def _exit_status(done: SystemExit) -> int:

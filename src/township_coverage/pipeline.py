@@ -379,6 +379,8 @@ class PlanOutcome:
         Text for the terminal.
     outputs
         Files written.
+    notes
+        Input rows left out (lenient mode), one line per layer.
     """
 
     rooms: pd.DataFrame
@@ -388,6 +390,7 @@ class PlanOutcome:
     after: pd.DataFrame
     summary: str
     outputs: tuple[Path, ...]
+    notes: tuple[str, ...] = ()
 
 
 def plan_rooms(
@@ -428,6 +431,7 @@ def plan_rooms(
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
     prepare_outputs(config, "plan")
     validation = checked_inputs(config, skip_invalid=skip_invalid)
+    left_out = left_out_notes(validation, lang)
     if validation.village_join is None:
         raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")
     radius_km = config.radius_km if radius_km is None else radius_km
@@ -470,7 +474,7 @@ def plan_rooms(
     summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
     labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
     fmap = _coverage_map(
-        validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km,
+        validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km, notes=left_out,
         extra_layers=[
             PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
             PointLayer(labels[0], new_sites, "#e6550d", 8),
@@ -481,7 +485,7 @@ def plan_rooms(
         save_map(fmap, staging / PLAN_MAP_FILE)
         written.append(staging / PLAN_MAP_FILE)
     outputs = tuple(config.output_dir / path.name for path in written)
-    return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs)
+    return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs, tuple(left_out))
 
 
 def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:
