@@ -29,7 +29,7 @@ from playwright.sync_api import sync_playwright
 
 from township_coverage import load_project, run
 from township_coverage.webmap.assets import inline_assets
-from township_coverage.webmap.indicators import INDICATORS
+from township_coverage.classes import INDICATORS
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
 from township_coverage.inputs.io import read_table
@@ -40,7 +41,6 @@ from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
 from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_map_names, static_maps
 from township_coverage.validation import Validation, checked_inputs, left_out_notes, validation_table
-from township_coverage.webmap.indicators import INDICATORS
 
 if TYPE_CHECKING:
     from township_coverage.plan import PlanResult
@@ -242,9 +242,12 @@ def run(
         published=config.published, context=config.published_context,
         published_source=config.published_source, radius_km=config.radius_km, lang=lang, levels=config.levels,
     )
+    # Each indicator is classed once; the web map, static maps and atlas share the classes.
+    classified = classify_table(table, config.classes, lang=lang)
     try:
         fmap = _coverage_map(
-            validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out
+            validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
+            classified=classified,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -259,13 +262,15 @@ def run(
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_html=(staging / MAP_FILE).read_text(encoding="utf-8"),
+            classified=classified,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes)
 
 
 def _write_reports(
-    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_html
+    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_html,
+    classified: dict[str, Classes],
 ) -> list[Path]:
     """Static maps, atlas, HTML and Word reports, and the XLSX workbook."""
     from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
@@ -281,12 +286,14 @@ def _write_reports(
     images = static_maps(
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
+        classified=classified,
     ) if map_formats or needs_png else {}
     for paths in images.values():
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats:
         written.append(atlas_pdf(shapes, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
-                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score"), levels=config.levels))
+                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score"), levels=config.levels,
+                                 classified=classified))
     plan_rooms = _latest_plan(config.output_dir)
     captions = {i.column: i.label[lang] for i in INDICATORS}
     content = ReportContent(
@@ -334,7 +341,8 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
 
 
 def _coverage_map(
-    validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=()
+    validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
+    classified: dict[str, Classes] | None = None,
 ):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -357,6 +365,7 @@ def _coverage_map(
         notes=notes,
         extra_layers=extra_layers,
         options=options,
+        classified=classified,
     )
 
 

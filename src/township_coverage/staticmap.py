@@ -15,10 +15,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from township_coverage.classes import INDICATORS, Classes, Indicator, classify, format_value, indicator_by_column
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.errors import CoverageError
 from township_coverage.geometry import label_points
-from township_coverage.webmap.indicators import INDICATORS, Indicator, classify, format_value
 
 #: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
 CJK_FAMILIES = (
@@ -61,13 +61,6 @@ def find_cjk_font() -> str:
     )
 
 
-def _indicator(column: str) -> Indicator:
-    for indicator in INDICATORS:
-        if indicator.column == column:
-            return indicator
-    raise ValueError(f"unknown indicator {column!r}; allowed: {', '.join(i.column for i in INDICATORS)}")
-
-
 def _style(font: str):
     import matplotlib
 
@@ -92,6 +85,7 @@ def draw_indicator_map(
     scheme: ClassScheme | None = None,
     font: str | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE_IN,
+    classified: Classes | None = None,
 ):
     """One choropleth as a matplotlib figure.
 
@@ -100,7 +94,7 @@ def draw_indicator_map(
     table
         Township polygons with the indicator ``column``.
     column
-        Indicator column (see :data:`township_coverage.webmap.indicators.INDICATORS`).
+        Indicator column (see :data:`township_coverage.classes.INDICATORS`).
     title
         Map title.
     counties
@@ -115,6 +109,10 @@ def draw_indicator_map(
         Font family; found with :func:`find_cjk_font` if not given.
     figsize
         Inches.
+    classified
+        The column's classes as the run computed them for all its maps
+        (:func:`township_coverage.classes.classify_table`); by default
+        computed here with ``scheme``.
 
     Returns
     -------
@@ -123,13 +121,13 @@ def draw_indicator_map(
     import matplotlib.pyplot as plt
 
     font = font or find_cjk_font()
-    indicator = _indicator(column)
+    indicator = indicator_by_column(column)
     metric = table.estimate_utm_crs()
     shapes = table.to_crs(metric)
-    classes = classify(table[column], indicator, lang=lang, scheme=scheme)
+    classes = classified if classified is not None else classify(table[column], indicator, lang=lang, scheme=scheme)
     with _style(font):
         figure, axes = plt.subplots(figsize=figsize, layout="constrained")
-        shapes.plot(ax=axes, color=classes.colours.to_numpy(), edgecolor="white", linewidth=0.4)
+        shapes.plot(ax=axes, color=classes.colours_for(shapes.index), edgecolor="white", linewidth=0.4)
         if counties is not None:
             _draw_counties(axes, counties.to_crs(metric))
         _finish_map(axes, figure, indicator, classes.legend, title, footer, lang)
@@ -232,8 +230,13 @@ def static_maps(
     footer: str = "",
     lang: str = "zh",
     classes: Mapping[str, ClassScheme] | None = None,
+    classified: Mapping[str, Classes] | None = None,
 ) -> dict[str, list[Path]]:
     """Draw and save one map per indicator as ``map_<column>.<format>``.
+
+    ``classes`` are the project's schemes per column; ``classified``, the
+    classes a run computed once for all its maps
+    (:func:`township_coverage.classes.classify_table`), used instead when given.
 
     Returns
     -------
@@ -246,10 +249,11 @@ def static_maps(
     classes = classes or {}
     written = {}
     for column in columns:
-        indicator = _indicator(column)
+        indicator = indicator_by_column(column)
         figure = draw_indicator_map(
             table, column, title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
             counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
+            classified=classified.get(column) if classified is not None else None,
         )
         written[column] = save_figure(figure, folder / _map_stem(column), formats)
     return written
@@ -270,20 +274,26 @@ def atlas_pdf(
     lang: str = "zh",
     scheme: ClassScheme | None = None,
     levels: LevelNames = LevelNames(),
+    classified: Mapping[str, Classes] | None = None,
 ) -> Path:
     """A multi-page PDF: one page per county with its townships, sites and indicators.
 
     Townships are grouped by ``county_code``; the county outline is drawn
-    where there is one (the High-tech Zone has none).
+    where there is one (the High-tech Zone has none). The townships are
+    coloured by ``column``: in ``classified[column]`` when given (the classes
+    a run computed once for all its maps), else classed here with ``scheme``.
     """
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
     font = find_cjk_font()
-    indicator = _indicator(column)
+    indicator = indicator_by_column(column)
     metric = table.estimate_utm_crs()
     shapes = table.to_crs(metric)
-    colours = classify(table[column], indicator, lang=lang, scheme=scheme)
+    if classified is not None and column in classified:
+        colours = classified[column]
+    else:
+        colours = classify(table[column], indicator, lang=lang, scheme=scheme)
     located_sites = sites[sites.geometry.notna()].to_crs(metric)
     outlines = counties.to_crs(metric).set_index("county_code") if counties is not None and "county_code" in counties else None
     from township_coverage.report import column_labels
@@ -295,7 +305,7 @@ def atlas_pdf(
             figure = plt.figure(figsize=(8.27, 11.69), layout="constrained")
             grid = figure.add_gridspec(2, 1, height_ratios=[3, 2])
             axes = figure.add_subplot(grid[0])
-            members.plot(ax=axes, color=colours.colours[members.index].to_numpy(), edgecolor="white", linewidth=0.6)
+            members.plot(ax=axes, color=colours.colours_for(members.index), edgecolor="white", linewidth=0.6)
             if outlines is not None and county_code in outlines.index:
                 # .loc with a list: a county may come as several features (one per part).
                 outlines.loc[[county_code]].boundary.plot(ax=axes, color="#333333", linewidth=1.2)
@@ -311,7 +321,7 @@ def atlas_pdf(
             table_axes = figure.add_subplot(grid[1])
             table_axes.set_axis_off()
             rows = [
-                [str(name)] + [format_value(row[c], _indicator(c), lang=lang) if c in {i.column for i in INDICATORS}
+                [str(name)] + [format_value(row[c], indicator_by_column(c), lang=lang) if c in {i.column for i in INDICATORS}
                                else f"{row[c]:,.0f}" for c in ATLAS_COLUMNS]
                 for name, (_, row) in zip(members["township_name"], members.iterrows())
             ]

@@ -31,12 +31,12 @@ from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
+from township_coverage.classes import INDICATORS, Classes, classify_table, format_value
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
 from township_coverage.geometry import label_points, node_coverage
 from township_coverage.webmap.assets import inline_assets
-from township_coverage.webmap.indicators import INDICATORS, classify, format_value
 from township_coverage.webmap.text import TEXT
 
 # Site symbols: (zh label, en label, colour, radius px, symbol, letter, clustered)
@@ -128,6 +128,7 @@ def build_coverage_map(
     notes: Sequence[str] = (),
     extra_layers: Sequence[PointLayer] = (),
     options: MapOptions = MapOptions(),
+    classified: Mapping[str, Classes] | None = None,
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
@@ -155,6 +156,10 @@ def build_coverage_map(
         Further point layers (e.g. proposed rooms), drawn above the sites.
     options
         Language, basemap, offline assets, classes, size budget.
+    classified
+        The classes of every indicator, as :func:`township_coverage.classes.classify_table`
+        computed them for this table (so that a run's maps share them); by
+        default computed here from ``options.classes``.
 
     Returns
     -------
@@ -169,9 +174,13 @@ def build_coverage_map(
         raise ValueError(f"lang={options.lang!r}; allowed: {', '.join(TEXT)}")
     if options.basemap not in BASEMAPS:
         raise ValueError(f"basemap={options.basemap!r}; allowed: {', '.join(BASEMAPS)}")
+    if classified is None:
+        classified = classify_table(table, options.classes, lang=options.lang)
     tolerance = SIMPLIFY_DEGREES
     for _ in range(8):
-        fmap = _build(table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, tolerance)
+        fmap = _build(
+            table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, classified, tolerance
+        )
         if not options.size_budget_kb:
             return fmap
         size_kb = len(fmap.get_root().render().encode("utf-8")) / 1024
@@ -199,7 +208,7 @@ def save_map(fmap: folium.Map, path: Path, *, compact: bool = False) -> None:
 
 
 def _build(
-    table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, tolerance
+    table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, classified, tolerance
 ) -> folium.Map:
     lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
@@ -210,7 +219,7 @@ def _build(
     _add_basemap(fmap, options.basemap, text)
 
     townships = folium.GeoJson(
-        _township_features(table, sites, lang, options.classes, tolerance),
+        _township_features(table, sites, lang, classified, tolerance),
         name=text["townships"],
         style_function=lambda feature: {"fillOpacity": 0.8, "color": "#ffffff", "weight": 0.8},
         highlight_function=lambda feature: {"weight": 2.5, "color": "#333333"},
@@ -235,7 +244,7 @@ def _build(
     settings = {
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
-        "indicators": _legends(table, lang, options.classes),
+        "indicators": _legends(lang, classified),
         "labels": _label_points(table),
         "label_min_zoom": LABEL_MIN_ZOOM,
         "sites": _site_layers(sites, lang),
@@ -375,10 +384,11 @@ _CSS = """<style>
 </style>"""
 
 
-def _legends(table: pd.DataFrame, lang: str, classes: Mapping[str, ClassScheme]) -> list[dict]:
+def _legends(lang: str, classified: Mapping[str, Classes]) -> list[dict]:
+    """Per indicator, its column, label and legend (escaped HTML)."""
     result = []
     for indicator in INDICATORS:
-        legend = classify(table[indicator.column], indicator, lang=lang, scheme=classes.get(indicator.column)).legend
+        legend = classified[indicator.column].legend
         unit = indicator.unit[lang]
         title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
         rows = "".join(
@@ -395,11 +405,9 @@ def _legends(table: pd.DataFrame, lang: str, classes: Mapping[str, ClassScheme])
     return result
 
 
-def _township_features(table, sites, lang, classes, tolerance) -> dict:
+def _township_features(table, sites, lang, classified: Mapping[str, Classes], tolerance) -> dict:
     """GeoJSON with, per township, fill colours, tooltips and the popup (all escaped)."""
-    fills = {
-        i.column: classify(table[i.column], i, lang=lang, scheme=classes.get(i.column)).colours for i in INDICATORS
-    }
+    fills = {i.column: classified[i.column].colours_for(table.index) for i in INDICATORS}
     names_by_township = sites.groupby("township_code")["name"].apply(list)
     properties = []
     for position, (code, row) in enumerate(table.iterrows()):
@@ -417,7 +425,7 @@ def _township_features(table, sites, lang, classes, tolerance) -> dict:
         properties.append(
             {
                 "township_code": html.escape(str(code)),
-                "fills": {column: colours.iloc[position] for column, colours in fills.items()},
+                "fills": {column: str(colours[position]) for column, colours in fills.items()},
                 "tips": tips,
                 "popup": popup,
             }
