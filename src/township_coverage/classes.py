@@ -10,13 +10,12 @@ distinct values, each weighted by how often it occurs) up to
 :data:`EXACT_BREAKS_LIMIT` distinct values; above that, Fisher-Jenks on the
 values at evenly spaced ranks of the sorted values (no randomness), after
 which each break moves to the best split between its neighbouring sample
-values among all values. Quantiles and equal intervals come from
-mapclassify.
+values among all values. Quantiles and equal intervals are computed as
+mapclassify's classifiers compute them, in NumPy.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -229,7 +228,8 @@ def class_bounds(values: np.ndarray, scheme: ClassScheme) -> np.ndarray:
     scheme
         ``fixed`` takes the scheme's bounds (the last raised to the
         largest value); ``natural_breaks`` is :func:`natural_breaks`;
-        ``quantiles`` and ``equal_interval`` are mapclassify's.
+        ``quantiles`` and ``equal_interval`` are computed as mapclassify's
+        ``Quantiles`` and ``EqualInterval`` (in NumPy, without its import cost).
 
     Returns
     -------
@@ -242,14 +242,34 @@ def class_bounds(values: np.ndarray, scheme: ClassScheme) -> np.ndarray:
         return np.array([*scheme.bins[:-1], upper])
     if scheme.scheme == "natural_breaks":
         return natural_breaks(values, scheme.k)
-    import mapclassify
+    if scheme.scheme == "quantiles":
+        return _quantile_bounds(values, scheme.k)
+    if scheme.scheme == "equal_interval":
+        return _equal_interval_bounds(values, scheme.k)
+    raise ValueError(f"unknown class scheme {scheme.scheme!r}; allowed: natural_breaks, quantiles, equal_interval, fixed")
 
-    classifier = {"quantiles": mapclassify.Quantiles, "equal_interval": mapclassify.EqualInterval}[scheme.scheme]
-    with warnings.catch_warnings():
-        # Ties can merge quantile classes; mapclassify warns about it.
-        warnings.filterwarnings("ignore", message=".*not enough unique values", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Not enough unique values")
-        return np.unique(classifier(values, k=scheme.k).bins)
+
+def _quantile_bounds(values: np.ndarray, k: int) -> np.ndarray:
+    """The k-quantiles (linear interpolation), ties merged: mapclassify's ``Quantiles`` bins."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=float)
+    step = 100.0 / k
+    percents = np.arange(step, 100 + step, step)
+    percents[-1] = min(percents[-1], 100.0)
+    return np.unique(np.percentile(values, percents))
+
+
+def _equal_interval_bounds(values: np.ndarray, k: int) -> np.ndarray:
+    """Equal steps from the least to the largest value: mapclassify's ``EqualInterval`` bins."""
+    if len(values) == 0:
+        return np.asarray(values, dtype=float)
+    low, high = float(np.min(values)), float(np.max(values))
+    width = (high - low) / k
+    if width == 0:
+        return np.array([high])
+    cuts = np.arange(low + width, high + width, width)[:k]
+    cuts[-1] = high
+    return np.unique(cuts)
 
 
 def natural_breaks(values: np.ndarray, k: int, *, exact_limit: int = EXACT_BREAKS_LIMIT) -> np.ndarray:

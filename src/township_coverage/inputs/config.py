@@ -71,7 +71,7 @@ class LayerConfig:
     repair_invalid: bool = False
 
 
-#: Classification schemes for choropleth indicators (mapclassify classifiers).
+#: Classification schemes for choropleth indicators (see township_coverage.classes).
 CLASS_SCHEMES = ("natural_breaks", "quantiles", "equal_interval", "fixed")
 
 
