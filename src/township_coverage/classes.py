@@ -209,10 +209,12 @@ def classify(
     palette = PALETTES[indicator.palette]
     colours_used = [palette[i] for i in np.linspace(0, len(palette) - 1, len(bins) + (len(bins) < 3)).round().astype(int)]
     colours_used = colours_used[-len(bins):]
+    # Whole-number counts: a class (lower, upper] holds lower + 1 ... upper, and says so.
+    whole = indicator.kind == "count" and bool(np.all(known == np.round(known)))
     index = np.minimum(np.searchsorted(bins, values.fillna(0).to_numpy(dtype=float), side="left"), len(bins) - 1)
     colours = pd.Series(np.array(colours_used)[index], index=values.index).where(values.notna(), NO_DATA_COLOUR)
     legend = [
-        (colour, _bin_label(None if exact else lower, upper, indicator.kind, exact=exact))
+        (colour, _bin_label(None if exact else lower, upper, indicator.kind, exact=exact, whole=whole))
         for colour, lower, upper in zip(colours_used, [None, *bins[:-1]], bins)
     ]
     return Classes(colours, legend + _no_data_row(values, no_data), tuple(float(b) for b in bins))
@@ -380,16 +382,26 @@ def format_value(value: object, indicator: Indicator, *, lang: str) -> str:
     return f"{float(value):,.0f} {unit}".strip()
 
 
-def _bin_label(lower: float | None, upper: float, kind: str, *, exact: bool = False) -> str:
-    """Legend label of a class: its value, or its range (``≤ upper`` for the first)."""
+def _bin_label(lower: float | None, upper: float, kind: str, *, exact: bool = False, whole: bool = False) -> str:
+    """Legend label of the class ``(lower, upper]``: its value, or its range (``≤ upper`` for the first).
+
+    With ``whole`` (whole-number values) the range is the whole numbers it
+    holds, so that neighbouring labels do not share a number.
+    """
 
     def show(x: float) -> str:
         return f"{100 * x:.0f}%" if kind == "share" else f"{x:,.0f}"
 
     if exact:
         return show(upper)
+    if whole:
+        upper = float(np.floor(upper))
     if lower is None:
         return f"≤ {show(upper)}"
+    if whole:
+        lower = float(np.floor(lower)) + 1
+        if lower >= upper:
+            return show(upper)
     return f"{show(lower)} – {show(upper)}"
 
 
