@@ -11,6 +11,15 @@ from shapely.geometry import MultiPolygon, box
 REPO = Path(__file__).resolve().parents[1]
 LINYI = REPO / "geo_data" / "linyi"
 
+
+def written_outputs(folder: Path) -> list[str]:
+    """Names in an output folder, without the cache folder (which is no output); [] if there is no folder."""
+    from township_coverage.cache import CACHE_FOLDER
+
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.name != CACHE_FOLDER)
+
 def write_tiny_project(folder: Path, *, sites_csv: str | None = None) -> Path:
     """Two square townships side by side (1 km each, near 35°N 118°E) with three sites.
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from _support import REPO, write_tiny_project
+from _support import REPO, write_tiny_project, written_outputs
 from township_coverage.cli import main
 
 VENDOR = REPO / "src" / "township_coverage" / "webmap" / "vendor"
@@ -123,7 +123,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(tmp_path: Path):
     ]
     for message in expected:
         assert message in result.output
-    assert not output.exists() or list(output.iterdir()) == []
+    assert written_outputs(output) == []
 
 
 def test_a_site_outside_every_township_is_refused(tmp_path: Path):

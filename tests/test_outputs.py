@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from _support import REPO, write_tiny_project
 from township_coverage import OutputError, load_project, output_names, run
 from township_coverage import console, interrupts, outputs
+from township_coverage.cache import CACHE_FOLDER
 from township_coverage.cli import main
 from township_coverage.outputs import prepare_output_folder, remove_stale_staging, staged_outputs
 
@@ -38,8 +39,8 @@ LINUX_PROC = Path("/proc/self/maps").exists()
 
 
 def _contents(folder: Path) -> dict[str, bytes | None]:
-    """Every entry of a folder, hidden ones too: file name -> bytes (None for a folder)."""
-    return {p.name: (None if p.is_dir() else p.read_bytes()) for p in folder.iterdir()}
+    """Every entry of a folder, hidden ones too, but the cache (no output): file name -> bytes (None for a folder)."""
+    return {p.name: (None if p.is_dir() else p.read_bytes()) for p in folder.iterdir() if p.name != CACHE_FOLDER}
 
 
 def _staging(folder: Path) -> list[str]:
@@ -319,7 +320,8 @@ def _replace_failing_at(call: int, error: Callable[[str], BaseException], monkey
     replace, moves = os.replace, []
 
     def failing(source, target, *args, **kwargs):
-        if not str(source).endswith(".partial"):  # the swap's own list of names
+        # Neither the swap's own list of names nor the cache's entries.
+        if not str(source).endswith(".partial") and CACHE_FOLDER not in Path(source).parts:
             moves.append(source)
             if len(moves) == call:
                 raise error(str(source))
@@ -526,12 +528,12 @@ def test_importing_the_package_loads_no_heavy_library():
 
 
 def test_a_fault_inside_the_tool_is_one_line_and_a_file(tmp_path, monkeypatch, capsys):
-    from township_coverage import console, validation
+    from township_coverage import console, pipeline
 
-    def broken(config):
+    def broken(config, **options):
         raise KeyError("a fault")
 
-    monkeypatch.setattr(validation, "validate_project", broken)
+    monkeypatch.setattr(pipeline, "validate_project", broken)
     project = write_tiny_project(tmp_path)
     status = console._run_command_line(["validate", "--project", str(project), "--output", str(tmp_path / "out")])
     error = capsys.readouterr().err

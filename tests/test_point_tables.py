@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from shapely.geometry import Polygon, box
 
-from _support import write_tiny_project
+from _support import write_tiny_project, written_outputs
 from township_coverage import load_project, run, validate_project
 from township_coverage.cli import main
 from township_coverage.errors import InputDataError
@@ -168,7 +168,7 @@ def test_strict_mode_refuses_and_says_how_to_skip(tmp_path):
     project = write_tiny_project(tmp_path, sites_csv=BAD_ROW_SITES)
     with pytest.raises(InputDataError, match=r"1 row\(s\) have errors; .* --skip-invalid"):
         run(load_project(project, output_dir=tmp_path / "out"), report_formats=("html",))
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert written_outputs(tmp_path / "out") == []
 
 
 def test_skip_invalid_leaves_bad_rows_out_and_says_so_everywhere(tmp_path):

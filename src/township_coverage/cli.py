@@ -34,6 +34,11 @@ _SKIP_INVALID = click.option(
     help="Leave rows with errors out instead of refusing the input (also [join] skip_invalid in the project file); "
     "the outputs say how many rows were left out and validation.csv lists them.",
 )
+_NO_CACHE = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither reuse nor keep checked inputs in the cache folder (.township-coverage-cache in the output folder).",
+)
 _LANG = click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -58,6 +63,7 @@ def main() -> None:
 @_OUTPUT
 @_LANG
 @_SKIP_INVALID
+@_NO_CACHE
 @click.option("--cdn", is_flag=True, help="Link the map's JS/CSS from CDNs instead of embedding them (smaller, needs internet).")
 @click.option(
     "--basemap",
@@ -67,7 +73,9 @@ def main() -> None:
     help="Background map. 'none' works offline; the others load tiles from the internet. "
     "Tianditu needs a key in TIANDITU_KEY; with Amap (GCJ-02 tiles) the overlays are shifted to match.",
 )
-def run(project: Path | None, output: Path, lang: str, skip_invalid: bool | None, cdn: bool, basemap: str) -> None:
+def run(
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, cdn: bool, basemap: str
+) -> None:
     """Join sites to townships, compute indicators, write the map and tables.
 
     Writes coverage.html, township_coverage.csv, county_coverage.csv and
@@ -77,7 +85,9 @@ def run(project: Path | None, output: Path, lang: str, skip_invalid: bool | None
 
     try:
         config = load_project(project, output_dir=output)
-        result = run_pipeline(config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid)
+        result = run_pipeline(
+            config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid, use_cache=not no_cache
+        )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     _report_result(result)
@@ -115,11 +125,14 @@ def _formats(value: str) -> tuple[str, ...]:
 @_OUTPUT
 @_LANG
 @_SKIP_INVALID
+@_NO_CACHE
 @click.option(
     "--format", "formats", default="html,docx,png,svg,pdf", show_default=True,
     help="Comma-separated: html (one-file report), docx (Word), png/svg/pdf (static maps; pdf adds the county atlas).",
 )
-def report(project: Path | None, output: Path, lang: str, skip_invalid: bool | None, formats: str) -> None:
+def report(
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, formats: str
+) -> None:
     """Write reports: static maps, county atlas, HTML and Word reports, tables.
 
     Runs the same analysis as `run` and writes, besides the map and the
@@ -131,7 +144,9 @@ def report(project: Path | None, output: Path, lang: str, skip_invalid: bool | N
     chosen = _formats(formats)
     try:
         config = load_project(project, output_dir=output)
-        result = run_pipeline(config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid)
+        result = run_pipeline(
+            config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid, use_cache=not no_cache
+        )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     _report_result(result)
@@ -141,7 +156,8 @@ def report(project: Path | None, output: Path, lang: str, skip_invalid: bool | N
 @_PROJECT
 @_OUTPUT
 @_SKIP_INVALID
-def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> None:
+@_NO_CACHE
+def validate(project: Path | None, output: Path, skip_invalid: bool | None, no_cache: bool) -> None:
     """Check every input and report every problem together.
 
     Prints each problem (file, row, column, value, what is allowed) and how
@@ -150,13 +166,12 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> N
     that `run` would refuse (with --skip-invalid: problems of whole files),
     else 0.
     """
-    from township_coverage.pipeline import prepare_outputs, write_validation
-    from township_coverage.validation import validate_project
+    from township_coverage.pipeline import prepare_outputs, validated_project, write_validation
 
     try:
         config = load_project(project, output_dir=output)
         prepare_outputs(config, "validate")
-        validation = validate_project(config)
+        validation = validated_project(config, use_cache=not no_cache)
         written = write_validation(validation, config.output_dir)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
@@ -186,10 +201,12 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None) -> N
 @click.option("--candidates", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of candidate villages (column village_code / 村代码). Default: villages without a room.")
 @click.option("--exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that must not get a room.")
 @_SKIP_INVALID
+@_NO_CACHE
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
               help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
 def plan(
-    project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, skip_invalid, method
+    project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, skip_invalid,
+    no_cache, method,
 ) -> None:
     """Propose where to open new community rooms.
 
@@ -209,7 +226,7 @@ def plan(
         outcome = plan_rooms(
             config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
             max_per_township=max_per_township, candidates=candidates, exclude=exclude,
-            method=method, lang=lang, skip_invalid=skip_invalid,
+            method=method, lang=lang, skip_invalid=skip_invalid, use_cache=not no_cache,
         )
     except (CoverageError, PlanningError) as error:
         raise click.ClickException(str(error)) from None

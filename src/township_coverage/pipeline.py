@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from township_coverage.cache import output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
@@ -40,7 +41,17 @@ from township_coverage.report import (
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
 from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_map_names, static_maps
-from township_coverage.validation import Validation, checked_inputs, left_out_notes, validation_table
+from township_coverage.validation import (
+    CheckedBoundaries,
+    Validation,
+    left_out_notes,
+    read_checked_townships,
+    refuse_blocking_errors,
+    townships_depend_on,
+    validate_project,
+    validation_depends_on,
+    validation_table,
+)
 
 if TYPE_CHECKING:
     from township_coverage.plan import PlanResult
@@ -76,6 +87,37 @@ class RunResult:
     outputs: tuple[Path, ...]
     title: str = ""
     notes: tuple[str, ...] = ()
+
+
+def validated_project(config: ProjectConfig, *, use_cache: bool = True) -> Validation:
+    """Every layer read, checked and joined (:func:`validate_project`), reusing earlier results.
+
+    Results are kept in the output folder's cache, keyed by the content of
+    the input files and the settings they depend on: unchanged inputs skip
+    the work, and the township layer is reused when only a point table
+    changed.
+
+    Parameters
+    ----------
+    config
+        The project.
+    use_cache
+        Read and write the cache (``--no-cache`` turns it off).
+    """
+    cache = output_cache(config.output_dir, enabled=use_cache)
+
+    def read_townships(layer: LayerConfig) -> CheckedBoundaries:
+        return cache.get_or_compute("townships", townships_depend_on(layer), lambda: read_checked_townships(layer))
+
+    return cache.get_or_compute(
+        "validation", validation_depends_on(config), lambda: validate_project(config, read_townships=read_townships)
+    )
+
+
+def checked_inputs(config: ProjectConfig, *, skip_invalid: bool | None, use_cache: bool) -> Validation:
+    """The validated project, or :class:`InputDataError` listing every error that stops the run."""
+    skip = config.skip_invalid if skip_invalid is None else skip_invalid
+    return refuse_blocking_errors(validated_project(config, use_cache=use_cache), skip_invalid=skip)
 
 
 def write_validation(validation: Validation, output_dir: Path) -> Path:
@@ -178,6 +220,7 @@ def run(
     basemap: str = "none",
     report_formats: Sequence[str] | None = None,
     skip_invalid: bool | None = None,
+    use_cache: bool = True,
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -205,6 +248,9 @@ def run(
         Leave rows with errors out instead of refusing the input (default:
         the project's ``[join] skip_invalid``); the map, the reports and
         :attr:`RunResult.notes` say how many rows were left out.
+    use_cache
+        Reuse the checked inputs of an earlier run with the same input
+        files and settings (:func:`validated_project`).
 
     Returns
     -------
@@ -213,7 +259,8 @@ def run(
     Raises
     ------
     InputDataError
-        Listing every error in the input; nothing is written then.
+        Listing every error in the input; no output is written then (the
+        cache folder may keep the checked inputs for the next attempt).
     OutputError
         If the output folder cannot take the outputs (checked before the
         work starts) or a file cannot be replaced; the previous outputs
@@ -228,7 +275,7 @@ def run(
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
     prepare_outputs(config, "run", report_formats=report_formats)
-    validation = checked_inputs(config, skip_invalid=skip_invalid)
+    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache)
     left_out = left_out_notes(validation, lang)
     notes += tuple(left_out)
     townships = validation.townships
@@ -415,6 +462,7 @@ def plan_rooms(
     lang: str = "zh",
     offline: bool = True,
     skip_invalid: bool | None = None,
+    use_cache: bool = True,
 ) -> PlanOutcome:
     """Propose new community rooms and write the plan's outputs.
 
@@ -422,6 +470,8 @@ def plan_rooms(
     ``target_share`` (fewest rooms reaching a covered share) is given.
     Existing rooms and stations stay; candidates are villages without a
     room (or those listed in ``candidates``), minus those in ``exclude``.
+    With ``use_cache``, checked inputs of an earlier run with the same
+    input files and settings are reused (:func:`validated_project`).
 
     Raises
     ------
@@ -439,7 +489,7 @@ def plan_rooms(
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
     prepare_outputs(config, "plan")
-    validation = checked_inputs(config, skip_invalid=skip_invalid)
+    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache)
     left_out = left_out_notes(validation, lang)
     if validation.village_join is None:
         raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")

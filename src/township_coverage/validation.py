@@ -3,8 +3,10 @@
 :func:`validate_project` is what ``validate`` reports and what ``run`` and
 ``plan`` start from: boundary layers checked and in WGS84, every row of the
 point tables with one status, community rooms linked to their villages,
-and the problems of all layers together. :func:`checked_inputs` refuses
-input with errors (or, in lenient mode, leaves the bad rows out).
+and the problems of all layers together. :func:`refuse_blocking_errors`
+refuses input with errors (or, in lenient mode, leaves the bad rows out).
+:func:`validation_depends_on` and :func:`townships_depend_on` list what a
+result is computed from, for a cache to key it by.
 """
 
 from __future__ import annotations
@@ -127,11 +129,62 @@ class Validation:
         return table
 
 
-def validate_project(config: ProjectConfig) -> Validation:
+@dataclass(frozen=True)
+class CheckedBoundaries:
+    """A boundary layer read and checked.
+
+    Attributes
+    ----------
+    frame
+        The layer in WGS84, or ``None`` if it could not be read or has errors.
+    problems
+        Errors and warnings found in it.
+    """
+
+    frame: gpd.GeoDataFrame | None
+    problems: tuple[Problem, ...]
+
+
+def read_checked_townships(layer: LayerConfig) -> CheckedBoundaries:
+    """Read and check the township layer; problems are returned, not raised."""
+    try:
+        frame = read_boundaries(layer)
+    except InputDataError as error:
+        return CheckedBoundaries(None, tuple(error.problems))
+    problems: list[Problem] = []
+    checked = _checked(frame, layer, problems)
+    return CheckedBoundaries(checked, tuple(problems))
+
+
+def townships_depend_on(layer: LayerConfig) -> tuple[object, ...]:
+    """What :func:`read_checked_townships` reads: the layer's settings and its file (a path counts by content)."""
+    return (layer, layer.path)
+
+
+def validation_depends_on(config: ProjectConfig) -> tuple[object, ...]:
+    """What :func:`validate_project` reads: every layer's settings and file, and the join settings."""
+    layers = (config.townships, config.counties, config.sites, config.villages)
+    files = tuple(layer.path for layer in layers if layer is not None)
+    return (*layers, *files, config.snap_tolerance_m, config.room_link_m)
+
+
+def validate_project(
+    config: ProjectConfig,
+    *,
+    read_townships: Callable[[LayerConfig], CheckedBoundaries] = read_checked_townships,
+) -> Validation:
     """Read, check and join every layer, collecting every problem.
 
     Never raises for bad data: problems are returned in the result. Every
     row of a point table that could be read ends in one status.
+
+    Parameters
+    ----------
+    config
+        The project.
+    read_townships
+        Reads and checks the township layer; a caller may pass one that
+        reuses an earlier result (the pipeline's cache).
     """
     problems: list[Problem] = []
 
@@ -142,7 +195,9 @@ def validate_project(config: ProjectConfig) -> Validation:
             problems.extend(error.problems)
             return None
 
-    townships = _checked(attempt(lambda: read_boundaries(config.townships)), config.townships, problems)
+    checked_townships = read_townships(config.townships)
+    townships = checked_townships.frame
+    problems.extend(checked_townships.problems)
     counties = attempt(lambda: read_boundaries(config.counties)) if config.counties else None
     if counties is not None:
         counties = _checked(counties, config.counties, problems, check_counties)
@@ -231,21 +286,19 @@ def left_out_notes(validation: Validation, lang: str) -> list[str]:
     return notes
 
 
-def checked_inputs(config: ProjectConfig, *, skip_invalid: bool | None = None) -> Validation:
+def refuse_blocking_errors(validation: Validation, *, skip_invalid: bool) -> Validation:
     """The checked inputs, or :class:`InputDataError` listing every error that stops the run.
 
-    With ``skip_invalid`` (default: the project's setting) rows with errors
-    are left out instead; errors about whole files still stop the run.
+    With ``skip_invalid`` rows with errors are left out instead; errors
+    about whole files still stop the run.
     """
-    validation = validate_project(config)
-    skip = config.skip_invalid if skip_invalid is None else skip_invalid
-    blocking = validation.blocking_errors(skip_invalid=skip)
+    blocking = validation.blocking_errors(skip_invalid=skip_invalid)
     if blocking:
         rows = {(p.file, p.row) for p in validation.row_errors}
         hint = (
             f"{len(rows)} row(s) have errors; to map the rest now and leave those rows out, run with "
             "--skip-invalid (or set [join] skip_invalid = true in the project file)"
-            if rows and not skip else ""
+            if rows and not skip_invalid else ""
         )
         raise InputDataError(blocking, hint=hint)
     return validation

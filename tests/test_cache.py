@@ -1,0 +1,168 @@
+"""The content-keyed cache: reused when nothing changed, never stale, safe to break or delete."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from _support import write_tiny_project
+from township_coverage import cache, load_project, pipeline, run
+from township_coverage.cache import CACHE_FOLDER, Cache
+from township_coverage.cli import main
+from township_coverage.pipeline import validated_project
+
+NEW_ROOM = "R3,社工室,丁村社工室,100000001,118.002,35.008,\n"
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter:
+    """How often the pipeline reads the townships and validates the whole project."""
+    counter: Counter = Counter()
+    read_townships, validate = pipeline.read_checked_townships, pipeline.validate_project
+
+    def counted_read_townships(layer):
+        counter["townships"] += 1
+        return read_townships(layer)
+
+    def counted_validate(config, **options):
+        counter["validation"] += 1
+        return validate(config, **options)
+
+    monkeypatch.setattr(pipeline, "read_checked_townships", counted_read_townships)
+    monkeypatch.setattr(pipeline, "validate_project", counted_validate)
+    return counter
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    return load_project(write_tiny_project(tmp_path), output_dir=tmp_path / "out")
+
+
+def _rooms(validation) -> int:
+    sites = validation.site_join.usable()
+    return int((sites["site_type"] == "community_room").sum())
+
+
+def test_an_identical_second_run_reads_nothing(config, calls):
+    first = validated_project(config)
+    second = validated_project(config)
+    assert calls == {"townships": 1, "validation": 1}
+    assert second.row_accounting().equals(first.row_accounting())
+    assert list(second.townships["township_code"]) == ["100000001", "100000002"]
+    assert _rooms(second) == 2
+
+
+def test_a_changed_site_list_reuses_the_townships_and_counts_the_new_room(config, calls):
+    first = run(config, report_formats=("html",))
+    assert first.city["community_rooms"] == 2
+    with open(config.sites.path, "a", encoding="utf-8") as sites:
+        sites.write(NEW_ROOM)
+    second = run(config, report_formats=("html",))
+    assert calls == {"townships": 1, "validation": 2}
+    assert second.city["community_rooms"] == 3
+
+
+def test_one_changed_byte_is_a_miss(config, calls):
+    validated_project(config)
+    text = config.sites.path.read_text(encoding="utf-8")
+    config.sites.path.write_text(text.replace("118.018", "118.019"), encoding="utf-8")  # same size
+    moved = validated_project(config)
+    assert calls["validation"] == 2
+    assert moved.site_join.points.set_index("site_id").loc["R2", "lon"] == pytest.approx(118.019)
+
+
+def test_a_changed_setting_is_a_miss(config, calls):
+    validated_project(config)
+    validated_project(dataclasses.replace(config, snap_tolerance_m=config.snap_tolerance_m + 1))
+    assert calls == {"townships": 1, "validation": 2}
+    layer = dataclasses.replace(config.townships, repair_invalid=not config.townships.repair_invalid)
+    validated_project(dataclasses.replace(config, townships=layer))
+    assert calls == {"townships": 2, "validation": 3}
+
+
+def test_a_changed_tool_is_a_miss(config, calls, monkeypatch):
+    validated_project(config)
+    monkeypatch.setattr(cache, "tool_fingerprint", lambda: "another version")
+    validated_project(config)
+    assert calls == {"townships": 2, "validation": 2}
+
+
+@pytest.mark.parametrize("broken", [b"", b"not a pickle", b"\x80\x05\x95"])
+def test_a_corrupt_entry_is_a_miss_and_is_replaced(config, calls, broken):
+    validated_project(config)
+    entries = sorted((config.output_dir / CACHE_FOLDER).glob("*.pickle"))
+    assert len(entries) == 2
+    for entry in entries:
+        entry.write_bytes(broken)
+    validation = validated_project(config)
+    assert calls == {"townships": 2, "validation": 2}
+    assert _rooms(validation) == 2
+    validated_project(config)
+    assert calls == {"townships": 2, "validation": 2}  # the entries were written again
+
+
+def test_a_deleted_cache_folder_is_computed_again(config, calls):
+    validated_project(config)
+    shutil.rmtree(config.output_dir / CACHE_FOLDER)
+    validation = validated_project(config)
+    assert calls == {"townships": 2, "validation": 2}
+    assert _rooms(validation) == 2
+
+
+def test_no_cache_computes_every_time_and_writes_nothing(tmp_path: Path, config, calls):
+    validated_project(config, use_cache=False)
+    validated_project(config, use_cache=False)
+    assert calls == {"townships": 2, "validation": 2}
+    output = tmp_path / "cli-out"
+    result = CliRunner().invoke(
+        main, ["validate", "--no-cache", "--project", str(config.source), "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert not (output / CACHE_FOLDER).exists()
+    assert (output / "validation.csv").exists()
+
+
+def test_the_command_line_keeps_the_cache_in_the_output_folder(tmp_path: Path, config):
+    output = tmp_path / "cli-out"
+    result = CliRunner().invoke(main, ["validate", "--project", str(config.source), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name.split("-")[0] for p in (output / CACHE_FOLDER).glob("*.pickle")) == ["townships", "validation"]
+
+
+def test_only_the_newest_entries_of_a_kind_are_kept(tmp_path: Path):
+    store = Cache(tmp_path / "cache", keep=2)
+    for number in range(4):
+        assert store.get_or_compute("numbers", [number], lambda: number * 10) == number * 10
+    store.get_or_compute("other", ["x"], lambda: "x")
+    assert len(store.entries("numbers")) == 2
+    assert len(store.entries("other")) == 1
+    assert store.get_or_compute("numbers", [3], lambda: "computed again") == 30
+    assert store.get_or_compute("numbers", [0], lambda: "computed again") == "computed again"
+
+
+def test_a_file_in_the_key_counts_by_its_content(tmp_path: Path):
+    store = Cache(tmp_path / "cache")
+    data = tmp_path / "data.csv"
+    data.write_text("a", encoding="utf-8")
+    assert store.get_or_compute("files", [data], lambda: "first") == "first"
+    assert store.get_or_compute("files", [data], lambda: "second") == "first"
+    data.write_text("b", encoding="utf-8")
+    assert store.get_or_compute("files", [data], lambda: "third") == "third"
+
+
+def test_a_failed_write_is_no_error(tmp_path: Path):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("", encoding="utf-8")
+    store = Cache(blocked / "cache")
+    assert store.get_or_compute("numbers", [1], lambda: 1) == 1
+    assert store.entries("numbers") == []
+
+
+def test_kinds_are_plain_names(tmp_path: Path):
+    with pytest.raises(ValueError, match="cache kind '../x'"):
+        Cache(tmp_path).get_or_compute("../x", [], lambda: None)
