@@ -170,3 +170,80 @@ def write_multipart_project(folder: Path, *, with_outside_points: bool = False) 
         encoding="utf-8",
     )
     return folder / "project.toml"
+
+
+# Reading the map page's data back, independently of the code that wrote it.
+
+def map_settings(page: str) -> dict:
+    """The JSON object that the page passes to ``TownshipCoverage.init``."""
+    import json
+    import re
+
+    match = re.search(r"TownshipCoverage\.init\(\s*map_\w+,\s*layer_control_\w+,\s*", page)
+    assert match, "the page does not start TownshipCoverage"
+    return json.JSONDecoder().raw_decode(page, match.end())[0]
+
+
+def read_varints(text: str) -> list[int]:
+    """LEB128 varints from base64 text."""
+    import base64
+
+    numbers, value, shift = [], 0, 0
+    for byte in base64.b64decode(text):
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            numbers.append(value)
+            value, shift = 0, 0
+    return numbers
+
+
+def _signed(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def read_points(encoded: dict) -> list[tuple[float, float]]:
+    """(x, y) of a varint point stream (steps from point to point on the grid)."""
+    numbers = read_varints(encoded["points"] if "points" in encoded else encoded["arcs"])
+    x0, y0 = encoded["origin"]
+    x = y = 0
+    points = []
+    for dx, dy in zip(numbers[::2], numbers[1::2]):
+        x, y = x + _signed(dx), y + _signed(dy)
+        points.append((x0 + x * encoded["grid"], y0 + y * encoded["grid"]))
+    return points
+
+
+def read_topology(encoded: dict) -> list:
+    """Shapely geometries of an encoded coverage topology (one per shape)."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    points = read_points(encoded)
+    arcs, start = [], 0
+    for length in read_varints(encoded["arc_lengths"]):
+        arcs.append(points[start:start + length])
+        start += length
+    stream = iter(read_varints(encoded["shapes"]))
+    shapes, previous = [], 0
+    for polygon_count in stream:
+        polygons = []
+        for _ in range(polygon_count):
+            rings = []
+            for _ in range(next(stream)):
+                ring = []
+                for _ in range(next(stream)):
+                    code = next(stream)
+                    previous += _signed(code >> 1)
+                    arc = arcs[previous][::-1] if code & 1 else arcs[previous]
+                    ring.extend(arc[:-1])
+                rings.append(ring + ring[:1])
+            polygons.append(Polygon(rings[0], rings[1:]))
+        shapes.append(MultiPolygon(polygons) if len(polygons) > 1 else polygons[0] if polygons else Polygon())
+    return shapes
+
+
+def map_townships(page: str) -> dict:
+    """Township shapes by code, as the map page carries them."""
+    settings = map_settings(page)
+    townships = settings["townships"]
+    return dict(zip(townships["codes"], read_topology(townships["topology"])))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from _support import LINYI, write_tiny_project
+from _support import LINYI, map_settings, write_tiny_project
 from township_coverage.classes import INDICATORS, classify, indicator_by_column, natural_breaks
 from township_coverage.inputs.config import ClassScheme, load_project
 from township_coverage.staticmap import draw_indicator_map, find_cjk_font
@@ -34,9 +34,13 @@ def test_web_map_and_static_maps_show_the_same_classes(linyi):
 
     table, sites = linyi
     fmap = build_coverage_map(table, sites, title="t", options=MapOptions(lang="en", classes=SCHEMES))
-    layer = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "Townships")
-    fills = {f["properties"]["township_code"]: f["properties"]["fills"] for f in layer.data["features"]}
     page = fmap.get_root().render()
+    settings = map_settings(page)
+    codes = settings["townships"]["codes"]
+    fills = {
+        indicator["column"]: dict(zip(codes, (indicator["palette"][ord(c) - ord("a")] for c in indicator["classes"])))
+        for indicator in settings["indicators"]
+    }
     legends = dict(re.findall(r'"column": "(\w+)", "label": "[^"]*", "legend_html": "((?:[^"\\]|\\.)*)"', page))
     font = find_cjk_font()
     for indicator in INDICATORS:
@@ -47,7 +51,7 @@ def test_web_map_and_static_maps_show_the_same_classes(linyi):
         legend = [(to_hex(p.get_facecolor()), t.get_text()) for p, t in
                   zip(axes.get_legend().get_patches(), axes.get_legend().get_texts())]
         plt.close(figure)
-        assert drawn == [fills[code][column] for code in table.index], column
+        assert drawn == [fills[column][code] for code in table.index], column
         legend_html = json.loads(f'"{legends[column]}"')
         rows = re.findall(r'background:(#[0-9a-f]{6})"></span>([^<]*)</div>', legend_html)
         assert [(colour, html.unescape(label)) for colour, label in rows] == legend, column

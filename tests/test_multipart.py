@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import Point, Polygon, shape
+from shapely.geometry import Point, Polygon
 
 from _support import (
     MULTIPART_ENCLAVE,
@@ -28,6 +28,10 @@ from _support import (
     MULTIPART_SITES,
     MULTIPART_TOWNSHIPS,
     MULTIPART_VILLAGES,
+    map_settings,
+    map_townships,
+    read_points,
+    read_topology,
     write_multipart_project,
     write_tiny_project,
 )
@@ -97,23 +101,10 @@ def multipart_run(tmp_path_factory):
     return result, output, project
 
 
-def _geojson_layers(page: str) -> list[dict]:
-    """Every GeoJSON that Folium adds to the map (``geo_json_<id>_add({...})``)."""
-    decoder = json.JSONDecoder()
-    return [decoder.raw_decode(page, match.end())[0] for match in re.finditer(r"geo_json_\w+_add\(", page)]
-
-
 def _map_shapes(page: str) -> tuple[dict[str, object], list[object]]:
     """Township shapes by code, and county shapes, from a map page."""
-    townships, counties = {}, []
-    for layer in _geojson_layers(page):
-        for feature in layer["features"]:
-            code = feature["properties"].get("township_code")
-            if code is None:
-                counties.append(shape(feature["geometry"]))
-            else:
-                townships[code] = shape(feature["geometry"])
-    return townships, counties
+    counties = map_settings(page)["county_borders"]
+    return map_townships(page), read_topology(counties) if counties else []
 
 
 @pytest.fixture(scope="module")
@@ -180,8 +171,8 @@ def test_the_county_map_layer_keeps_the_island_and_the_holes(map_shapes):
 def test_labels_lie_inside_the_main_part_of_their_township(multipart_run):
     _, output, _ = multipart_run
     page = (output / "coverage.html").read_text(encoding="utf-8")
-    start = re.search(r'"labels":\s*', page).end()
-    labels = {name: Point(lon, lat) for lat, lon, name in json.JSONDecoder().raw_decode(page, start)[0]}
+    settings = map_settings(page)
+    labels = {name: Point(xy) for name, xy in zip(settings["townships"]["names"], read_points(settings["labels"]))}
     for code, (name, *_, original) in MULTIPART_TOWNSHIPS.items():
         largest = max(shapely.get_parts(original), key=lambda part: part.area)
         assert largest.buffer(1e-4).contains(labels[name]), name

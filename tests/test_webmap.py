@@ -12,7 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from _support import LINYI
+from _support import LINYI, map_settings, map_townships, read_points
 from township_coverage.inputs.config import ClassScheme
 from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -25,10 +25,6 @@ def linyi(linyi_run):
     return table, sites
 
 
-def _township_layer(fmap):
-    return next(child for child in fmap._children.values() if getattr(child, "layer_name", "") in {"乡镇（街道）", "Townships"})
-
-
 def _settings(fmap) -> str:
     return fmap.get_root().render()
 
@@ -36,7 +32,8 @@ def _settings(fmap) -> str:
 def test_simplified_townships_still_share_their_borders(linyi):
     table, sites = linyi
     fmap = build_coverage_map(table, sites, title="t")
-    shapes = [shapely.geometry.shape(f["geometry"]) for f in _township_layer(fmap).data["features"]]
+    by_code = map_townships(fmap.get_root().render())
+    shapes = [by_code[code] for code in table.index]
     assert len(shapes) == 156
     assert shapely.coverage_is_valid(np.array(shapes, dtype=object))
     assert all(shape.is_valid for shape in shapes)
@@ -61,11 +58,17 @@ def test_amap_basemap_shifts_overlays_to_gcj02():
         {"site_type": ["township_station"], "name": ["站"], "township_code": ["1"]},
         geometry=[Point(116.404, 39.915)], crs="EPSG:4326",
     )
-    plain = _settings(build_coverage_map(table, sites, title="t"))
-    shifted = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(basemap="amap")))
-    assert "[39.915, 116.404, " in plain
-    assert "[39.9164, 116.41024, " in shifted
-    assert "webrd0{s}.is.autonavi.com" in shifted
+    plain = map_settings(_settings(build_coverage_map(table, sites, title="t")))
+    shifted_page = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(basemap="amap")))
+    shifted = map_settings(shifted_page)
+    (station,) = plain["sites"]
+    assert read_points(station) == [pytest.approx((116.404, 39.915), abs=1e-5)]
+    (station,) = shifted["sites"]
+    assert read_points(station) == [pytest.approx((116.41024449916938, 39.91640428150164), abs=1e-5)]
+    # The township moves with it: its centre by the same shift.
+    centre = map_townships(shifted_page)["1"].centroid
+    assert (centre.x, centre.y) == pytest.approx((116.41024449916938, 39.91640428150164), abs=2e-4)
+    assert "webrd0{s}.is.autonavi.com" in shifted_page
 
 
 def test_tianditu_needs_a_key(linyi, monkeypatch):
@@ -90,8 +93,10 @@ def test_offline_page_inlines_assets_and_cdn_page_links_them(linyi):
 
 def test_size_budget_simplifies_further_or_warns(linyi):
     table, sites = linyi
-    default = len(_settings(build_coverage_map(table, sites, title="t")).encode()) / 1024
-    budget = int(default * 0.97)
+    page = _settings(build_coverage_map(table, sites, title="t"))
+    # A budget that only coarser borders can meet: a quarter of the border points' bytes less.
+    border_bytes = len(map_settings(page)["townships"]["topology"]["arcs"])
+    budget = int((len(page.encode()) - border_bytes / 4) / 1024)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fitted = len(_settings(build_coverage_map(table, sites, title="t", options=MapOptions(size_budget_kb=budget))).encode()) / 1024

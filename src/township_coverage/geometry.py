@@ -15,6 +15,7 @@ The tessellation works in a metric CRS (metres); callers project before and afte
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -374,3 +375,310 @@ def label_points(geometries: np.ndarray) -> np.ndarray:
         for geometry in np.asarray(geometries, dtype=object)
     ]
     return shapely.point_on_surface(np.array(largest, dtype=object))
+
+
+@dataclass(frozen=True)
+class CoverageTopology:
+    """Polygons of a coverage as shared arcs on an integer grid (TopoJSON-style).
+
+    Every border between two neighbours is one arc, stored once; each ring
+    of each polygon is a sequence of arc references. Coordinates are whole
+    multiples of ``grid`` counted from ``origin``.
+
+    Attributes
+    ----------
+    origin
+        ``(x, y)`` of grid point ``(0, 0)``.
+    grid
+        Size of a grid cell, in the units of the CRS.
+    arc_points
+        Grid coordinates of all arcs, one after another, shape ``(m, 2)``.
+    arc_offsets
+        Arc ``i`` is ``arc_points[arc_offsets[i]:arc_offsets[i + 1]]``.
+    shapes
+        Per geometry, its polygons; per polygon, its rings (exterior
+        first); per ring, arc references: ``i`` for arc ``i`` as stored,
+        ``~i`` for arc ``i`` reversed.
+    """
+
+    origin: tuple[float, float]
+    grid: float
+    arc_points: np.ndarray
+    arc_offsets: np.ndarray
+    shapes: list[list[list[list[int]]]]
+
+    @property
+    def arc_count(self) -> int:
+        """Number of distinct arcs."""
+        return len(self.arc_offsets) - 1
+
+
+def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopology:
+    """Shared arcs of a coverage whose vertices lie on a grid.
+
+    The polygons must form a valid coverage whose neighbours share their
+    borders vertex for vertex (as :func:`node_coverage` leaves them).
+    Vertices are rounded to the grid; points that rounding repeats, spikes
+    it makes, and rings it shrinks below three points are dropped.
+    Arcs run between junctions, vertices where three or more borders
+    meet; a ring without a junction (an island, an enclave) is one closed
+    arc, shared with the hole it fills.
+
+    Parameters
+    ----------
+    geometries
+        Polygons and multipolygons; empty or missing geometries get no
+        polygons.
+    grid
+        Grid cell size.
+
+    Returns
+    -------
+    CoverageTopology
+
+    Raises
+    ------
+    ValueError
+        If a border is used in the same direction by two rings
+        (overlapping polygons).
+    """
+    # Exteriors counter-clockwise, holes clockwise: neighbours then run along a shared border in opposite directions.
+    geometries = shapely.orient_polygons(np.asarray(geometries, dtype=object))
+    parts, part_owner = shapely.get_parts(geometries, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_of_point = shapely.get_coordinates(rings, return_index=True)
+    if not len(coords):
+        return CoverageTopology((0.0, 0.0), grid, np.zeros((0, 2), np.int64), np.zeros(1, np.int64),
+                                [[] for _ in geometries])
+    origin = np.floor(coords.min(axis=0) / grid) * grid
+    points = np.rint((coords - origin) / grid).astype(np.int64)
+    points, ring_of_point = _open_rings(points, ring_of_point)
+    # A ring smaller than the grid (a speck of an island) has nothing to draw.
+    ring_start, ring_length = _ring_extents(ring_of_point, len(rings))
+    kept = ring_length[ring_of_point] >= 3
+    points, ring_of_point = points[kept], ring_of_point[kept]
+    ring_start, ring_length = _ring_extents(ring_of_point, len(rings))
+
+    vertex = _vertex_ids(points)
+    following = _next_in_ring(ring_of_point, ring_start, ring_length)
+    edge, vertex_degree = _edge_ids(vertex, vertex[following])
+    junction = vertex_degree[vertex] != 2
+
+    # Rotate every ring to start at its first junction (or, without one,
+    # at its smallest vertex id), so that arcs never wrap around.
+    first = _ring_first_positions(junction, vertex, ring_of_point, ring_start, len(rings))
+    rank = np.arange(len(points)) - np.repeat(ring_start, ring_length)
+    order = np.repeat(ring_start, ring_length) + (
+        np.repeat(first - ring_start, ring_length) + rank
+    ) % np.repeat(ring_length, ring_length)
+    starts_arc = junction[order] | (rank == 0)
+    arc_first = np.flatnonzero(starts_arc)
+    arc_last = np.r_[arc_first[1:], len(order)] - 1
+    arc_ring = ring_of_point[order[arc_first]]
+    # The end point of an arc is the start of the next arc in its ring, or the ring's first point.
+    next_in_ring = np.r_[arc_first[1:], 0]
+    ring_ends = np.r_[arc_ring[1:] != arc_ring[:-1], True]
+    next_in_ring[ring_ends] = ring_start[arc_ring[ring_ends]]
+    arc_end_vertex = vertex[order[next_in_ring]]
+
+    first_edge, last_edge = edge[order[arc_first]], edge[order[arc_last]]
+    start_vertex = vertex[order[arc_first]]
+    forward = (first_edge < last_edge) | ((first_edge == last_edge) & (start_vertex < arc_end_vertex))
+    key = np.minimum(first_edge, last_edge)
+    unique_keys, arc_index, uses = np.unique(key, return_inverse=True, return_counts=True)
+    if np.any(uses > 2) or _same_direction_twice(arc_index, forward):
+        raise ValueError("two polygons use the same border in the same direction: the coverage overlaps itself")
+
+    # Store each arc once, in its forward direction, from its first use.
+    stored_use = np.full(len(unique_keys), -1)
+    stored_use[arc_index[::-1]] = np.arange(len(arc_index))[::-1]
+    arc_points, arc_offsets = _arc_coordinates(
+        points[order], arc_first[stored_use], arc_last[stored_use], forward[stored_use],
+        points[order[next_in_ring[stored_use]]],
+    )
+    references = np.where(forward, arc_index, ~arc_index)
+    shapes = _nest(references, arc_ring, ring_part, part_owner, len(rings), len(parts), len(geometries))
+    return CoverageTopology((float(origin[0]), float(origin[1])), grid, arc_points, arc_offsets, shapes)
+
+
+def decode_topology(topology: CoverageTopology) -> np.ndarray:
+    """The polygons of a :class:`CoverageTopology`, as shapely geometries.
+
+    The inverse of :func:`coverage_topology`; the browser's decoder does
+    the same in ``webmap/topology.js``.
+    """
+    origin = np.asarray(topology.origin)
+
+    def ring(references: list[int]) -> np.ndarray:
+        pieces = []
+        for reference in references:
+            index = reference if reference >= 0 else ~reference
+            arc = topology.arc_points[topology.arc_offsets[index]:topology.arc_offsets[index + 1]]
+            arc = arc if reference >= 0 else arc[::-1]
+            pieces.append(arc[:-1])
+        points = np.concatenate(pieces)
+        return origin + np.vstack([points, points[:1]]) * topology.grid
+
+    decoded = []
+    for polygons in topology.shapes:
+        shells = [shapely.Polygon(ring(rings[0]), [ring(r) for r in rings[1:]]) for rings in polygons]
+        decoded.append(
+            shapely.MultiPolygon(shells) if len(shells) > 1 else shells[0] if shells else shapely.Polygon()
+        )
+    return np.array(decoded, dtype=object)
+
+
+def _open_rings(points: np.ndarray, ring_of_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop each ring's closing point, repeated points and spikes (``a, b, a``) made by rounding to the grid."""
+    closing = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]
+    points, ring_of_point = points[~closing], ring_of_point[~closing]
+    ring_count = int(ring_of_point.max()) + 1 if len(ring_of_point) else 0
+    while len(points):
+        start, length = _ring_extents(ring_of_point, ring_count)
+        following = _next_in_ring(ring_of_point, start, length)
+        position = np.arange(len(points))
+        repeated = np.all(points == points[following], axis=1) & (following != position)
+        if not repeated.any():
+            preceding = np.empty_like(following)
+            preceding[following] = position
+            spike = np.all(points[preceding] == points[following], axis=1) & (following != position)
+            repeated = spike & ~spike[preceding]
+            if not repeated.any():
+                break
+        points, ring_of_point = points[~repeated], ring_of_point[~repeated]
+    return points, ring_of_point
+
+
+def _ring_extents(ring_of_point: np.ndarray, ring_count: int) -> tuple[np.ndarray, np.ndarray]:
+    length = np.bincount(ring_of_point, minlength=ring_count)
+    start = np.r_[0, np.cumsum(length)[:-1]]
+    return start, length
+
+
+def _vertex_ids(points: np.ndarray) -> np.ndarray:
+    """One id per distinct grid point."""
+    return np.unique(points, axis=0, return_inverse=True)[1].ravel()
+
+
+def _next_in_ring(ring_of_point: np.ndarray, ring_start: np.ndarray, ring_length: np.ndarray) -> np.ndarray:
+    following = np.arange(1, len(ring_of_point) + 1)
+    last = ring_start + ring_length - 1
+    present = ring_length > 0
+    following[last[present]] = ring_start[present]
+    return following
+
+
+def _edge_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Undirected edge id per (a, b), and each vertex's number of distinct edges."""
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    pairs, edge = np.unique(np.column_stack([low, high]), axis=0, return_inverse=True)
+    degree = np.bincount(pairs.ravel(), minlength=int(max(a.max(), b.max())) + 1)
+    return edge.ravel(), degree
+
+
+def _ring_first_positions(
+    junction: np.ndarray, vertex: np.ndarray, ring_of_point: np.ndarray, ring_start: np.ndarray, ring_count: int
+) -> np.ndarray:
+    """Per ring, the position of its first junction, or of its smallest vertex id without one."""
+    positions = np.arange(len(vertex))
+    first_junction = np.full(ring_count, len(vertex))
+    np.minimum.at(first_junction, ring_of_point[junction], positions[junction])
+    smallest = np.full(ring_count, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, ring_of_point, vertex)
+    at_smallest = vertex == smallest[ring_of_point]
+    first_smallest = np.full(ring_count, len(vertex))
+    np.minimum.at(first_smallest, ring_of_point[at_smallest], positions[at_smallest])
+    return np.where(first_junction < len(vertex), first_junction, first_smallest)
+
+
+def _same_direction_twice(arc_index: np.ndarray, forward: np.ndarray) -> bool:
+    forward_uses = np.bincount(arc_index[forward], minlength=arc_index.max() + 1 if len(arc_index) else 0)
+    backward_uses = np.bincount(arc_index[~forward], minlength=len(forward_uses))
+    return bool(np.any(forward_uses > 1) or np.any(backward_uses > 1))
+
+
+def _arc_coordinates(
+    sequence: np.ndarray, first: np.ndarray, last: np.ndarray, forward: np.ndarray, end_points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points of the stored arcs: each use's points ``first..last`` and its end point, reversed for backward uses."""
+    length = last - first + 2
+    offsets = np.r_[0, np.cumsum(length)]
+    step = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
+    span = np.repeat(length, length)
+    along = np.where(np.repeat(forward, length), step, span - 1 - step)
+    # Index len(sequence) + k stands for arc k's end point.
+    index = np.where(along == span - 1, len(sequence) + np.repeat(np.arange(len(first)), length), np.repeat(first, length) + along)
+    return np.concatenate([sequence, end_points])[index], offsets
+
+
+def _nest(
+    references: np.ndarray, arc_ring: np.ndarray, ring_part: np.ndarray, part_owner: np.ndarray,
+    ring_count: int, part_count: int, geometry_count: int,
+) -> list[list[list[list[int]]]]:
+    """Arc references grouped by ring, rings by polygon, polygons by geometry."""
+    by_ring = np.split(references, np.cumsum(np.bincount(arc_ring, minlength=ring_count))[:-1])
+    by_part: list[list[list[int]]] = [[] for _ in range(part_count)]
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
+    for ring, part in enumerate(ring_part):
+        if len(by_ring[ring]) and (by_part[part] or exterior[ring]):  # no holes without their exterior
+            by_part[part].append(by_ring[ring].tolist())
+    by_geometry: list[list[list[list[int]]]] = [[] for _ in range(geometry_count)]
+    for part, owner in enumerate(part_owner):
+        if by_part[part]:
+            by_geometry[owner].append(by_part[part])
+    return by_geometry
+
+
+def encode_topology(topology: CoverageTopology) -> dict:
+    """A :class:`CoverageTopology` as compact text for a web page.
+
+    Three streams of zigzag varints, each base64 text: all arc points as
+    differences from the point before (across arcs, so that neighbouring
+    arcs stay small), the number of points of each arc, and the shapes
+    (per geometry its number of polygons, per polygon its number of rings,
+    per ring its number of arcs, then per arc reference twice the zigzag
+    difference from the previous arc index plus 1 if the arc is reversed).
+    ``webmap/topology.js`` decodes it.
+    """
+    deltas = np.diff(topology.arc_points, axis=0, prepend=np.zeros((1, 2), np.int64))
+    stream: list[int] = []
+    previous = 0
+    for polygons in topology.shapes:
+        stream.append(len(polygons))
+        for rings in polygons:
+            stream.append(len(rings))
+            for ring in rings:
+                stream.append(len(ring))
+                for reference in ring:
+                    index = reference if reference >= 0 else ~reference
+                    stream.append(2 * _zigzag(np.int64(index - previous)) + (reference < 0))
+                    previous = index
+    return {
+        "origin": list(topology.origin),
+        "grid": topology.grid,
+        "arcs": varint_base64(_zigzag(deltas.ravel())),
+        "arc_lengths": varint_base64(np.diff(topology.arc_offsets)),
+        "shapes": varint_base64(np.asarray(stream, dtype=np.int64)),
+    }
+
+
+def varint_base64(values: np.ndarray) -> str:
+    """Non-negative integers as base64 text of LEB128 varints (7 bits a byte, low bits first)."""
+    values = np.asarray(values, dtype=np.uint64).ravel()
+    if np.any(np.asarray(values, dtype=np.int64) < 0):
+        raise ValueError("varints are for non-negative integers")
+    counts = np.ones(len(values), dtype=np.int64)
+    for shift in range(7, 64, 7):
+        counts += values >= (np.uint64(1) << np.uint64(shift))
+    offsets = np.r_[0, np.cumsum(counts)[:-1]]
+    rank = np.arange(counts.sum()) - np.repeat(offsets, counts)
+    repeated = np.repeat(values, counts)
+    low = (repeated >> (np.uint64(7) * rank.astype(np.uint64))) & np.uint64(0x7F)
+    more = np.where(rank < np.repeat(counts, counts) - 1, 0x80, 0).astype(np.uint64)
+    return base64.b64encode((low | more).astype(np.uint8).tobytes()).decode("ascii")
+
+
+def _zigzag(values):
+    """Signed to unsigned: 0, -1, 1, -2, … become 0, 1, 2, 3, …"""
+    values = np.asarray(values, dtype=np.int64)
+    return (values << 1) ^ (values >> 63)

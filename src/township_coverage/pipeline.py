@@ -266,7 +266,7 @@ def run(
         work starts) or a file cannot be replaced; the previous outputs
         are left as they were.
     """
-    from township_coverage.webmap import save_map
+    from township_coverage.webmap import render_map
 
     notes: tuple[str, ...] = ()
     if report_formats is None:
@@ -302,13 +302,14 @@ def run(
     with staged_outputs(config.output_dir, names) as staging:
         written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
         write_csv(validation_table(validation), staging / VALIDATION_FILE)
-        save_map(fmap, staging / MAP_FILE)
-        save_map(fmap, staging / EMBED_FILE, compact=True)
+        map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
+        for name in (MAP_FILE, EMBED_FILE):
+            (staging / name).write_text(map_html, encoding="utf-8")
         written += [staging / VALIDATION_FILE, staging / MAP_FILE, staging / EMBED_FILE]
         written += write_joined_rows(validation, staging, lang=lang, levels=config.levels)
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
-            formats=report_formats, lang=lang, notes=left_out, map_html=(staging / MAP_FILE).read_text(encoding="utf-8"),
+            formats=report_formats, lang=lang, notes=left_out, map_html=map_html,
             classified=classified,
         )
     outputs = tuple(config.output_dir / path.name for path in written)

@@ -8,9 +8,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, Polygon, box
 
-from _support import LINYI
+from _support import LINYI, map_townships
 from township_coverage import load_project, run
 
 pytestmark = pytest.mark.browser
@@ -67,6 +67,41 @@ def test_the_initial_view_fits_linyi(open_page, map_path):
     # Linyi spans about 34.4-36.2°N, 117.4-119.2°E.
     assert south < 34.4 and north > 36.2 and west < 117.4 and east > 119.2
     assert north - south < 4  # and not much more
+
+
+DRAWN_TOWNSHIPS = f"""
+() => {{
+  const out = {{}};
+  {MAP}.eachLayer(l => {{
+    if (l.feature && l.feature.properties.township_code) {{
+      out[l.feature.properties.township_code] = L.LineUtil.isFlat(l.getLatLngs()[0]) ? [l.getLatLngs()] : l.getLatLngs();
+    }}
+  }});
+  return out;
+}}
+"""
+
+
+def test_the_page_draws_exactly_the_borders_it_carries(open_page, map_path):
+    # The browser's decoder against the independent reader in _support.
+    page_text = map_path.read_text(encoding="utf-8")
+    carried = map_townships(page_text)
+    loaded = open_page(map_path)
+    _ready(loaded)
+    drawn = loaded.page.evaluate(DRAWN_TOWNSHIPS)
+    assert set(drawn) == set(carried)
+    for code, polygons in drawn.items():
+        shells = [Polygon([(p["lng"], p["lat"]) for p in rings[0]], [[(p["lng"], p["lat"]) for p in r] for r in rings[1:]])
+                  for rings in polygons]
+        shape = MultiPolygon(shells) if len(shells) > 1 else shells[0]
+        assert shape.normalize().equals_exact(carried[code].normalize(), 1e-9), code
+    # Neighbours share their border points as the same objects: no second copy.
+    shared = loaded.page.evaluate(
+        f"() => {{ const seen = new Set(); let repeats = 0; {MAP}.eachLayer(l => {{"
+        " if (!(l.feature && l.feature.properties.township_code)) return;"
+        " l.getLatLngs().flat(3).forEach(p => { if (seen.has(p)) repeats += 1; seen.add(p); }); }); return repeats; }"
+    )
+    assert shared > 0
 
 
 def test_switching_the_indicator_changes_fills_and_legend(open_page, map_path):

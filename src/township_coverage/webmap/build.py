@@ -31,31 +31,25 @@ from branca.element import CssLink, Element, JavascriptLink, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from township_coverage.classes import INDICATORS, Classes, classify_table, format_value
+from township_coverage.classes import Classes, classify_table
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
-from township_coverage.geometry import label_points, node_coverage
+from township_coverage.geometry import label_points
+from township_coverage.webmap import page_data
 from township_coverage.webmap.assets import inline_assets
 from township_coverage.webmap.text import TEXT
 
-# Site symbols: (zh label, en label, colour, radius px, symbol, letter, clustered)
-SITE_STYLES = {
-    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7, "circle", "", False),
-    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", 5, "dot", "", True),
-    "school_station": ("学校社工站", "School station", "#6a51a3", 8, "square", "校", False),
-    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企", False),
-    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医", False),
-}
 BASEMAPS = ("none", "osm", "cartodb", "tianditu", "amap")
 TIANDITU_KEY_VARIABLE = "TIANDITU_KEY"
-# Borders simplified to about 20 m and coordinates kept to about 1 m: finer
-# than the zoom levels the map offers need. A size budget doubles the
-# simplification until the page fits.
+# Borders simplified to about 20 m and coordinates kept to about 1 m
+# (page_data.GRID_DEGREES): finer than the zoom levels the map offers need.
+# A size budget doubles the simplification until the page fits.
 SIMPLIFY_DEGREES = 0.0002
 COORDINATE_DECIMALS = 5
 LABEL_MIN_ZOOM = 10
 _COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
+_TOPOLOGY_JS = files("township_coverage.webmap") / "topology.js"
 
 
 @dataclass(frozen=True)
@@ -195,16 +189,18 @@ def build_coverage_map(
     return fmap
 
 
-def save_map(fmap: folium.Map, path: Path, *, compact: bool = False) -> None:
+def render_map(fmap: folium.Map) -> str:
+    """The map as the text of one HTML file."""
+    return fmap.get_root().render()
+
+
+def save_map(fmap: folium.Map, path: Path) -> None:
     """Write the map as one HTML file.
 
-    ``compact`` is for embedding in a small frame: the layer list starts
-    collapsed.
+    The same page serves for embedding: in a frame narrower than 800 px
+    the layer list starts folded.
     """
-    controls = [child for child in fmap._children.values() if isinstance(child, folium.LayerControl)]
-    for control in controls:
-        control.options["collapsed"] = compact
-    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    path.write_text(render_map(fmap), encoding="utf-8")
 
 
 def _build(
@@ -217,42 +213,27 @@ def _build(
     fmap.get_root().title = title
     fmap.get_root().header.add_child(Element(_CSS), name="tc_css")
     _add_basemap(fmap, options.basemap, text)
-
-    townships = folium.GeoJson(
-        _township_features(table, sites, lang, classified, tolerance),
-        name=text["townships"],
-        style_function=lambda feature: {"fillOpacity": 0.8, "color": "#ffffff", "weight": 0.8},
-        highlight_function=lambda feature: {"weight": 2.5, "color": "#333333"},
-        on_each_feature=JsCode(
-            "function (feature, layer) { layer.bindPopup(feature.properties.popup, {maxWidth: 380}); }"
-        ),
-        control=False,
-    ).add_to(fmap)
-    if counties is not None:
-        folium.GeoJson(
-            _geojson(_display(counties[["geometry"]], shift), tolerance=tolerance, names=_county_names(counties)),
-            name=text["counties"],
-            style_function=lambda feature: {"fill": False, "color": "#404040", "weight": 1.8},
-            interactive=False,
-        ).add_to(fmap)
     for layer in extra_layers:
         _point_layer(layer, shift).add_to(fmap)
     layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
+    positions = pd.Index(table.index.astype(str))
     sites = _display(sites, shift)
     lon_min, lat_min, lon_max, lat_max = table.total_bounds
     settings = {
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
-        "indicators": _legends(lang, classified),
-        "labels": _label_points(table),
+        "townships": page_data.townships(table, tolerance),
+        "county_borders": page_data.county_borders(_display(counties, shift), tolerance) if counties is not None else None,
+        "indicators": page_data.indicators(table, lang, classified),
+        "labels": page_data.encode_points(label_points(table.geometry.to_numpy())),
         "label_min_zoom": LABEL_MIN_ZOOM,
-        "sites": _site_layers(sites, lang),
-        "radius": _radius_layer(sites, options.radius_km, text),
-        "townships": [[str(code), str(row["township_name"]), str(row["county_name"])] for code, row in table.iterrows()],
-        "villages": _village_entries(_display(villages, shift) if villages is not None else None, table),
+        "sites": page_data.site_layers(sites, positions, lang),
+        "radius": page_data.radius_layer(sites, options.radius_km, text["radius"].format(radius=f"{options.radius_km:g}"))
+        if options.radius_km is not None else None,
+        "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions),
     }
-    fmap.add_child(CoverageControls(townships, layer_control, settings))
+    fmap.add_child(CoverageControls(layer_control, settings))
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
     notices = ([text["schematic"]] if schematic else []) + list(notes)
@@ -306,8 +287,8 @@ class CoverageControls(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        TownshipCoverage.init({{ this._parent.get_name() }}, {{ this.townships.get_name() }},
-            {{ this.layer_control.get_name() }}, {{ this.settings_json }});
+        TownshipCoverage.init({{ this._parent.get_name() }}, {{ this.layer_control.get_name() }},
+            {{ this.settings_json }});
         {% endmacro %}
         """
     )
@@ -318,17 +299,18 @@ class CoverageControls(MacroElement):
         ("MarkerCluster.Default.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.Default.css"),
     ]
 
-    def __init__(self, townships: folium.GeoJson, layer_control: folium.LayerControl, settings: dict) -> None:
+    def __init__(self, layer_control: folium.LayerControl, settings: dict) -> None:
         super().__init__()
         self._name = "CoverageControls"
-        self.townships = townships
         self.layer_control = layer_control
+        self.settings = settings
         self.settings_json = _script_json(settings)
 
     def render(self, **kwargs):  # noqa: D102 - adds the script and the CDN or inline assets
         figure = self.get_root()
-        script = _COVERAGE_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
-        figure.header.add_child(Element(f"<script>{script}</script>"), name="tc_coverage_js")
+        for name, source in (("tc_topology_js", _TOPOLOGY_JS), ("tc_coverage_js", _COVERAGE_JS)):
+            script = source.read_text(encoding="utf-8").replace("</script", "<\\/script")
+            figure.header.add_child(Element(f"<script>{script}</script>"), name=name)
         for name, url in self.default_js:
             figure.header.add_child(JavascriptLink(url), name=name)
         for name, url in self.default_css:
@@ -384,121 +366,6 @@ _CSS = """<style>
 </style>"""
 
 
-def _legends(lang: str, classified: Mapping[str, Classes]) -> list[dict]:
-    """Per indicator, its column, label and legend (escaped HTML)."""
-    result = []
-    for indicator in INDICATORS:
-        legend = classified[indicator.column].legend
-        unit = indicator.unit[lang]
-        title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
-        rows = "".join(
-            f'<div><span class="tc-swatch" style="background:{colour}"></span>{html.escape(label)}</div>'
-            for colour, label in legend
-        )
-        result.append(
-            {
-                "column": indicator.column,
-                "label": indicator.label[lang],
-                "legend_html": f"<div><b>{html.escape(title)}</b></div>{rows}",
-            }
-        )
-    return result
-
-
-def _township_features(table, sites, lang, classified: Mapping[str, Classes], tolerance) -> dict:
-    """GeoJSON with, per township, fill colours, tooltips and the popup (all escaped)."""
-    fills = {i.column: classified[i.column].colours_for(table.index) for i in INDICATORS}
-    names_by_township = sites.groupby("township_code")["name"].apply(list)
-    properties = []
-    for position, (code, row) in enumerate(table.iterrows()):
-        name, county = html.escape(str(row["township_name"])), html.escape(str(row["county_name"]))
-        head = f"<b>{name}</b>（{county}）" if lang == "zh" else f"<b>{name}</b> ({county})"
-        values = {i.column: html.escape(format_value(row[i.column], i, lang=lang)) for i in INDICATORS}
-        tips = {i.column: f"{head}<br>{html.escape(i.label[lang])}: {values[i.column]}" for i in INDICATORS}
-        cells = "".join(f"<tr><td>{html.escape(i.label[lang])}</td><td>{values[i.column]}</td></tr>" for i in INDICATORS)
-        site_names = names_by_township.get(code, [])
-        site_list = "、".join(html.escape(str(s)) for s in site_names) or "—"
-        popup = (
-            f'<div class="tc-popup" data-township="{html.escape(str(code))}">{head}<table>{cells}</table>'
-            f"<div><b>{html.escape(TEXT[lang]['sites'])}</b>: {site_list}</div></div>"
-        )
-        properties.append(
-            {
-                "township_code": html.escape(str(code)),
-                "fills": {column: str(colours[position]) for column, colours in fills.items()},
-                "tips": tips,
-                "popup": popup,
-            }
-        )
-    shapes = gpd.GeoDataFrame(properties, geometry=table.geometry.to_numpy(), crs=table.crs)
-    return _geojson(shapes, tolerance=tolerance, names=[f"township {code}" for code in table.index])
-
-
-def _county_names(counties: gpd.GeoDataFrame) -> list[str]:
-    """How counties are called in error messages: code, else name, else row."""
-    for column in ("county_code", "county_name"):
-        if column in counties:
-            return [f"county {value}" for value in counties[column]]
-    return [f"county feature {i + 1}" for i in range(len(counties))]
-
-
-def _label_points(table: gpd.GeoDataFrame) -> list[list]:
-    points = label_points(table.geometry.to_numpy())
-    return [
-        [round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS), str(name)]
-        for p, name in zip(points, table["township_name"])
-    ]
-
-
-def _site_layers(sites: gpd.GeoDataFrame, lang: str) -> list[dict]:
-    layers = []
-    for site_type, (zh, en, colour, radius, symbol, letter, clustered) in SITE_STYLES.items():
-        frame = sites[sites["site_type"] == site_type]
-        if frame.empty:
-            continue
-        shape = "50%" if symbol in {"circle", "dot"} else "3px"
-        swatch = f'<span class="tc-symbol" style="background:{colour};border-radius:{shape}"></span>'
-        label = html.escape(zh if lang == "zh" else en)
-        layers.append(
-            {
-                "type": site_type,
-                "label_html": f"{swatch}{label}（{len(frame)}）" if lang == "zh" else f"{swatch}{label} ({len(frame)})",
-                "symbol": symbol,
-                "letter": letter,
-                "colour": colour,
-                "radius": radius,
-                "cluster": clustered,
-                "points": [
-                    [round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS), str(name)]
-                    for p, name in zip(frame.geometry, frame["name"])
-                ],
-            }
-        )
-    return layers
-
-
-def _radius_layer(sites: gpd.GeoDataFrame, radius_km: float | None, text: Mapping[str, str]) -> dict | None:
-    if radius_km is None:
-        return None
-    covering = sites[sites["site_type"].isin(["township_station", "community_room"])]
-    return {
-        "metres": radius_km * 1000,
-        "label_html": html.escape(text["radius"].format(radius=f"{radius_km:g}")),
-        "points": [[round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS)] for p in covering.geometry],
-    }
-
-
-def _village_entries(villages: gpd.GeoDataFrame | None, table: pd.DataFrame) -> list[list]:
-    if villages is None or "village_name" not in villages:
-        return []
-    located = villages[villages.geometry.notna()]
-    township_names = table["township_name"]
-    return [
-        [str(name), str(township_names.get(code, "")), round(p.y, COORDINATE_DECIMALS), round(p.x, COORDINATE_DECIMALS)]
-        for name, code, p in zip(located["village_name"], located["township_code"], located.geometry)
-    ]
-
-
 def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     points = _display(layer.points, shift)
     frame = gpd.GeoDataFrame(
@@ -506,7 +373,7 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
     swatch = f'<span class="tc-symbol" style="background:{layer.colour};border-radius:50%"></span>'
     return folium.GeoJson(
-        _geojson(frame, tolerance=None),
+        _points_geojson(frame),
         name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
         marker=folium.CircleMarker(
             radius=layer.radius, fill=True, fill_color=layer.colour, fill_opacity=0.95, color="#ffffff", weight=1
@@ -515,26 +382,9 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
 
 
-def _geojson(frame: gpd.GeoDataFrame, *, tolerance: float | None, names: Sequence[str] | None = None) -> dict:
-    """GeoJSON dict, polygons simplified as a coverage, coordinates on a grid.
-
-    Coverage simplification keeps neighbouring borders identical; snapping
-    to the grid is done by :func:`node_coverage`, so that neighbours still
-    share every vertex afterwards (plain rounding can make a polygon touch
-    itself). Every part of a multipolygon (islands) and every hole (lakes,
-    enclaves) is kept. Points are rounded. ``names`` (one per row) are used
-    in error messages.
-    """
-    geometry = frame.geometry.to_numpy()
-    grid = 10.0**-COORDINATE_DECIMALS
-    if tolerance:
-        geometry = shapely.coverage_simplify(geometry, tolerance)
-        whole = np.array([shapely.union_all(geometry)], dtype=object)
-        geometry = node_coverage(
-            geometry, whole, np.zeros(len(geometry), dtype=int), grid_size=grid, names=names
-        )
-    else:
-        geometry = shapely.transform(geometry, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+def _points_geojson(frame: gpd.GeoDataFrame) -> dict:
+    """GeoJSON dict of points, coordinates rounded to about 1 m."""
+    geometry = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return json.loads(frame.set_geometry(geometry).to_json(drop_id=True, ensure_ascii=False))
 
 

@@ -1,16 +1,22 @@
 /* township-coverage: interactive parts of the coverage map.
  *
- * TownshipCoverage.init(options) adds to a Leaflet map built by Folium:
- * the indicator switch and its legend, township labels shown when zoomed
- * in, site layers (community rooms clustered), optional coverage circles,
+ * TownshipCoverage.init(map, layerControl, options) draws, on a Leaflet map
+ * built by Folium, the townships and county borders (decoded from the
+ * compact topology by topology.js), the indicator switch and its legend,
+ * township labels in view when zoomed in, site layers (community rooms, and
+ * any layer of thousands of sites, clustered), optional coverage circles,
  * search by township or village name, full screen and reset-view buttons.
  *
  * Text that comes from the data is only ever put into the page with
- * textContent, or is HTML that Python escaped already (tips, popups,
- * legends), so names cannot inject markup or script.
+ * textContent, or is HTML that Python escaped already (legends, layer
+ * names), so names cannot inject markup or script.
  */
 (function () {
   "use strict";
+
+  var TOWNSHIP_STYLE = {fillOpacity: 0.8, color: "#ffffff", weight: 0.8};
+  var HIGHLIGHT_STYLE = {weight: 2.5, color: "#333333"};
+  var MAX_LABELS = 400;  // labels drawn at once; more are too many to read
 
   function element(tag, className, parent, text) {
     var node = L.DomUtil.create(tag, className || "", parent);
@@ -18,7 +24,89 @@
     return node;
   }
 
-  function addIndicatorSwitch(map, townships, options) {
+  /* The text of a value as the tables show it: whole numbers with thousands separators, shares in percent. */
+  function formatValue(indicator, value, text) {
+    if (value === null || value === undefined) return text.no_data;
+    if (indicator.kind === "yes_no") return value ? text.yes : text.no;
+    if (indicator.kind === "share") return value + "%";
+    var number = value.toLocaleString("en-US");
+    return indicator.unit ? number + " " + indicator.unit : number;
+  }
+
+  function townshipHead(options, index, parent) {
+    var t = options.townships;
+    element("b", "", parent, t.names[index]);
+    var county = t.county_names[t.county[index]];
+    parent.appendChild(document.createTextNode(options.text.lang === "zh" ? "（" + county + "）" : " (" + county + ")"));
+  }
+
+  function decodeNamedPoints(layer) {
+    var points = TownshipTopology.points(layer);
+    var townships = TownshipTopology.varints(layer.township);
+    return points.map(function (latlng, i) { return {latlng: latlng, name: layer.names[i], township: townships[i] - 1}; });
+  }
+
+  function addTownships(map, layerControl, options, state) {
+    var shapes = TownshipTopology.shapes(options.townships.topology);
+    var group = L.featureGroup();
+    state.shapes = shapes.map(function (polygons, index) {
+      var shape = L.polygon(polygons, L.extend({}, TOWNSHIP_STYLE));
+      shape.feature = {properties: {township_code: options.townships.codes[index]}};
+      shape.tcIndex = index;
+      shape.bindTooltip(function () { return tooltip(options, state, index); }, {sticky: true});
+      shape.bindPopup(function () { return popup(options, state, index); }, {maxWidth: 380});
+      shape.on("mouseover", function () { shape.setStyle(HIGHLIGHT_STYLE); shape.bringToFront(); });
+      shape.on("mouseout", function () { shape.setStyle({weight: TOWNSHIP_STYLE.weight, color: TOWNSHIP_STYLE.color}); });
+      group.addLayer(shape);
+      return shape;
+    });
+    group.addTo(map);
+    if (options.county_borders) {
+      var lines = TownshipTopology.arcs(options.county_borders);
+      var borders = L.polyline(lines, {color: "#404040", weight: 1.8, interactive: false}).addTo(map);
+      layerControl.addOverlay(borders, options.text.counties);
+    }
+  }
+
+  function tooltip(options, state, index) {
+    var box = element("span");
+    townshipHead(options, index, box);
+    element("br", "", box);
+    var indicator = state.indicator;
+    box.appendChild(document.createTextNode(
+      indicator.label + ": " + formatValue(indicator, indicator.values[index], options.text)));
+    return box;
+  }
+
+  function popup(options, state, index) {
+    var box = element("div", "tc-popup");
+    box.setAttribute("data-township", options.townships.codes[index]);
+    townshipHead(options, index, box);
+    var table = element("table", "", box);
+    options.indicators.forEach(function (indicator) {
+      var row = element("tr", "", table);
+      element("td", "", row, indicator.label);
+      element("td", "", row, formatValue(indicator, indicator.values[index], options.text));
+    });
+    var line = element("div", "", box);
+    element("b", "", line, options.text.sites);
+    var names = sitesByTownship(options, state)[index] || [];
+    line.appendChild(document.createTextNode(": " + (names.join("、") || "—")));
+    return box;
+  }
+
+  function sitesByTownship(options, state) {
+    if (!state.siteNames) {
+      state.siteNames = {};
+      state.sites.forEach(function (site) {
+        if (site.township < 0) return;
+        (state.siteNames[site.township] = state.siteNames[site.township] || []).push(site.name);
+      });
+    }
+    return state.siteNames;
+  }
+
+  function addIndicatorSwitch(map, options, state) {
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {
       var box = element("div", "tc-legend leaflet-bar");
@@ -28,12 +116,9 @@
       var form = element("form", "tc-indicators", box);
       var legend = element("div", "tc-legend-body", box);
       function show(indicator) {
-        townships.setStyle(function (feature) {
-          return {fillColor: feature.properties.fills[indicator.column]};
-        });
-        townships.eachLayer(function (shape) {
-          shape.unbindTooltip();
-          shape.bindTooltip(shape.feature.properties.tips[indicator.column], {sticky: true});
+        state.indicator = indicator;
+        state.shapes.forEach(function (shape, index) {
+          shape.setStyle({fillColor: indicator.palette[indicator.classes.charCodeAt(index) - 97]});
         });
         legend.innerHTML = indicator.legend_html;  // escaped in Python
         box.setAttribute("data-indicator", indicator.column);
@@ -54,57 +139,74 @@
     control.addTo(map);
   }
 
+  /* Labels of the townships in view, once zoomed in far enough to read them. */
   function addLabels(map, options) {
-    var labels = L.layerGroup(options.labels.map(function (item) {
-      var text = element("span", "tc-label-text", undefined, item[2]);
-      return L.marker([item[0], item[1]], {
-        icon: L.divIcon({className: "tc-label", html: text, iconSize: null}),
-        interactive: false,
-        keyboard: false,
-      });
-    }));
-    function update() {
-      if (map.getZoom() >= options.label_min_zoom) labels.addTo(map);
-      else labels.remove();
+    var points = TownshipTopology.points(options.labels);
+    var names = options.townships.names;
+    var labels = L.layerGroup().addTo(map);
+    var markers = {};
+    function marker(index) {
+      if (!markers[index]) {
+        var text = element("span", "tc-label-text", undefined, names[index]);
+        markers[index] = L.marker(points[index], {
+          icon: L.divIcon({className: "tc-label", html: text, iconSize: null}),
+          interactive: false,
+          keyboard: false,
+        });
+      }
+      return markers[index];
     }
-    map.on("zoomend", update);
+    function update() {
+      labels.clearLayers();
+      if (map.getZoom() < options.label_min_zoom) return;
+      var view = map.getBounds().pad(0.2), shown = 0;
+      for (var i = 0; i < points.length && shown < MAX_LABELS; i++) {
+        if (view.contains(points[i])) {
+          labels.addLayer(marker(i));
+          shown += 1;
+        }
+      }
+    }
+    map.on("moveend", update);
     update();
   }
 
   function siteMarker(site, item) {
-    var latlng = [item[0], item[1]];
     var marker;
     if (site.symbol === "circle" || site.symbol === "dot") {
-      marker = L.circleMarker(latlng, {
+      marker = L.circleMarker(item.latlng, {
         radius: site.radius, color: "#ffffff", weight: 1, fillColor: site.colour, fillOpacity: 0.95,
       });
     } else {
       var badge = element("span", "tc-badge tc-badge-" + site.symbol, undefined, site.letter || "");
       badge.style.background = site.colour;
       var size = 2 * site.radius + 2;
-      marker = L.marker(latlng, {
+      marker = L.marker(item.latlng, {
         icon: L.divIcon({className: "tc-badge-icon", html: badge, iconSize: [size, size]}),
       });
     }
-    var tip = element("span", "", undefined, item[2]);
-    marker.bindTooltip(tip);
+    marker.bindTooltip(function () { return element("span", "", undefined, item.name); });
     return marker;
   }
 
-  function addSites(map, layerControl, options) {
+  function addSites(map, layerControl, options, state) {
+    state.sites = [];
     options.sites.forEach(function (site) {
-      var markers = site.points.map(function (item) { return siteMarker(site, item); });
+      var items = decodeNamedPoints(site);
+      state.sites = state.sites.concat(items);
+      var markers = items.map(function (item) { return siteMarker(site, item); });
       var layer = site.cluster && L.markerClusterGroup
         ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40, disableClusteringAtZoom: 12})
         : L.featureGroup();
-      markers.forEach(function (marker) { layer.addLayer(marker); });
+      if (layer.addLayers) layer.addLayers(markers);
+      else markers.forEach(function (marker) { layer.addLayer(marker); });
       layer.tcSiteType = site.type;
       layer.addTo(map);
       layerControl.addOverlay(layer, site.label_html);  // escaped in Python
     });
     if (options.radius) {
-      var circles = L.featureGroup(options.radius.points.map(function (item) {
-        return L.circle([item[0], item[1]], {
+      var circles = L.featureGroup(TownshipTopology.points(options.radius).map(function (latlng) {
+        return L.circle(latlng, {
           radius: options.radius.metres, color: "#2b8cbe", weight: 0.6, fillOpacity: 0.06, interactive: false,
         });
       }));
@@ -139,14 +241,21 @@
     control.addTo(map);
   }
 
-  function addSearch(map, townships, options) {
-    var shapes = {};
-    townships.eachLayer(function (shape) { shapes[shape.feature.properties.township_code] = shape; });
-    var entries = options.townships.map(function (item) {
-      return {name: item[1], detail: item[2], kind: "township", code: item[0]};
-    }).concat(options.villages.map(function (item) {
-      return {name: item[0], detail: item[1], kind: "village", latlng: [item[2], item[3]]};
-    }));
+  function addSearch(map, options, state) {
+    var t = options.townships;
+    var entries = null;
+    function searchEntries() {  // built at the first search, not at load
+      if (entries) return entries;
+      entries = t.names.map(function (name, index) {
+        return {name: name, detail: t.county_names[t.county[index]], kind: "township", index: index};
+      });
+      if (options.villages) {
+        decodeNamedPoints(options.villages).forEach(function (item) {
+          entries.push({name: item.name, detail: item.township >= 0 ? t.names[item.township] : "", kind: "village", latlng: item.latlng});
+        });
+      }
+      return entries;
+    }
     var pin = null;
     var control = L.control({position: "topleft"});
     control.onAdd = function () {
@@ -162,7 +271,7 @@
         list.textContent = "";
         if (pin) { pin.remove(); pin = null; }
         if (entry.kind === "township") {
-          var shape = shapes[entry.code];
+          var shape = state.shapes[entry.index];
           map.fitBounds(shape.getBounds(), {maxZoom: 13});
           shape.openPopup(shape.getBounds().getCenter());
         } else {
@@ -176,7 +285,7 @@
         list.textContent = "";
         if (!query) return [];
         var exact = [], partial = [];
-        entries.forEach(function (entry) {
+        searchEntries().forEach(function (entry) {
           if (entry.name === query) exact.push(entry);
           else if (entry.name.indexOf(query) >= 0) partial.push(entry);
         });
@@ -203,17 +312,21 @@
   }
 
   window.TownshipCoverage = {
-    init: function (map, townships, layerControl, options) {
+    init: function (map, layerControl, options) {
       // Without a tile layer Folium sets no zoom range; clustering needs one.
       // (Set as options: setMinZoom would start an animation racing fitBounds.)
       if (map.options.maxZoom === undefined) map.options.maxZoom = 18;
-      if (map.options.minZoom === undefined) map.options.minZoom = 4;
+      if (map.options.minZoom === undefined) map.options.minZoom = 3;
       map.fitBounds(options.bounds);
-      addIndicatorSwitch(map, townships, options);
-      addSites(map, layerControl, options);
+      // A narrow map (an embedded frame) starts with the layer list folded.
+      if (map.getSize().x < 800) layerControl.collapse();
+      var state = {};
+      addTownships(map, layerControl, options, state);
+      addIndicatorSwitch(map, options, state);
+      addSites(map, layerControl, options, state);
       addLabels(map, options);
       addButtons(map, options);
-      addSearch(map, townships, options);
+      addSearch(map, options, state);
       map.getContainer().setAttribute("data-tc-ready", "1");
     },
   };
