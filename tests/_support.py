@@ -214,15 +214,21 @@ def read_points(encoded: dict) -> list[tuple[float, float]]:
     return points
 
 
-def read_topology(encoded: dict) -> list:
-    """Shapely geometries of an encoded coverage topology (one per shape)."""
-    from shapely.geometry import MultiPolygon, Polygon
-
+def read_arcs(encoded: dict) -> list[list[tuple[float, float]]]:
+    """The arcs of an encoded coverage topology, as lists of (x, y)."""
     points = read_points(encoded)
     arcs, start = [], 0
     for length in read_varints(encoded["arc_lengths"]):
         arcs.append(points[start:start + length])
         start += length
+    return arcs
+
+
+def read_topology(encoded: dict) -> list:
+    """Shapely geometries of an encoded coverage topology (one per shape)."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    arcs = read_arcs(encoded)
     stream = iter(read_varints(encoded["shapes"]))
     shapes, previous = [], 0
     for polygon_count in stream:
@@ -247,3 +253,14 @@ def map_townships(page: str) -> dict:
     settings = map_settings(page)
     townships = settings["townships"]
     return dict(zip(townships["codes"], read_topology(townships["topology"])))
+
+
+def map_county_borders(page: str):
+    """The county borders the map page draws, as one MultiLineString (empty if it draws none)."""
+    from shapely.geometry import MultiLineString
+
+    townships = map_settings(page)["townships"]
+    if not townships.get("county_arcs"):
+        return MultiLineString()
+    arcs = read_arcs(townships["topology"])
+    return MultiLineString([arcs[i] for i in read_varints(townships["county_arcs"])])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 
 from _support import (
     MULTIPART_ENCLAVE,
@@ -28,10 +28,10 @@ from _support import (
     MULTIPART_SITES,
     MULTIPART_TOWNSHIPS,
     MULTIPART_VILLAGES,
+    map_county_borders,
     map_settings,
     map_townships,
     read_points,
-    read_topology,
     write_multipart_project,
     write_tiny_project,
 )
@@ -101,10 +101,9 @@ def multipart_run(tmp_path_factory):
     return result, output, project
 
 
-def _map_shapes(page: str) -> tuple[dict[str, object], list[object]]:
-    """Township shapes by code, and county shapes, from a map page."""
-    counties = map_settings(page)["county_borders"]
-    return map_townships(page), read_topology(counties) if counties else []
+def _map_shapes(page: str) -> tuple[dict[str, object], object]:
+    """Township shapes by code, and the county borders, from a map page."""
+    return map_townships(page), map_county_borders(page)
 
 
 @pytest.fixture(scope="module")
@@ -160,12 +159,14 @@ def test_parts_touching_at_a_point_stay_two_parts(map_shapes):
     assert pinched.geom_type == "MultiPolygon" and len(pinched.geoms) == 2
 
 
-def test_the_county_map_layer_keeps_the_island_and_the_holes(map_shapes):
-    _, counties = map_shapes
-    assert len(counties) == COUNTIES
-    first = next(c for c in counties if c.intersects(MULTIPART_ISLAND))
-    assert first.geom_type == "MultiPolygon"
-    assert not first.contains(MULTIPART_ENCLAVE.centroid) and not first.contains(MULTIPART_LAKE.centroid)
+def test_county_borders_follow_the_island_the_lake_and_the_enclave(map_shapes):
+    _, borders = map_shapes
+    near = borders.buffer(1e-4)
+    for outline in (MULTIPART_ISLAND, MULTIPART_LAKE, MULTIPART_ENCLAVE):
+        assert near.contains(outline.boundary)
+    # No county border between two townships of 甲县: 环城街道 and 海岛镇 meet along lon 118.06.
+    inner = LineString([(118.06, 35.01), (118.06, 35.05)]).buffer(1e-5)
+    assert borders.intersection(inner).length == 0
 
 
 def test_labels_lie_inside_the_main_part_of_their_township(multipart_run):

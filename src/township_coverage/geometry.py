@@ -556,8 +556,9 @@ def _ring_extents(ring_of_point: np.ndarray, ring_count: int) -> tuple[np.ndarra
 
 
 def _vertex_ids(points: np.ndarray) -> np.ndarray:
-    """One id per distinct grid point."""
-    return np.unique(points, axis=0, return_inverse=True)[1].ravel()
+    """One id per distinct grid point (points are non-negative grid coordinates)."""
+    key = points[:, 0] * (int(points[:, 1].max()) + 1) + points[:, 1]
+    return np.unique(key, return_inverse=True)[1].ravel()
 
 
 def _next_in_ring(ring_of_point: np.ndarray, ring_start: np.ndarray, ring_length: np.ndarray) -> np.ndarray:
@@ -570,9 +571,10 @@ def _next_in_ring(ring_of_point: np.ndarray, ring_start: np.ndarray, ring_length
 
 def _edge_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Undirected edge id per (a, b), and each vertex's number of distinct edges."""
+    count = int(max(a.max(), b.max())) + 1
     low, high = np.minimum(a, b), np.maximum(a, b)
-    pairs, edge = np.unique(np.column_stack([low, high]), axis=0, return_inverse=True)
-    degree = np.bincount(pairs.ravel(), minlength=int(max(a.max(), b.max())) + 1)
+    pairs, edge = np.unique(low * count + high, return_inverse=True)
+    degree = np.bincount(np.concatenate([pairs // count, pairs % count]), minlength=count)
     return edge.ravel(), degree
 
 
@@ -682,3 +684,31 @@ def _zigzag(values):
     """Signed to unsigned: 0, -1, 1, -2, … become 0, 1, 2, 3, …"""
     values = np.asarray(values, dtype=np.int64)
     return (values << 1) ^ (values >> 63)
+
+
+def arcs_between_groups(topology: CoverageTopology, group_of_shape: np.ndarray) -> np.ndarray:
+    """Arcs on the outline of a group of shapes (e.g. the county borders of a township coverage).
+
+    An arc is on an outline when the shapes on its two sides belong to
+    different groups, or when it has a shape on one side only.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted arc indices.
+    """
+    arcs, owners = [], []
+    for shape, polygons in enumerate(topology.shapes):
+        for rings in polygons:
+            for ring in rings:
+                arcs.extend(reference if reference >= 0 else ~reference for reference in ring)
+                owners.extend([shape] * len(ring))
+    arcs_array = np.asarray(arcs, dtype=np.int64)
+    groups = np.asarray(group_of_shape)[np.asarray(owners, dtype=np.int64)]
+    _, group_ids = np.unique(groups, return_inverse=True)
+    uses = np.bincount(arcs_array, minlength=topology.arc_count)
+    lowest = np.full(topology.arc_count, np.iinfo(np.int64).max)
+    highest = np.full(topology.arc_count, -1)
+    np.minimum.at(lowest, arcs_array, group_ids)
+    np.maximum.at(highest, arcs_array, group_ids)
+    return np.flatnonzero((uses == 1) | (lowest != highest))

@@ -132,7 +132,7 @@ def staged_outputs(output_dir: Path, names: Sequence[str]) -> Iterator[Path]:
 
 def _swap_in(staging: Path, output_dir: Path, names: Sequence[str]) -> None:
     """Move the new files in and the replaced ones aside, or undo it all."""
-    missing = [name for name in names if not (staging / _NEW / name).is_file()]
+    missing = [name for name in names if not (staging / _NEW / name).exists()]
     if missing:
         raise RuntimeError(f"the run did not write {', '.join(missing)}")
     with interrupts_held() as interrupted:

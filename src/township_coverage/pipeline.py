@@ -266,7 +266,7 @@ def run(
         work starts) or a file cannot be replaced; the previous outputs
         are left as they were.
     """
-    from township_coverage.webmap import render_map
+    from township_coverage.webmap import map_side_files, render_map
 
     notes: tuple[str, ...] = ()
     if report_formats is None:
@@ -294,18 +294,20 @@ def run(
     try:
         fmap = _coverage_map(
             validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
-            classified=classified,
+            classified=classified, use_cache=use_cache,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
-    with staged_outputs(config.output_dir, names) as staging:
+    side_files = map_side_files(fmap)
+    with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
         written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
         write_csv(validation_table(validation), staging / VALIDATION_FILE)
         map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
         for name in (MAP_FILE, EMBED_FILE):
             (staging / name).write_text(map_html, encoding="utf-8")
         written += [staging / VALIDATION_FILE, staging / MAP_FILE, staging / EMBED_FILE]
+        written += _write_side_files(side_files, staging)
         written += write_joined_rows(validation, staging, lang=lang, levels=config.levels)
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
@@ -374,6 +376,19 @@ def _write_reports(
     return written
 
 
+def _top_folders(side_files: dict[str, str]) -> list[str]:
+    """The folders that hold a map's side files (e.g. ``map_data``), swapped in as a whole."""
+    return sorted({name.split("/")[0] for name in side_files})
+
+
+def _write_side_files(side_files: dict[str, str], folder: Path) -> list[Path]:
+    """Write the files a large map loads from beside it; returns their top folders."""
+    for name, text in side_files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return [folder / top for top in _top_folders(side_files)]
+
+
 def _notice(validation: Validation, lang: str) -> str:
     from township_coverage.webmap.text import TEXT as MAP_TEXT
 
@@ -390,7 +405,7 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
 
 def _coverage_map(
     validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
-    classified: dict[str, Classes] | None = None,
+    classified: dict[str, Classes] | None = None, use_cache: bool = True,
 ):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -406,7 +421,7 @@ def _coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
         sites[sites.geometry.notna()],
         title=config.name,
-        counties=validation.counties,
+        county_borders=validation.counties is not None or "county_code" in townships,
         villages=villages,
         schematic=validation.schematic,
         sources=config.attribution,
@@ -414,6 +429,7 @@ def _coverage_map(
         extra_layers=extra_layers,
         options=options,
         classified=classified,
+        remember=output_cache(config.output_dir, enabled=use_cache).get_or_compute,
     )
 
 
@@ -485,7 +501,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PointLayer, save_map
+    from township_coverage.webmap import PointLayer, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -539,11 +555,14 @@ def plan_rooms(
             PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
             PointLayer(labels[0], new_sites, "#e6550d", 8),
         ],
+        use_cache=use_cache,
     )
-    with staged_outputs(config.output_dir, output_names("plan")) as staging:
+    side_files = map_side_files(fmap)
+    with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
         written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
         save_map(fmap, staging / PLAN_MAP_FILE)
         written.append(staging / PLAN_MAP_FILE)
+        written += [staging / folder for folder in _top_folders(side_files)]
     outputs = tuple(config.output_dir / path.name for path in written)
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs, tuple(left_out))
 

@@ -220,7 +220,7 @@ def test_names_from_the_data_show_as_text_and_run_no_script(open_page, hostile_m
     _ready(loaded)
     assert loaded.errors == [] and dialogs == []
     # Tooltip, popup, legend, search: the names appear literally.
-    loaded.page.evaluate(f"() => {{ const m = {MAP}; m.eachLayer(l => {{ if (l.feature && l.feature.properties.township_code === '1') l.openPopup(); }}); }}")
+    loaded.page.evaluate("() => TownshipCoverage.openTownship('1')")
     assert HOSTILE in loaded.page.locator(".tc-popup").inner_text()
     search = loaded.page.get_by_placeholder("搜索乡镇或村（社区）")
     search.fill("<img")

@@ -42,10 +42,8 @@ from township_coverage.webmap.text import TEXT
 
 BASEMAPS = ("none", "osm", "cartodb", "tianditu", "amap")
 TIANDITU_KEY_VARIABLE = "TIANDITU_KEY"
-# Borders simplified to about 20 m and coordinates kept to about 1 m
-# (page_data.GRID_DEGREES): finer than the zoom levels the map offers need.
-# A size budget doubles the simplification until the page fits.
-SIMPLIFY_DEGREES = 0.0002
+# How finely borders are drawn depends on the map's size (page_data.page_scale);
+# a size budget doubles the simplification until the page fits.
 COORDINATE_DECIMALS = 5
 LABEL_MIN_ZOOM = 10
 _COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
@@ -115,7 +113,7 @@ def build_coverage_map(
     sites: gpd.GeoDataFrame,
     *,
     title: str,
-    counties: gpd.GeoDataFrame | None = None,
+    county_borders: bool = True,
     villages: gpd.GeoDataFrame | None = None,
     schematic: bool = False,
     sources: str = "",
@@ -123,6 +121,7 @@ def build_coverage_map(
     extra_layers: Sequence[PointLayer] = (),
     options: MapOptions = MapOptions(),
     classified: Mapping[str, Classes] | None = None,
+    remember: page_data.Remember | None = None,
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
@@ -135,8 +134,10 @@ def build_coverage_map(
         Sites with ``site_type`` and ``name`` (points, any CRS).
     title
         Page title.
-    counties
-        County outlines drawn on top, if given.
+    county_borders
+        Draw the county borders on top: the township borders between
+        townships of different counties (``county_code``) and along the
+        edge of the coverage, so that they match the townships exactly.
     villages
         Villages with ``village_name`` (points), for the search box.
     schematic
@@ -154,6 +155,10 @@ def build_coverage_map(
         The classes of every indicator, as :func:`township_coverage.classes.classify_table`
         computed them for this table (so that a run's maps share them); by
         default computed here from ``options.classes``.
+    remember
+        ``remember(kind, key_parts, compute)`` keeps expensive results for
+        later runs (the pipeline passes its cache's ``get_or_compute``):
+        here the simplified township topology, keyed by the borders.
 
     Returns
     -------
@@ -170,10 +175,12 @@ def build_coverage_map(
         raise ValueError(f"basemap={options.basemap!r}; allowed: {', '.join(BASEMAPS)}")
     if classified is None:
         classified = classify_table(table, options.classes, lang=options.lang)
-    tolerance = SIMPLIFY_DEGREES
+    scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
+    tolerance = scale.tolerance
     for _ in range(8):
         fmap = _build(
-            table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, classified, tolerance
+            table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
+            scale, tolerance, remember,
         )
         if not options.size_budget_kb:
             return fmap
@@ -190,21 +197,44 @@ def build_coverage_map(
 
 
 def render_map(fmap: folium.Map) -> str:
-    """The map as the text of one HTML file."""
+    """The map as the text of one HTML file (see :func:`map_side_files` for what goes beside it)."""
     return fmap.get_root().render()
 
 
-def save_map(fmap: folium.Map, path: Path) -> None:
-    """Write the map as one HTML file.
+def map_side_files(fmap: folium.Map) -> dict[str, str]:
+    """Files the page loads from beside it, by path relative to the page.
+
+    Empty for all but large maps: those keep the names of villages and
+    sites in a script under ``map_data/``, loaded once the map is drawn.
+    """
+    controls = [child for child in fmap._children.values() if isinstance(child, CoverageControls)]
+    return dict(controls[0].side_files) if controls else {}
+
+
+def save_map(fmap: folium.Map, path: Path) -> list[Path]:
+    """Write the map as one HTML file, and the files it loads beside it, if any.
 
     The same page serves for embedding: in a frame narrower than 800 px
     the layer list starts folded.
+
+    Returns
+    -------
+    list of Path
+        The page, then the side files.
     """
     path.write_text(render_map(fmap), encoding="utf-8")
+    written = [path]
+    for name, text in map_side_files(fmap).items():
+        target = path.parent / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
 
 
 def _build(
-    table, sites, title, counties, villages, schematic, sources, notes, extra_layers, options, classified, tolerance
+    table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified, scale,
+    tolerance, remember,
 ) -> folium.Map:
     lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
@@ -223,17 +253,23 @@ def _build(
     settings = {
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
-        "townships": page_data.townships(table, tolerance),
-        "county_borders": page_data.county_borders(_display(counties, shift), tolerance) if counties is not None else None,
+        "townships": page_data.townships(
+            table, scale, tolerance=tolerance, county_borders=county_borders, remember=remember
+        ),
         "indicators": page_data.indicators(table, lang, classified),
-        "labels": page_data.encode_points(label_points(table.geometry.to_numpy())),
+        "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
-        "sites": page_data.site_layers(sites, positions, lang),
-        "radius": page_data.radius_layer(sites, options.radius_km, text["radius"].format(radius=f"{options.radius_km:g}"))
-        if options.radius_km is not None else None,
-        "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions),
+        "sites": page_data.site_layers(sites, positions, lang, scale.grid),
+        "radius": page_data.radius_layer(options.radius_km, text["radius"].format(radius=f"{options.radius_km or 0:g}")),
+        "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions, scale.grid),
+        "details_file": None,
     }
-    fmap.add_child(CoverageControls(layer_control, settings))
+    side_files = {}
+    if not scale.details_in_page:
+        name, script = page_data.details_script(page_data.split_details(settings))
+        settings["details_file"] = name
+        side_files[name] = script
+    fmap.add_child(CoverageControls(layer_control, settings, side_files))
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
     notices = ([text["schematic"]] if schematic else []) + list(notes)
@@ -299,12 +335,13 @@ class CoverageControls(MacroElement):
         ("MarkerCluster.Default.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.Default.css"),
     ]
 
-    def __init__(self, layer_control: folium.LayerControl, settings: dict) -> None:
+    def __init__(self, layer_control: folium.LayerControl, settings: dict, side_files: dict[str, str]) -> None:
         super().__init__()
         self._name = "CoverageControls"
         self.layer_control = layer_control
         self.settings = settings
         self.settings_json = _script_json(settings)
+        self.side_files = side_files
 
     def render(self, **kwargs):  # noqa: D102 - adds the script and the CDN or inline assets
         figure = self.get_root()
@@ -355,6 +392,9 @@ _CSS = """<style>
   font:bold 11px sans-serif;border:1px solid #fff;box-sizing:border-box}
 .tc-badge-square{border-radius:3px}
 .tc-buttons a{font-size:16px;cursor:pointer}
+.tc-count-icon{background:none;border:none}
+.tc-count{display:flex;align-items:center;justify-content:center;width:100%;height:100%;border-radius:50%;
+  color:#fff;font:bold 11px sans-serif;border:2px solid rgba(255,255,255,.85);box-sizing:border-box;opacity:.92}
 .tc-search{background:#fff;padding:4px;width:220px}
 .tc-search input{width:100%;box-sizing:border-box;font:13px sans-serif;padding:3px}
 .tc-search-results{list-style:none;margin:0;padding:0;max-height:240px;overflow:auto;font:13px sans-serif}

@@ -17,6 +17,9 @@
   var TOWNSHIP_STYLE = {fillOpacity: 0.8, color: "#ffffff", weight: 0.8};
   var HIGHLIGHT_STYLE = {weight: 2.5, color: "#333333"};
   var MAX_LABELS = 400;  // labels drawn at once; more are too many to read
+  var MAX_IN_VIEW = 1500;  // markers a by-zoom layer draws at once
+  var BY_ZOOM_SHOW_AT = 12;  // from this zoom a by-zoom layer shows every point in view
+  var RADIUS_MIN_ZOOM = 8;  // coverage circles are drawn from this zoom on
 
   function element(tag, className, parent, text) {
     var node = L.DomUtil.create(tag, className || "", parent);
@@ -40,32 +43,61 @@
     parent.appendChild(document.createTextNode(options.text.lang === "zh" ? "（" + county + "）" : " (" + county + ")"));
   }
 
+  /* Points with their names and township positions; names and townships
+   * may come later, from the details script (setNames). */
   function decodeNamedPoints(layer) {
-    var points = TownshipTopology.points(layer);
-    var townships = TownshipTopology.varints(layer.township);
-    return points.map(function (latlng, i) { return {latlng: latlng, name: layer.names[i], township: townships[i] - 1}; });
+    var items = TownshipTopology.points(layer).map(function (latlng) { return {latlng: latlng}; });
+    if (layer.names) setNames(items, layer);
+    return items;
+  }
+
+  function setNames(items, named) {
+    var townships = TownshipTopology.varints(named.township);
+    items.forEach(function (item, i) {
+      item.name = named.names[i];
+      item.township = townships[i] - 1;
+    });
+  }
+
+  /* Indicator values: varints, 0 for missing, else the zigzag of the value plus one. */
+  function decodeValues(indicator) {
+    indicator.values = Array.from(TownshipTopology.varints(indicator.values), function (code) {
+      return code === 0 ? null : TownshipTopology.unzigzag(code - 1);
+    });
   }
 
   function addTownships(map, layerControl, options, state) {
-    var shapes = TownshipTopology.shapes(options.townships.topology);
     var group = L.featureGroup();
-    state.shapes = shapes.map(function (polygons, index) {
+    state.shapes = TownshipTopology.shapes(options.townships.topology).map(function (polygons, index) {
       var shape = L.polygon(polygons, L.extend({}, TOWNSHIP_STYLE));
       shape.feature = {properties: {township_code: options.townships.codes[index]}};
       shape.tcIndex = index;
-      shape.bindTooltip(function () { return tooltip(options, state, index); }, {sticky: true});
-      shape.bindPopup(function () { return popup(options, state, index); }, {maxWidth: 380});
-      shape.on("mouseover", function () { shape.setStyle(HIGHLIGHT_STYLE); shape.bringToFront(); });
-      shape.on("mouseout", function () { shape.setStyle({weight: TOWNSHIP_STYLE.weight, color: TOWNSHIP_STYLE.color}); });
       group.addLayer(shape);
       return shape;
     });
+    // One tooltip, popup and highlight for the whole layer, filled for the township under the pointer.
+    group.bindTooltip(function (shape) { return tooltip(options, state, shape.tcIndex); }, {sticky: true});
+    group.bindPopup(function (shape) { return popup(options, state, shape.tcIndex); }, {maxWidth: 380});
+    group.on("mouseover", function (event) { event.layer.setStyle(HIGHLIGHT_STYLE); event.layer.bringToFront(); });
+    group.on("mouseout", function (event) {
+      event.layer.setStyle({weight: TOWNSHIP_STYLE.weight, color: TOWNSHIP_STYLE.color});
+    });
     group.addTo(map);
-    if (options.county_borders) {
-      var lines = TownshipTopology.arcs(options.county_borders);
-      var borders = L.polyline(lines, {color: "#404040", weight: 1.8, interactive: false}).addTo(map);
-      layerControl.addOverlay(borders, options.text.counties);
+    state.townships = group;
+    var borders = options.townships.county_arcs;
+    if (borders) {
+      var arcs = TownshipTopology.arcs(options.townships.topology);
+      var lines = Array.from(TownshipTopology.varints(borders), function (index) { return arcs[index]; });
+      var counties = L.polyline(lines, {color: "#404040", weight: 1.8, interactive: false}).addTo(map);
+      layerControl.addOverlay(counties, options.text.counties);
     }
+  }
+
+  /* Zoom to a township and open its popup. */
+  function openTownship(map, options, state, index) {
+    var bounds = state.shapes[index].getBounds();
+    map.fitBounds(bounds, {maxZoom: 13, animate: false});
+    L.popup({maxWidth: 380}).setLatLng(bounds.getCenter()).setContent(popup(options, state, index)).openOn(map);
   }
 
   function tooltip(options, state, index) {
@@ -90,7 +122,7 @@
     });
     var line = element("div", "", box);
     element("b", "", line, options.text.sites);
-    var names = sitesByTownship(options, state)[index] || [];
+    var names = state.detailsPending ? ["…"] : sitesByTownship(options, state)[index] || [];
     line.appendChild(document.createTextNode(": " + (names.join("、") || "—")));
     return box;
   }
@@ -99,7 +131,7 @@
     if (!state.siteNames) {
       state.siteNames = {};
       state.sites.forEach(function (site) {
-        if (site.township < 0) return;
+        if (!(site.township >= 0)) return;
         (state.siteNames[site.township] = state.siteNames[site.township] || []).push(site.name);
       });
     }
@@ -185,33 +217,107 @@
         icon: L.divIcon({className: "tc-badge-icon", html: badge, iconSize: [size, size]}),
       });
     }
-    marker.bindTooltip(function () { return element("span", "", undefined, item.name); });
+    marker.bindTooltip(function () { return element("span", "", undefined, item.name === undefined ? "…" : item.name); });
     return marker;
   }
 
   function addSites(map, layerControl, options, state) {
     state.sites = [];
+    state.siteLayers = [];
+    state.covering = [];
+    var byZoom = options.sites.filter(function (site) { return site.by_zoom; });
     options.sites.forEach(function (site) {
       var items = decodeNamedPoints(site);
+      state.siteLayers.push(items);
       state.sites = state.sites.concat(items);
-      var markers = items.map(function (item) { return siteMarker(site, item); });
-      var layer = site.cluster && L.markerClusterGroup
-        ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40, disableClusteringAtZoom: 12})
-        : L.featureGroup();
-      if (layer.addLayers) layer.addLayers(markers);
-      else markers.forEach(function (marker) { layer.addLayer(marker); });
+      if (site.covers) state.covering = state.covering.concat(items);
+      var layer;
+      if (site.by_zoom) {
+        var slot = byZoom.indexOf(site) - (byZoom.length - 1) / 2;
+        layer = byZoomLayer(map, items, function (item) { return siteMarker(site, item); },
+                            {colour: site.colour, offset: slot * 30});
+      } else {
+        var markers = items.map(function (item) { return siteMarker(site, item); });
+        layer = site.cluster
+          ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40, disableClusteringAtZoom: 12})
+          : L.featureGroup();
+        if (layer.addLayers) layer.addLayers(markers);
+        else markers.forEach(function (marker) { layer.addLayer(marker); });
+      }
       layer.tcSiteType = site.type;
+      layer.tcCount = items.length;
       layer.addTo(map);
       layerControl.addOverlay(layer, site.label_html);  // escaped in Python
     });
     if (options.radius) {
-      var circles = L.featureGroup(TownshipTopology.points(options.radius).map(function (latlng) {
-        return L.circle(latlng, {
+      var circles = byZoomLayer(map, state.covering, function (item) {
+        return L.circle(item.latlng, {
           radius: options.radius.metres, color: "#2b8cbe", weight: 0.6, fillOpacity: 0.06, interactive: false,
         });
-      }));
+      }, {minZoom: RADIUS_MIN_ZOOM});
       layerControl.addOverlay(circles, options.radius.label_html);  // escaped in Python
     }
+  }
+
+  /* A layer of many points that only draws what is in view: counts on a
+   * grid of cells while zoomed out (in the layer's colour, shifted by
+   * `offset` pixels so that several layers' counts sit side by side), the
+   * points themselves (at most MAX_IN_VIEW) once zoomed in to showAtZoom;
+   * nothing below minZoom. Clicking a count zooms in on it. */
+  function byZoomLayer(map, items, makeMarker, settings) {
+    settings = L.extend({minZoom: 0, showAtZoom: BY_ZOOM_SHOW_AT, cell: 90, offset: 0, colour: "#555"}, settings || {});
+    var layer = L.layerGroup(), markers = {}, world = null;
+    function project() {  // pixel positions at zoom 0, computed once
+      world = new Float64Array(2 * items.length);
+      items.forEach(function (item, i) {
+        var point = map.project(item.latlng, 0);
+        world[2 * i] = point.x;
+        world[2 * i + 1] = point.y;
+      });
+    }
+    function update() {
+      if (!map.hasLayer(layer)) return;
+      layer.clearLayers();
+      var zoom = map.getZoom();
+      if (zoom < settings.minZoom) return;
+      if (!world) project();
+      var scale = Math.pow(2, zoom), view = map.getPixelBounds().pad(0.1);
+      var x0 = view.min.x, y0 = view.min.y, x1 = view.max.x, y1 = view.max.y;
+      var inView = [];
+      for (var i = 0; i < items.length; i++) {
+        var x = world[2 * i] * scale, y = world[2 * i + 1] * scale;
+        if (x >= x0 && x <= x1 && y >= y0 && y <= y1) inView.push(i);
+      }
+      if (zoom >= settings.showAtZoom || inView.length <= MAX_IN_VIEW) {
+        inView.slice(0, MAX_IN_VIEW).forEach(function (i) {
+          layer.addLayer(markers[i] || (markers[i] = makeMarker(items[i])));
+        });
+        return;
+      }
+      // Counts per grid cell, at the cell's centre; each layer has its own place in the cell.
+      var cells = {}, size = settings.cell;
+      inView.forEach(function (i) {
+        var key = Math.floor(world[2 * i] * scale / size) + ":" + Math.floor(world[2 * i + 1] * scale / size);
+        cells[key] = (cells[key] || 0) + 1;
+      });
+      Object.keys(cells).forEach(function (key) {
+        var parts = key.split(":"), count = cells[key];
+        var centre = L.point((+parts[0] + 0.5) * size + settings.offset, (+parts[1] + 0.5) * size);
+        var latlng = map.unproject(centre, zoom);
+        var badge = element("span", "tc-count", undefined, String(count));
+        badge.style.background = settings.colour;
+        var diameter = count < 10 ? 22 : count < 100 ? 26 : count < 1000 ? 32 : 38;
+        var marker = L.marker(latlng, {
+          icon: L.divIcon({className: "tc-count-icon", html: badge, iconSize: [diameter, diameter]}),
+          keyboard: false,
+        });
+        marker.on("click", function () { map.setView(latlng, Math.min(zoom + 2, settings.showAtZoom)); });
+        layer.addLayer(marker);
+      });
+    }
+    layer.on("add", function () { map.on("moveend", update); update(); });
+    layer.on("remove", function () { map.off("moveend", update); });
+    return layer;
   }
 
   function addButtons(map, options) {
@@ -244,6 +350,7 @@
   function addSearch(map, options, state) {
     var t = options.townships;
     var entries = null;
+    state.resetSearch = function () { entries = null; };
     function searchEntries() {  // built at the first search, not at load
       if (entries) return entries;
       entries = t.names.map(function (name, index) {
@@ -271,9 +378,7 @@
         list.textContent = "";
         if (pin) { pin.remove(); pin = null; }
         if (entry.kind === "township") {
-          var shape = state.shapes[entry.index];
-          map.fitBounds(shape.getBounds(), {maxZoom: 13});
-          shape.openPopup(shape.getBounds().getCenter());
+          openTownship(map, options, state, entry.index);
         } else {
           map.setView(entry.latlng, 14);
           pin = L.circleMarker(entry.latlng, {radius: 9, color: "#000", weight: 2, fill: false}).addTo(map);
@@ -290,6 +395,9 @@
           else if (entry.name.indexOf(query) >= 0) partial.push(entry);
         });
         var found = exact.concat(partial).slice(0, 12);
+        if (state.detailsPending || state.detailsMissing) {
+          element("li", "tc-none", list, state.detailsMissing ? options.text.details_missing : options.text.details_loading);
+        }
         if (!found.length) element("li", "tc-none", list, options.text.no_results);
         found.forEach(function (entry) {
           var item = element("li", "tc-result tc-result-" + entry.kind, list);
@@ -311,7 +419,50 @@
     control.addTo(map);
   }
 
+  var timings = {};
+  function timed(name, step) {
+    var start = performance.now();
+    step();
+    timings[name] = Math.round(performance.now() - start);
+  }
+
+  /* Names of villages and sites kept beside a large map (map_data/…): loaded once the map is drawn. */
+  function loadDetails(options, state) {
+    state.detailsPending = true;
+    var script = document.createElement("script");
+    script.src = options.details_file;
+    script.onerror = function () {
+      state.detailsPending = false;
+      state.detailsMissing = true;
+    };
+    pendingDetails = function (details) {
+      details.sites.forEach(function (named, k) { setNames(state.siteLayers[k], named); });
+      options.villages = details.villages;
+      state.siteNames = null;
+      state.detailsPending = false;
+      if (state.resetSearch) state.resetSearch();
+      document.documentElement.setAttribute("data-tc-details", "1");
+    };
+    document.head.appendChild(script);
+  }
+
+  var timings = {};
+  var pendingDetails = null;
+  function timed(name, step) {
+    var start = performance.now();
+    step();
+    timings[name] = Math.round(performance.now() - start);
+  }
+
   window.TownshipCoverage = {
+    /* Milliseconds each step of init took (for the benchmark). */
+    timings: timings,
+    /* Zoom to the township with this code and open its popup (set by init). */
+    openTownship: null,
+    /* Called by the details script. */
+    details: function (details) {
+      if (pendingDetails) pendingDetails(details);
+    },
     init: function (map, layerControl, options) {
       // Without a tile layer Folium sets no zoom range; clustering needs one.
       // (Set as options: setMinZoom would start an animation racing fitBounds.)
@@ -321,13 +472,19 @@
       // A narrow map (an embedded frame) starts with the layer list folded.
       if (map.getSize().x < 800) layerControl.collapse();
       var state = {};
-      addTownships(map, layerControl, options, state);
-      addIndicatorSwitch(map, options, state);
-      addSites(map, layerControl, options, state);
-      addLabels(map, options);
+      options.indicators.forEach(decodeValues);
+      timed("townships", function () { addTownships(map, layerControl, options, state); });
+      timed("indicators", function () { addIndicatorSwitch(map, options, state); });
+      timed("sites", function () { addSites(map, layerControl, options, state); });
+      timed("labels", function () { addLabels(map, options); });
       addButtons(map, options);
       addSearch(map, options, state);
+      window.TownshipCoverage.openTownship = function (code) {
+        var index = options.townships.codes.indexOf(String(code));
+        if (index >= 0) openTownship(map, options, state, index);
+      };
       map.getContainer().setAttribute("data-tc-ready", "1");
+      if (options.details_file) loadDetails(options, state);
     },
   };
 })();

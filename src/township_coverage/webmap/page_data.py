@@ -10,8 +10,12 @@ escaped here.
 
 from __future__ import annotations
 
+import hashlib
 import html
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,10 +23,28 @@ import pandas as pd
 import shapely
 
 from township_coverage.classes import INDICATORS, Classes
-from township_coverage.geometry import coverage_topology, encode_topology, node_coverage, varint_base64
+from township_coverage.geometry import (
+    CoverageTopology,
+    arcs_between_groups,
+    coverage_topology,
+    encode_topology,
+    node_coverage,
+    varint_base64,
+)
 
-# Grid of all coordinates in the page: 1e-5 degrees, about 1 m.
+# Borders simplified to about 20 m on a grid of about 1 m (1e-5 degrees):
+# finer than the zoom levels the map offers need. A map of more than
+# LARGE_MAP_TOWNSHIPS townships (a province, the nation) is drawn to about
+# 50 m on a grid of about 10 m, to keep the page small.
 GRID_DEGREES = 1e-5
+SIMPLIFY_DEGREES = 0.0002
+LARGE_MAP_TOWNSHIPS = 5_000
+LARGE_GRID_DEGREES = 1e-4
+LARGE_SIMPLIFY_DEGREES = 0.0005
+# Above this many named points (villages and sites), their names go into a
+# script beside the page (DETAILS_FOLDER), loaded after the map is drawn.
+DETAILS_IN_PAGE_MAX = 250_000
+DETAILS_FOLDER = "map_data"
 # Site symbols: (zh label, en label, colour, radius px, symbol, letter, clustered)
 SITE_STYLES = {
     "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7, "circle", "", False),
@@ -31,42 +53,110 @@ SITE_STYLES = {
     "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企", False),
     "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医", False),
 }
-# Above this many markers a site layer is clustered whatever its type, so
-# that a national map opens on clusters instead of tens of thousands of symbols.
-CLUSTER_ABOVE = 2_000
+# Above this many points a site layer draws only what is in view: counts on
+# a grid while zoomed out, the sites when zoomed in (coverage.js, byZoomLayer),
+# so that a provincial or national map opens on counts, not on 100,000 symbols.
+BY_ZOOM_ABOVE = 1_000
+# Sites whose coverage circles the radius layer draws.
+COVERING_SITES = ("township_station", "community_room")
 _CLASS_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+#: ``remember(kind, key_parts, compute)``: a result computed once per key (see ``cache.Cache.get_or_compute``).
+Remember = Callable[[str, Sequence[object], Callable[[], Any]], Any]
+
+
+@dataclass(frozen=True)
+class PageScale:
+    """How finely a map of this size is drawn, and what stays in the page.
+
+    Attributes
+    ----------
+    tolerance
+        Border simplification, in degrees.
+    grid
+        Coordinate grid, in degrees.
+    details_in_page
+        Whether names of villages and sites are in the page (else in a
+        script in :data:`DETAILS_FOLDER` beside it).
+    """
+
+    tolerance: float
+    grid: float
+    details_in_page: bool
+
+
+def page_scale(townships: int, named_points: int) -> PageScale:
+    """The :class:`PageScale` for a map of so many townships and villages plus sites."""
+    large = townships > LARGE_MAP_TOWNSHIPS
+    return PageScale(
+        tolerance=LARGE_SIMPLIFY_DEGREES if large else SIMPLIFY_DEGREES,
+        grid=LARGE_GRID_DEGREES if large else GRID_DEGREES,
+        details_in_page=named_points <= DETAILS_IN_PAGE_MAX,
+    )
+
+
+def details_script(details: dict) -> tuple[str, str]:
+    """The file (under :data:`DETAILS_FOLDER`) and text of the script that hands ``details`` to the page.
+
+    The name carries a hash of the content, so that a page never reads
+    another run's names.
+    """
+    payload = json.dumps(details, ensure_ascii=False, separators=(",", ":"))
+    for unsafe, escaped in (("<", "\\u003c"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        payload = payload.replace(unsafe, escaped)
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+    return f"{DETAILS_FOLDER}/details-{digest}.js", f"TownshipCoverage.details({payload});\n"
 
 
 def simplified_borders(
-    geometries: np.ndarray, tolerance: float | None, names: Sequence[str] | None = None
+    geometries: np.ndarray, tolerance: float | None, names: Sequence[str] | None = None, *, grid: float = GRID_DEGREES
 ) -> np.ndarray:
-    """Borders simplified as one coverage and noded, so that neighbours still share them exactly."""
+    """Borders simplified as one coverage, so that neighbours still share them exactly.
+
+    Borders that nearly but not exactly match (as separately drawn
+    outlines do) are first rebuilt to match (:func:`node_coverage`, on
+    ``grid``). Rounding to the grid is left to the topology, which rounds
+    each shared border once for both sides.
+    """
     geometries = np.asarray(geometries, dtype=object)
-    if tolerance:
-        geometries = shapely.coverage_simplify(geometries, tolerance)
-    whole = np.array([shapely.union_all(geometries)], dtype=object)
-    return node_coverage(geometries, whole, np.zeros(len(geometries), dtype=int), grid_size=GRID_DEGREES, names=names)
+    if not shapely.coverage_is_valid(geometries):
+        whole = np.array([shapely.union_all(geometries)], dtype=object)
+        geometries = node_coverage(geometries, whole, np.zeros(len(geometries), dtype=int), grid_size=grid, names=names)
+    return shapely.coverage_simplify(geometries, tolerance) if tolerance else geometries
 
 
-def townships(table: gpd.GeoDataFrame, tolerance: float | None) -> dict:
-    """Township borders, codes, names and counties (WGS84 ``table`` indexed by code)."""
-    shapes = simplified_borders(table.geometry.to_numpy(), tolerance, [f"township {c}" for c in table.index])
+def townships(
+    table: gpd.GeoDataFrame, scale: PageScale, *, tolerance: float, county_borders: bool = True,
+    remember: Remember | None = None,
+) -> dict:
+    """Township borders, codes, names and counties (WGS84 ``table`` indexed by code).
+
+    County borders are the township borders between two counties and
+    along the edge of the coverage, so they are sent as arc numbers only.
+    ``remember`` (e.g. a cache's ``get_or_compute``) keeps the simplified
+    topology for the next run with the same borders.
+    """
+    geometries = table.geometry.to_numpy()
+
+    def compute() -> CoverageTopology:
+        names = [f"township {code}" for code in table.index]
+        return coverage_topology(simplified_borders(geometries, tolerance, names, grid=scale.grid), grid=scale.grid)
+
+    if remember is None:
+        topology = compute()
+    else:
+        digest = hashlib.sha256(b"".join(shapely.to_wkb(geometries, hex=False))).hexdigest()
+        topology = remember("map_borders", [digest, tolerance, scale.grid], compute)
     county_names = table["county_name"].astype(str)
     county_list, county_of = np.unique(county_names.to_numpy(), return_inverse=True)
+    county_key = table["county_code"].astype(str).to_numpy() if "county_code" in table else county_names.to_numpy()
     return {
-        "topology": encode_topology(coverage_topology(shapes, grid=GRID_DEGREES)),
+        "topology": encode_topology(topology),
+        "county_arcs": varint_base64(arcs_between_groups(topology, county_key)) if county_borders else None,
         "codes": [str(code) for code in table.index],
         "names": table["township_name"].astype(str).tolist(),
         "county": county_of.tolist(),
         "county_names": county_list.tolist(),
     }
-
-
-def county_borders(counties: gpd.GeoDataFrame, tolerance: float | None) -> dict:
-    """County outlines as a topology (drawn as lines, each border once)."""
-    names = _county_names(counties)
-    shapes = simplified_borders(counties.geometry.to_numpy(), tolerance, names)
-    return encode_topology(coverage_topology(shapes, grid=GRID_DEGREES))
 
 
 def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]) -> list[dict]:
@@ -98,19 +188,15 @@ def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]
     return result
 
 
-def encode_points(points: np.ndarray) -> dict:
+def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
     """Points (shapely, WGS84) as a varint stream of grid steps from one to the next."""
     xy = shapely.get_coordinates(np.asarray(points, dtype=object)) if len(points) else np.zeros((0, 2))
-    origin = np.floor(xy.min(axis=0) / GRID_DEGREES) * GRID_DEGREES if len(xy) else np.zeros(2)
-    steps = np.diff(np.rint((xy - origin) / GRID_DEGREES).astype(np.int64), axis=0, prepend=np.zeros((1, 2), np.int64))
-    return {
-        "points": varint_base64((steps.ravel() << 1) ^ (steps.ravel() >> 63)),
-        "origin": origin.tolist(),
-        "grid": GRID_DEGREES,
-    }
+    origin = np.floor(xy.min(axis=0) / grid) * grid if len(xy) else np.zeros(2)
+    steps = np.diff(np.rint((xy - origin) / grid).astype(np.int64), axis=0, prepend=np.zeros((1, 2), np.int64))
+    return {"points": varint_base64(_zigzag(steps.ravel())), "origin": origin.tolist(), "grid": grid}
 
 
-def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str) -> list[dict]:
+def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES) -> list[dict]:
     """Per site type present: style, label (escaped HTML), points, names and township positions."""
     layers = []
     for site_type, (zh, en, colour, radius, symbol, letter, clustered) in SITE_STYLES.items():
@@ -128,53 +214,65 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str) -> list
                 "letter": letter,
                 "colour": colour,
                 "radius": radius,
-                "cluster": clustered or len(frame) > CLUSTER_ABOVE,
-                **_named_points(frame, frame["name"], townships),
+                "cluster": clustered,
+                "by_zoom": len(frame) > BY_ZOOM_ABOVE,
+                "covers": site_type in COVERING_SITES,
+                **_named_points(frame, frame["name"], townships, grid),
             }
         )
     return layers
 
 
-def radius_layer(sites: gpd.GeoDataFrame, radius_km: float | None, label: str) -> dict | None:
-    """Coverage circles around rooms and stations, if a radius is given."""
+def split_details(settings: dict) -> dict:
+    """Move the names of sites and the villages out of ``settings`` (in place); returns what was moved."""
+    details = {
+        "sites": [{"names": layer.pop("names"), "township": layer.pop("township")} for layer in settings["sites"]],
+        "villages": settings.pop("villages"),
+    }
+    settings["villages"] = None
+    return details
+
+
+def radius_layer(radius_km: float | None, label: str) -> dict | None:
+    """Coverage circles around rooms and stations (drawn from the site layers), if a radius is given."""
     if radius_km is None:
         return None
-    covering = sites[sites["site_type"].isin(["township_station", "community_room"])]
-    return {"metres": radius_km * 1000, "label_html": html.escape(label), **encode_points(covering.geometry.to_numpy())}
+    return {"metres": radius_km * 1000, "label_html": html.escape(label)}
 
 
-def villages(villages: gpd.GeoDataFrame | None, townships: pd.Index) -> dict | None:
+def villages(villages: gpd.GeoDataFrame | None, townships: pd.Index, grid: float = GRID_DEGREES) -> dict | None:
     """Villages for the search box: points, names and township positions."""
     if villages is None or "village_name" not in villages:
         return None
     located = villages[villages.geometry.notna()]
-    return _named_points(located, located["village_name"], townships)
+    return _named_points(located, located["village_name"], townships, grid)
 
 
-def _named_points(frame: gpd.GeoDataFrame, names: pd.Series, townships: pd.Index) -> dict:
+def _named_points(frame: gpd.GeoDataFrame, names: pd.Series, townships: pd.Index, grid: float) -> dict:
     """Points, their names and the position of their township (-1: none), as parallel lists."""
     position = townships.get_indexer(frame["township_code"].astype(str)) if "township_code" in frame else np.full(
         len(frame), -1
     )
     return {
-        **encode_points(frame.geometry.to_numpy()),
+        **encode_points(frame.geometry.to_numpy(), grid),
         "names": names.astype(str).tolist(),
         "township": varint_base64(position + 1),
     }
 
 
-def _display_values(values: pd.Series, kind: str) -> list:
-    """Values as shown in tooltips: shares in whole percent, others whole numbers, yes/no as 1/0, None if missing."""
+def _display_values(values: pd.Series, kind: str) -> str:
+    """Values as shown in tooltips (shares in whole percent, others whole
+    numbers, yes/no as 1/0) as varints: 0 for a missing value, else the
+    zigzag of the value plus one."""
     numbers = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     if kind == "share":
         numbers = 100 * numbers
     rounded = np.round(numbers)  # half to even, as Python's format() rounds
-    return [None if np.isnan(v) else int(v) for v in rounded]
+    missing = np.isnan(rounded)
+    codes = _zigzag(np.where(missing, 0, rounded).astype(np.int64)) + 1
+    return varint_base64(np.where(missing, 0, codes))
 
 
-def _county_names(counties: gpd.GeoDataFrame) -> list[str]:
-    """How counties are called in error messages: code, else name, else row."""
-    for column in ("county_code", "county_name"):
-        if column in counties:
-            return [f"county {value}" for value in counties[column]]
-    return [f"county feature {i + 1}" for i in range(len(counties))]
+def _zigzag(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    return (values << 1) ^ (values >> 63)

@@ -1,75 +1,80 @@
 /* township-coverage: decoder of the compact coverage topology.
  *
- * The page carries township and county borders as shared arcs on an
- * integer grid (geometry.encode_topology in Python): base64 text of
- * zigzag varints. Decoding gives, per shape, its polygons as nested
- * arrays of L.LatLng; a border shared by two townships is one list of
- * LatLng objects that both polygons use.
+ * The page carries township borders as shared arcs on an integer grid
+ * (geometry.encode_topology in Python): base64 text of zigzag varints.
+ * Decoding gives, per shape, its polygons as nested arrays of L.LatLng;
+ * a border shared by two townships is one run of LatLng objects that
+ * both polygons use.
  */
 (function () {
   "use strict";
 
+  /* LEB128 varints from base64 text, into a Float64Array (exact up to 2^53). */
   function varints(text) {
-    var bytes = atob(text), out = [], value = 0, scale = 1;
+    var bytes = atob(text), out = new Float64Array(bytes.length), count = 0, value = 0, scale = 1;
     for (var i = 0; i < bytes.length; i++) {
       var byte = bytes.charCodeAt(i);
       value += (byte & 0x7f) * scale;
       if (byte & 0x80) {
         scale *= 128;
       } else {
-        out.push(value);
+        out[count++] = value;
         value = 0;
         scale = 1;
       }
     }
-    return out;
+    return out.subarray(0, count);
   }
 
   function unzigzag(n) {
     return n % 2 ? -(n + 1) / 2 : n / 2;
   }
 
-  /* Integer grid points as LatLng: x is longitude, y latitude. */
+  /* A varint stream of grid steps as LatLng: x is longitude, y latitude. */
   function points(encoded) {
-    var numbers = varints(encoded.points), out = [], x = 0, y = 0;
+    var numbers = varints(encoded.points), out = new Array(numbers.length / 2), x = 0, y = 0;
     var grid = encoded.grid, x0 = encoded.origin[0], y0 = encoded.origin[1];
-    for (var i = 0; i < numbers.length; i += 2) {
+    for (var i = 0, k = 0; i < numbers.length; i += 2, k++) {
       x += unzigzag(numbers[i]);
       y += unzigzag(numbers[i + 1]);
-      out.push(L.latLng(y0 + y * grid, x0 + x * grid));
+      out[k] = new L.LatLng(y0 + y * grid, x0 + x * grid);
     }
     return out;
   }
 
-  function arcs(topology) {
+  /* All arc points, and where each arc starts in them (one more entry: the end). */
+  function arcPoints(topology) {
     var all = points({points: topology.arcs, grid: topology.grid, origin: topology.origin});
-    var lengths = varints(topology.arc_lengths), out = [], start = 0;
-    lengths.forEach(function (length) {
-      out.push(all.slice(start, start + length));
-      start += length;
-    });
+    var lengths = varints(topology.arc_lengths), starts = new Float64Array(lengths.length + 1);
+    for (var i = 0; i < lengths.length; i++) starts[i + 1] = starts[i] + lengths[i];
+    return {all: all, starts: starts};
+  }
+
+  function arcs(topology) {
+    var decoded = arcPoints(topology), out = new Array(decoded.starts.length - 1);
+    for (var i = 0; i < out.length; i++) out[i] = decoded.all.slice(decoded.starts[i], decoded.starts[i + 1]);
     return out;
   }
 
   /* Per shape, its polygons; per polygon, its rings of LatLng (exterior first). */
   function shapes(topology) {
-    var lines = arcs(topology), stream = varints(topology.shapes), position = 0, previous = 0, out = [];
-    function next() { return stream[position++]; }
+    var decoded = arcPoints(topology), all = decoded.all, starts = decoded.starts;
+    var stream = varints(topology.shapes), position = 0, previous = 0, out = [];
     while (position < stream.length) {
-      var polygons = [], polygonCount = next();
+      var polygons = [], polygonCount = stream[position++];
       for (var p = 0; p < polygonCount; p++) {
-        var rings = [], ringCount = next();
+        var rings = [], ringCount = stream[position++];
         for (var r = 0; r < ringCount; r++) {
-          var ring = [], arcCount = next();
+          var ring = [], arcCount = stream[position++];
           for (var a = 0; a < arcCount; a++) {
-            var code = next(), reversed = code % 2 === 1;
+            var code = stream[position++], reversed = code % 2 === 1;
             var index = previous + unzigzag((code - (reversed ? 1 : 0)) / 2);
             previous = index;
-            var arc = lines[index];
+            var first = starts[index], last = starts[index + 1] - 1;
             if (reversed) {
-              for (var k = arc.length - 1; k > 0; k--) ring.push(arc[k]);
+              for (var k = last; k > first; k--) ring.push(all[k]);
             } else {
-              for (var m = 0; m < arc.length - 1; m++) ring.push(arc[m]);
+              for (var m = first; m < last; m++) ring.push(all[m]);
             }
           }
           rings.push(ring);
@@ -81,5 +86,5 @@
     return out;
   }
 
-  window.TownshipTopology = {varints: varints, points: points, arcs: arcs, shapes: shapes};
+  window.TownshipTopology = {varints: varints, unzigzag: unzigzag, points: points, arcs: arcs, shapes: shapes};
 })();
