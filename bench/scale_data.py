@@ -30,6 +30,10 @@ log-normal population; a township's population is the sum of its villages'.
 Sites: a township station in 97 % of townships, about 2.45 community rooms
 per township (each at one of its villages, with that village's code), and a
 few school, enterprise and hospital stations: about 3.5 sites per township.
+Outlines and positions are marked ``generated`` (``geometry_source`` /
+``location_source``), not ``schematic``: the tool's notice for schematic data
+says that names, codes and counts are real, which here they are not. The
+project's attribution, shown on every map, says that everything is generated.
 
 Usage: ``python bench/scale_data.py N OUTDIR [--seed SEED]``.
 """
