@@ -56,6 +56,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -230,15 +231,16 @@ def child_ours(project: Path, html: Path) -> dict:
     )
     options = MapOptions(radius_km=config.radius_km, classes=config.classes, levels=config.levels)
     prepared = time.perf_counter()
-    fmap = build_coverage_map(
-        shapes, sites[sites.geometry.notna()], title=config.name, counties=validation.counties, villages=villages,
-        schematic=validation.schematic, sources=config.attribution, options=options, classified=classified,
-    )
-    built = time.perf_counter()
-    save_map(fmap, html)
-    saved = time.perf_counter()
+    with RssSampler() as memory:  # a first run: nothing cached
+        fmap = build_coverage_map(
+            shapes, sites[sites.geometry.notna()], title=config.name, villages=villages,
+            schematic=validation.schematic, sources=config.attribution, options=options, classified=classified,
+        )
+        built = time.perf_counter()
+        save_map(fmap, html)
+        saved = time.perf_counter()
     return {"prepare_s": prepared - start, "build_s": built - prepared, "save_s": saved - built,
-            "map_s": saved - prepared}
+            "map_s": saved - prepared, **memory.result()}
 
 
 def child_peer(townships: Path, html: Path) -> dict:
@@ -248,12 +250,50 @@ def child_peer(townships: Path, html: Path) -> dict:
 
     frame = gpd.read_file(townships, engine="pyogrio")
     prepared = time.perf_counter()
-    fmap = frame.explore(column="population", tooltip=["township_name", "population"], tiles=None)
-    built = time.perf_counter()
-    fmap.save(str(html))
-    saved = time.perf_counter()
+    with RssSampler() as memory:
+        fmap = frame.explore(column="population", tooltip=["township_name", "population"], tiles=None)
+        built = time.perf_counter()
+        fmap.save(str(html))
+        saved = time.perf_counter()
     return {"prepare_s": prepared - start, "build_s": built - prepared, "save_s": saved - built,
-            "map_s": saved - prepared}
+            "map_s": saved - prepared, **memory.result()}
+
+
+class RssSampler:
+    """This process's resident memory while a block runs: before it, and its peak (sampled every 10 ms).
+
+    The map build's own memory is the peak less what the process held
+    before (the data read and prepared), the same for both children.
+    """
+
+    def __init__(self) -> None:
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self._peak = max(self._peak, self._rss())
+
+    def __enter__(self) -> "RssSampler":
+        self._before = self._peak = self._rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._rss())
+
+    def result(self) -> dict:
+        """``rss_before_build_mib``, ``build_peak_rss_mib`` and ``build_extra_mib``."""
+        return {"rss_before_build_mib": self._before / MIB, "build_peak_rss_mib": self._peak / MIB,
+                "build_extra_mib": (self._peak - self._before) / MIB}
 
 
 CHILDREN: dict[str, Callable[[Path, Path], dict]] = {"ours": child_ours, "peer": child_peer}
@@ -479,7 +519,9 @@ def _median_times(loads: list[PageTimes], failure: str | None) -> dict:
 # ---------------------------------------------------------------- one size
 
 
-def bench_size(n: int, work: Path, *, seed: int, rounds: int, timeout_s: float, npm_cache: Path) -> dict:
+def bench_size(
+    n: int, work: Path, *, seed: int, rounds: int, timeout_s: float, npm_cache: Path, run_cli: bool = True
+) -> dict:
     """Generate (or reuse) the project of ``n`` townships and measure everything for it."""
     folder = work / f"n{n}"
     scratch = folder / "scratch"
@@ -492,8 +534,9 @@ def bench_size(n: int, work: Path, *, seed: int, rounds: int, timeout_s: float, 
 
     output = folder / "run"
     shutil.rmtree(output, ignore_errors=True)
-    cli = run_measured([*cli_command(), "run", "--project", str(project), "--output", str(output)],
-                       timeout=timeout_s, scratch=scratch)
+    command = [*cli_command(), "run", "--project", str(project), "--output", str(output)]
+    cli = run_measured(command, timeout=timeout_s, scratch=scratch) if run_cli else Measured(
+        0.0, None, None, False, "", "not run (--skip-run)")
     coverage_html = output / "coverage.html"
     result["cli_run"] = _summary(cli) | {
         "html_bytes": coverage_html.stat().st_size if cli.ok and coverage_html.exists() else None,
@@ -521,6 +564,8 @@ def bench_size(n: int, work: Path, *, seed: int, rounds: int, timeout_s: float, 
     pages = {}
     if cli.ok and coverage_html.exists():
         pages["ours"] = (coverage_html, OURS_READY, True)
+    elif ours.ok:  # the run failed or was skipped: the same page, from the map alone
+        pages["ours"] = (ours_html, OURS_READY, True)
     if peer.ok:
         pages["peer"] = (peer_offline, PEER_READY, False)
     result["browser"] = measure_pages(pages, rounds=rounds, timeout_s=timeout_s) if pages else {}
@@ -535,6 +580,8 @@ def _summary(measured: Measured) -> dict:
 
 
 def _describe(measured: Measured) -> str:
+    if measured.returncode is None and not measured.timed_out:
+        return measured.stderr  # not run
     if measured.timed_out:
         return f"timed out after {measured.seconds:.0f} s"
     if not measured.ok:
@@ -561,6 +608,7 @@ def comparison_rows(result: dict) -> list[tuple[str, float | None, float | None,
         ("prepare: read/check/join/compute | read layer", ours.get("prepare_s"), peer.get("prepare_s"), "s"),
         ("map build + save", ours.get("map_s"), peer.get("map_s"), "s"),
         ("map subprocess peak RSS", ours.get("peak_rss_mib"), peer.get("peak_rss_mib"), "MiB"),
+        ("map build + save: memory above the data read", ours.get("build_extra_mib"), peer.get("build_extra_mib"), "MiB"),
         ("HTML size (peer: offline, assets inlined)", mb(cli.get("html_bytes")), mb(peer.get("offline_html_bytes")), "MB"),
         ("HTML size (peer: CDN links)", mb(cli.get("html_bytes")), mb(peer.get("html_bytes")), "MB"),
         ("load until drawn", ours_page.get("drawn_ms"), peer_page.get("drawn_ms"), "ms"),
@@ -609,6 +657,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per measured command (default 900)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the generated data (default: the generator's)")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file")
+    parser.add_argument("--skip-run", action="store_true", help="measure the map alone, not the whole `run`")
     return parser.parse_args(argv)
 
 
@@ -632,7 +681,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         for n in sizes:
             results["sizes"].append(
-                bench_size(n, work, seed=seed, rounds=args.rounds, timeout_s=args.timeout, npm_cache=work / "npm")
+                bench_size(n, work, seed=seed, rounds=args.rounds, timeout_s=args.timeout, npm_cache=work / "npm",
+                           run_cli=not args.skip_run)
             )
             print(format_table(results["sizes"][-1]), flush=True)
             if args.json is not None:

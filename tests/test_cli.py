@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from _support import REPO, write_tiny_project, written_outputs
+from _support import REPO, map_settings, write_tiny_project, written_outputs
 from township_coverage.cli import main
 
 VENDOR = REPO / "src" / "township_coverage" / "webmap" / "vendor"
@@ -71,11 +71,13 @@ def test_map_references_no_external_url_and_says_it_is_schematic(default_run):
 
 def test_map_has_every_township_and_site(default_run):
     _, maps = default_run
-    page = (maps / "coverage.html").read_text(encoding="utf-8")
-    assert page.count('"popup": ') == 156
-    # Sites are passed to the page as [lat, lon, name] per type.
-    for name in ("兰山街道社会工作服务站", "学校社工站（示意1）", "医院社工站（示意2）"):
-        assert f'"{name}"]' in page
+    settings = map_settings((maps / "coverage.html").read_text(encoding="utf-8"))
+    assert len(settings["townships"]["codes"]) == 156
+    names = {layer["type"]: layer["names"] for layer in settings["sites"]}
+    assert len(names["township_station"]) == 156 and len(names["community_room"]) == 390
+    for site_type, name in (("township_station", "兰山街道社会工作服务站"), ("school_station", "学校社工站（示意1）"),
+                            ("hospital_station", "医院社工站（示意2）")):
+        assert name in names[site_type]
 
 
 def test_english_interface(tmp_path: Path):

@@ -18,10 +18,8 @@ pytestmark = pytest.mark.browser
 MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
 COUNT_LAYERS = f"""
 () => {{
-  const counts = {{townships: 0}};
+  const counts = {{townships: TownshipCoverage.townships.codes.length}};
   {MAP}.eachLayer(layer => {{
-    const p = layer.feature && layer.feature.properties;
-    if (p && p.township_code) counts.townships += 1;
     if (layer.tcSiteType) counts[layer.tcSiteType] = layer.getLayers().length;
   }});
   return counts;
@@ -69,16 +67,12 @@ def test_the_initial_view_fits_linyi(open_page, map_path):
     assert north - south < 4  # and not much more
 
 
-DRAWN_TOWNSHIPS = f"""
-() => {{
-  const out = {{}};
-  {MAP}.eachLayer(l => {{
-    if (l.feature && l.feature.properties.township_code) {{
-      out[l.feature.properties.township_code] = L.LineUtil.isFlat(l.getLatLngs()[0]) ? [l.getLatLngs()] : l.getLatLngs();
-    }}
-  }});
+DRAWN_TOWNSHIPS = """
+() => {
+  const t = TownshipCoverage.townships, out = {};
+  t.codes.forEach((code, index) => { out[code] = t.latlngs(index); });
   return out;
-}}
+}
 """
 
 
@@ -95,19 +89,21 @@ def test_the_page_draws_exactly_the_borders_it_carries(open_page, map_path):
                   for rings in polygons]
         shape = MultiPolygon(shells) if len(shells) > 1 else shells[0]
         assert shape.normalize().equals_exact(carried[code].normalize(), 1e-9), code
-    # Neighbours share their border points as the same objects: no second copy.
-    shared = loaded.page.evaluate(
-        f"() => {{ const seen = new Set(); let repeats = 0; {MAP}.eachLayer(l => {{"
-        " if (!(l.feature && l.feature.properties.township_code)) return;"
-        " l.getLatLngs().flat(3).forEach(p => { if (seen.has(p)) repeats += 1; seen.add(p); }); }); return repeats; }"
-    )
-    assert shared > 0
+    # The page finds the township under a point (for tooltips and popups) as shapely does.
+    for code, shape in list(carried.items())[::15]:
+        point = shape.representative_point()
+        index = loaded.page.evaluate(f"() => TownshipCoverage.townships.at({point.y}, {point.x})")
+        assert index >= 0 and drawn_codes(loaded)[index] == code
+
+
+def drawn_codes(loaded) -> list[str]:
+    return loaded.page.evaluate("() => TownshipCoverage.townships.codes")
 
 
 def test_switching_the_indicator_changes_fills_and_legend(open_page, map_path):
     loaded = open_page(map_path)
     _ready(loaded)
-    fills = f"() => {{ const out = []; {MAP}.eachLayer(l => {{ if (l.feature && l.feature.properties.township_code) out.push(l.options.fillColor); }}); return out; }}"
+    fills = "() => TownshipCoverage.townships.fills()"
     legend = loaded.page.locator(".tc-legend-body")
     before_fills, before_legend = loaded.page.evaluate(fills), legend.inner_text()
     loaded.page.get_by_label("社工室数量").check()

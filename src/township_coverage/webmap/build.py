@@ -48,6 +48,7 @@ COORDINATE_DECIMALS = 5
 LABEL_MIN_ZOOM = 10
 _COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
 _TOPOLOGY_JS = files("township_coverage.webmap") / "topology.js"
+_CANVAS_JS = files("township_coverage.webmap") / "canvas.js"
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,7 @@ class CoverageControls(MacroElement):
 
     def render(self, **kwargs):  # noqa: D102 - adds the script and the CDN or inline assets
         figure = self.get_root()
-        for name, source in (("tc_topology_js", _TOPOLOGY_JS), ("tc_coverage_js", _COVERAGE_JS)):
+        for name, source in (("tc_topology_js", _TOPOLOGY_JS), ("tc_canvas_js", _CANVAS_JS), ("tc_coverage_js", _COVERAGE_JS)):
             script = source.read_text(encoding="utf-8").replace("</script", "<\\/script")
             figure.header.add_child(Element(f"<script>{script}</script>"), name=name)
         for name, url in self.default_js:

@@ -14,10 +14,8 @@
 (function () {
   "use strict";
 
-  var TOWNSHIP_STYLE = {fillOpacity: 0.8, color: "#ffffff", weight: 0.8};
-  var HIGHLIGHT_STYLE = {weight: 2.5, color: "#333333"};
   var MAX_LABELS = 400;  // labels drawn at once; more are too many to read
-  var MAX_IN_VIEW = 1500;  // markers a by-zoom layer draws at once
+  var MAX_IN_VIEW = 1500;  // markers a by-zoom layer draws at most
   var BY_ZOOM_SHOW_AT = 12;  // from this zoom a by-zoom layer shows every point in view
   var RADIUS_MIN_ZOOM = 8;  // coverage circles are drawn from this zoom on
 
@@ -67,35 +65,40 @@
   }
 
   function addTownships(map, layerControl, options, state) {
-    var group = L.featureGroup();
-    state.shapes = TownshipTopology.shapes(options.townships.topology).map(function (polygons, index) {
-      var shape = L.polygon(polygons, L.extend({}, TOWNSHIP_STYLE));
-      shape.feature = {properties: {township_code: options.townships.codes[index]}};
-      shape.tcIndex = index;
-      group.addLayer(shape);
-      return shape;
-    });
-    // One tooltip, popup and highlight for the whole layer, filled for the township under the pointer.
-    group.bindTooltip(function (shape) { return tooltip(options, state, shape.tcIndex); }, {sticky: true});
-    group.bindPopup(function (shape) { return popup(options, state, shape.tcIndex); }, {maxWidth: 380});
-    group.on("mouseover", function (event) { event.layer.setStyle(HIGHLIGHT_STYLE); event.layer.bringToFront(); });
-    group.on("mouseout", function (event) {
-      event.layer.setStyle({weight: TOWNSHIP_STYLE.weight, color: TOWNSHIP_STYLE.color});
-    });
-    group.addTo(map);
-    state.townships = group;
     var borders = options.townships.county_arcs;
+    var layer = state.townships = TownshipCanvas.create(map, options.townships.topology, borders);
+    var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null;
+    function hover(event) {
+      // Over a site marker or a count, the marker has the pointer.
+      var index = event.sourceTarget === map ? layer.townshipAt(event.latlng) : -1;
+      if (index !== hovered) {
+        hovered = index;
+        layer.highlight(index);
+        if (index >= 0) tip.setContent(tooltip(options, state, index));
+      }
+      if (index >= 0) tip.setLatLng(event.latlng).openOn(map);
+      else tip.remove();
+    }
+    map.on("mousemove", function (event) {
+      if (pending === null) {
+        pending = requestAnimationFrame(function () { pending = null; hover(event); });
+      }
+    });
+    map.on("mouseout", function () { hovered = -1; layer.highlight(-1); tip.remove(); });
+    map.on("click", function (event) {
+      if (event.sourceTarget !== map) return;
+      var index = layer.townshipAt(event.latlng);
+      if (index >= 0) L.popup({maxWidth: 380}).setLatLng(event.latlng).setContent(popup(options, state, index)).openOn(map);
+    });
     if (borders) {
-      var arcs = TownshipTopology.arcs(options.townships.topology);
-      var lines = Array.from(TownshipTopology.varints(borders), function (index) { return arcs[index]; });
-      var counties = L.polyline(lines, {color: "#404040", weight: 1.8, interactive: false}).addTo(map);
-      layerControl.addOverlay(counties, options.text.counties);
+      layer.borders.addTo(map);
+      layerControl.addOverlay(layer.borders, options.text.counties);
     }
   }
 
   /* Zoom to a township and open its popup. */
   function openTownship(map, options, state, index) {
-    var bounds = state.shapes[index].getBounds();
+    var bounds = state.townships.bounds(index);
     map.fitBounds(bounds, {maxZoom: 13, animate: false});
     L.popup({maxWidth: 380}).setLatLng(bounds.getCenter()).setContent(popup(options, state, index)).openOn(map);
   }
@@ -149,9 +152,8 @@
       var legend = element("div", "tc-legend-body", box);
       function show(indicator) {
         state.indicator = indicator;
-        state.shapes.forEach(function (shape, index) {
-          shape.setStyle({fillColor: indicator.palette[indicator.classes.charCodeAt(index) - 97]});
-        });
+        state.fills = Array.from(indicator.classes, function (letter) { return indicator.palette[letter.charCodeAt(0) - 97]; });
+        state.townships.setFills(state.fills);
         legend.innerHTML = indicator.legend_html;  // escaped in Python
         box.setAttribute("data-indicator", indicator.column);
       }
@@ -235,7 +237,7 @@
       if (site.by_zoom) {
         var slot = byZoom.indexOf(site) - (byZoom.length - 1) / 2;
         layer = byZoomLayer(map, items, function (item) { return siteMarker(site, item); },
-                            {colour: site.colour, offset: slot * 30});
+                            {colour: site.colour, offset: slot * 30, maxInView: site.max_in_view});
       } else {
         var markers = items.map(function (item) { return siteMarker(site, item); });
         layer = site.cluster
@@ -265,7 +267,8 @@
    * points themselves (at most MAX_IN_VIEW) once zoomed in to showAtZoom;
    * nothing below minZoom. Clicking a count zooms in on it. */
   function byZoomLayer(map, items, makeMarker, settings) {
-    settings = L.extend({minZoom: 0, showAtZoom: BY_ZOOM_SHOW_AT, cell: 90, offset: 0, colour: "#555"}, settings || {});
+    settings = L.extend(
+      {minZoom: 0, showAtZoom: BY_ZOOM_SHOW_AT, cell: 90, offset: 0, colour: "#555", maxInView: MAX_IN_VIEW}, settings || {});
     var layer = L.layerGroup(), markers = {}, world = null;
     function project() {  // pixel positions at zoom 0, computed once
       world = new Float64Array(2 * items.length);
@@ -288,7 +291,7 @@
         var x = world[2 * i] * scale, y = world[2 * i + 1] * scale;
         if (x >= x0 && x <= x1 && y >= y0 && y <= y1) inView.push(i);
       }
-      if (zoom >= settings.showAtZoom || inView.length <= MAX_IN_VIEW) {
+      if (zoom >= settings.showAtZoom || inView.length <= settings.maxInView) {
         inView.slice(0, MAX_IN_VIEW).forEach(function (i) {
           layer.addLayer(markers[i] || (markers[i] = makeMarker(items[i])));
         });
@@ -459,6 +462,8 @@
     timings: timings,
     /* Zoom to the township with this code and open its popup (set by init). */
     openTownship: null,
+    /* The townships drawn: codes, fills(), latlngs(index), at(lat, lng) (set by init; for tests). */
+    townships: null,
     /* Called by the details script. */
     details: function (details) {
       if (pendingDetails) pendingDetails(details);
@@ -483,8 +488,20 @@
         var index = options.townships.codes.indexOf(String(code));
         if (index >= 0) openTownship(map, options, state, index);
       };
+      window.TownshipCoverage.townships = {
+        codes: options.townships.codes,
+        fills: function () { return state.fills.slice(); },
+        latlngs: function (index) { return state.townships.latlngs(index); },
+        at: function (lat, lng) { return state.townships.townshipAt(L.latLng(lat, lng)); },
+      };
       map.getContainer().setAttribute("data-tc-ready", "1");
-      if (options.details_file) loadDetails(options, state);
+      if (options.details_file) {
+        // After the first drawing: the names are not needed to see the map.
+        state.detailsPending = true;
+        var later = function () { setTimeout(function () { loadDetails(options, state); }, 50); };
+        if (document.readyState === "complete") later();
+        else window.addEventListener("load", later);
+      }
     },
   };
 })();

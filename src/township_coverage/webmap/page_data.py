@@ -57,6 +57,8 @@ SITE_STYLES = {
 # a grid while zoomed out, the sites when zoomed in (coverage.js, byZoomLayer),
 # so that a provincial or national map opens on counts, not on 100,000 symbols.
 BY_ZOOM_ABOVE = 1_000
+# A layer drawn by zoom shows its sites themselves once at most this many are in view.
+BY_ZOOM_MAX_IN_VIEW = 1_500
 # Sites whose coverage circles the radius layer draws.
 COVERING_SITES = ("township_station", "community_room")
 _CLASS_LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -216,6 +218,7 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
                 "radius": radius,
                 "cluster": clustered,
                 "by_zoom": len(frame) > BY_ZOOM_ABOVE,
+                "max_in_view": BY_ZOOM_MAX_IN_VIEW,
                 "covers": site_type in COVERING_SITES,
                 **_named_points(frame, frame["name"], townships, grid),
             }

@@ -2,9 +2,9 @@
  *
  * The page carries township borders as shared arcs on an integer grid
  * (geometry.encode_topology in Python): base64 text of zigzag varints.
- * Decoding gives, per shape, its polygons as nested arrays of L.LatLng;
- * a border shared by two townships is one run of LatLng objects that
- * both polygons use.
+ * arcCoordinates gives every arc's points once; canvas.js builds the
+ * townships' rings from them, so a border shared by two townships is
+ * decoded and projected once.
  */
 (function () {
   "use strict";
@@ -42,49 +42,21 @@
     return out;
   }
 
-  /* All arc points, and where each arc starts in them (one more entry: the end). */
-  function arcPoints(topology) {
-    var all = points({points: topology.arcs, grid: topology.grid, origin: topology.origin});
-    var lengths = varints(topology.arc_lengths), starts = new Float64Array(lengths.length + 1);
-    for (var i = 0; i < lengths.length; i++) starts[i + 1] = starts[i] + lengths[i];
-    return {all: all, starts: starts};
-  }
-
-  function arcs(topology) {
-    var decoded = arcPoints(topology), out = new Array(decoded.starts.length - 1);
-    for (var i = 0; i < out.length; i++) out[i] = decoded.all.slice(decoded.starts[i], decoded.starts[i + 1]);
-    return out;
-  }
-
-  /* Per shape, its polygons; per polygon, its rings of LatLng (exterior first). */
-  function shapes(topology) {
-    var decoded = arcPoints(topology), all = decoded.all, starts = decoded.starts;
-    var stream = varints(topology.shapes), position = 0, previous = 0, out = [];
-    while (position < stream.length) {
-      var polygons = [], polygonCount = stream[position++];
-      for (var p = 0; p < polygonCount; p++) {
-        var rings = [], ringCount = stream[position++];
-        for (var r = 0; r < ringCount; r++) {
-          var ring = [], arcCount = stream[position++];
-          for (var a = 0; a < arcCount; a++) {
-            var code = stream[position++], reversed = code % 2 === 1;
-            var index = previous + unzigzag((code - (reversed ? 1 : 0)) / 2);
-            previous = index;
-            var first = starts[index], last = starts[index + 1] - 1;
-            if (reversed) {
-              for (var k = last; k > first; k--) ring.push(all[k]);
-            } else {
-              for (var m = first; m < last; m++) ring.push(all[m]);
-            }
-          }
-          rings.push(ring);
-        }
-        polygons.push(rings);
-      }
-      out.push(polygons);
+  /* All arc points as longitudes and latitudes, and where each arc starts in them (one more entry: the end). */
+  function arcCoordinates(topology) {
+    var numbers = varints(topology.arcs), count = numbers.length / 2;
+    var lng = new Float64Array(count), lat = new Float64Array(count), x = 0, y = 0;
+    var grid = topology.grid, x0 = topology.origin[0], y0 = topology.origin[1];
+    for (var i = 0; i < count; i++) {
+      x += unzigzag(numbers[2 * i]);
+      y += unzigzag(numbers[2 * i + 1]);
+      lng[i] = x0 + x * grid;
+      lat[i] = y0 + y * grid;
     }
-    return out;
+    var lengths = varints(topology.arc_lengths), starts = new Float64Array(lengths.length + 1);
+    for (var k = 0; k < lengths.length; k++) starts[k + 1] = starts[k] + lengths[k];
+    return {lng: lng, lat: lat, starts: starts};
   }
 
-  window.TownshipTopology = {varints: varints, unzigzag: unzigzag, points: points, arcs: arcs, shapes: shapes};
+  window.TownshipTopology = {varints: varints, unzigzag: unzigzag, points: points, arcCoordinates: arcCoordinates};
 })();

@@ -1,0 +1,257 @@
+/* township-coverage: the township layer, drawn on one canvas.
+ *
+ * TownshipCanvas.create(map, topology) decodes the township topology once
+ * into projected coordinates (shared borders projected once) and draws
+ * every township in view on its own canvas, filled by colour in a few
+ * batches: tens of thousands of townships need no Leaflet layer each.
+ * The canvas takes no pointer events; the page finds the township under
+ * the pointer with townshipAt(latlng) (a grid of bounding boxes, then
+ * point in polygon).
+ */
+(function () {
+  "use strict";
+
+  var STROKE = "#ffffff";
+  var STROKE_WIDTH = 0.8;
+  var FILL_OPACITY = 0.8;
+  var BORDER = "#404040";
+  var BORDER_WIDTH = 1.8;
+  var HIGHLIGHT = {weight: 2.5, color: "#333333", fill: false, interactive: false};
+  var INDEX_CELLS = 256;  // the spatial index is a grid of INDEX_CELLS x INDEX_CELLS cells
+  var MIN_STEP = 0.7;  // pixels: closer points are skipped when drawing
+
+  /* Web Mercator pixels at zoom 0, as Leaflet's default CRS (EPSG:3857) projects: x, y per point. */
+  function project(lng, lat) {
+    var world = new Float64Array(2 * lng.length), limit = L.Projection.SphericalMercator.MAX_LATITUDE;
+    for (var i = 0; i < lng.length; i++) {
+      var sin = Math.sin(Math.max(Math.min(limit, lat[i]), -limit) * Math.PI / 180);
+      world[2 * i] = 256 * (0.5 + lng[i] / 360);
+      world[2 * i + 1] = 256 * (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI));
+    }
+    return world;
+  }
+
+  /* Per township, its rings as arrays of point indices (exterior first in each polygon). */
+  function townshipRings(topology, starts) {
+    var stream = TownshipTopology.varints(topology.shapes), position = 0, previous = 0, out = [];
+    while (position < stream.length) {
+      var rings = [], polygonCount = stream[position++];
+      for (var p = 0; p < polygonCount; p++) {
+        var ringCount = stream[position++];
+        for (var r = 0; r < ringCount; r++) {
+          var ring = [], arcCount = stream[position++];
+          for (var a = 0; a < arcCount; a++) {
+            var code = stream[position++], reversed = code % 2 === 1;
+            var index = previous + TownshipTopology.unzigzag((code - (reversed ? 1 : 0)) / 2);
+            previous = index;
+            var first = starts[index], last = starts[index + 1] - 1, k;
+            if (reversed) { for (k = last; k > first; k--) ring.push(k); }
+            else { for (k = first; k < last; k++) ring.push(k); }
+          }
+          rings.push({ring: Int32Array.from(ring), exterior: r === 0});
+        }
+      }
+      out.push(rings);
+    }
+    return out;
+  }
+
+  var TownshipRenderer = L.Canvas.extend({
+    initialize: function (data, options) {
+      L.Canvas.prototype.initialize.call(this, options);
+      this._data = data;
+      this._fills = [];
+    },
+
+    setFills: function (fills) {
+      this._fills = fills;
+      if (this._map) this._redraw();
+    },
+
+    showBorders: function (shown) {
+      this._bordersShown = shown;
+      if (this._map) this._redraw();
+    },
+
+    _draw: function () {
+      var data = this._data, ctx = this._ctx, map = this._map;
+      if (!ctx || !map) return;
+      var scale = map.getZoomScale(map.getZoom(), 0), origin = map.getPixelOrigin();
+      var bounds = this._bounds, world = data.world, box = data.boxes;
+      var x0 = (bounds.min.x + origin.x) / scale, y0 = (bounds.min.y + origin.y) / scale;
+      var x1 = (bounds.max.x + origin.x) / scale, y1 = (bounds.max.y + origin.y) / scale;
+      var byColour = {};
+      for (var t = 0; t < data.rings.length; t++) {
+        if (box[4 * t] > x1 || box[4 * t + 2] < x0 || box[4 * t + 1] > y1 || box[4 * t + 3] < y0) continue;
+        var colour = this._fills[t] || "#d9d9d9";
+        (byColour[colour] = byColour[colour] || []).push(t);
+      }
+      // One path per township: canvas fills and strokes of one huge path are far slower.
+      ctx.strokeStyle = STROKE;
+      ctx.lineWidth = STROKE_WIDTH;
+      ctx.lineJoin = "round";
+      for (var fill in byColour) {
+        ctx.fillStyle = fill;
+        var list = byColour[fill];
+        for (var k = 0; k < list.length; k++) {
+          ctx.beginPath();
+          this._trace(list[k], scale, origin, world);
+          ctx.globalAlpha = FILL_OPACITY;
+          ctx.fill();
+          ctx.globalAlpha = 1;
+          ctx.stroke();
+        }
+      }
+      if (this._bordersShown) this._drawBorders(scale, origin, world);
+    },
+
+    /* County borders: the arcs between counties, each once. */
+    _drawBorders: function (scale, origin, world) {
+      var ctx = this._ctx, arcs = this._data.borders, starts = this._data.starts;
+      ctx.strokeStyle = BORDER;
+      ctx.lineWidth = BORDER_WIDTH;
+      for (var a = 0; a < arcs.length; a++) {
+        ctx.beginPath();
+        for (var k = starts[arcs[a]]; k < starts[arcs[a] + 1]; k++) {
+          var x = world[2 * k] * scale - origin.x, y = world[2 * k + 1] * scale - origin.y;
+          if (k === starts[arcs[a]]) ctx.moveTo(x, y);
+          else ctx.lineTo(x, y);
+        }
+        ctx.stroke();
+      }
+    },
+
+    /* Add township t's rings to the current path, skipping points closer than MIN_STEP pixels. */
+    _trace: function (t, scale, origin, world) {
+      var ctx = this._ctx, rings = this._data.rings[t];
+      for (var r = 0; r < rings.length; r++) {
+        var ring = rings[r].ring, lastX = null, lastY = null;
+        for (var i = 0; i < ring.length; i++) {
+          var x = world[2 * ring[i]] * scale - origin.x, y = world[2 * ring[i] + 1] * scale - origin.y;
+          if (i === 0) {
+            ctx.moveTo(x, y);
+          } else if (Math.abs(x - lastX) < MIN_STEP && Math.abs(y - lastY) < MIN_STEP && i < ring.length - 1) {
+            continue;
+          } else {
+            ctx.lineTo(x, y);
+          }
+          lastX = x;
+          lastY = y;
+        }
+        ctx.closePath();
+      }
+    },
+  });
+
+  function boxes(rings, world) {
+    var out = new Float64Array(4 * rings.length);
+    rings.forEach(function (township, t) {
+      var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      township.forEach(function (item) {
+        if (!item.exterior) return;
+        for (var i = 0; i < item.ring.length; i++) {
+          var x = world[2 * item.ring[i]], y = world[2 * item.ring[i] + 1];
+          if (x < minX) minX = x;
+          if (x > maxX) maxX = x;
+          if (y < minY) minY = y;
+          if (y > maxY) maxY = y;
+        }
+      });
+      out.set([minX, minY, maxX, maxY], 4 * t);
+    });
+    return out;
+  }
+
+  /* A grid over all boxes: per cell, the townships whose box meets it. */
+  function gridIndex(box, count) {
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (var t = 0; t < count; t++) {
+      minX = Math.min(minX, box[4 * t]);
+      minY = Math.min(minY, box[4 * t + 1]);
+      maxX = Math.max(maxX, box[4 * t + 2]);
+      maxY = Math.max(maxY, box[4 * t + 3]);
+    }
+    var width = (maxX - minX) / INDEX_CELLS || 1, height = (maxY - minY) / INDEX_CELLS || 1, cells = {};
+    function cell(value, min, size) { return Math.min(INDEX_CELLS - 1, Math.max(0, Math.floor((value - min) / size))); }
+    for (var s = 0; s < count; s++) {
+      for (var cx = cell(box[4 * s], minX, width); cx <= cell(box[4 * s + 2], minX, width); cx++) {
+        for (var cy = cell(box[4 * s + 1], minY, height); cy <= cell(box[4 * s + 3], minY, height); cy++) {
+          (cells[cx * INDEX_CELLS + cy] = cells[cx * INDEX_CELLS + cy] || []).push(s);
+        }
+      }
+    }
+    return function (x, y) {
+      if (x < minX || x > maxX || y < minY || y > maxY) return [];
+      return cells[cell(x, minX, width) * INDEX_CELLS + cell(y, minY, height)] || [];
+    };
+  }
+
+  /* Even-odd point in polygon over all rings of a township. */
+  function contains(township, world, x, y) {
+    var inside = false;
+    township.forEach(function (item) {
+      var ring = item.ring;
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var xi = world[2 * ring[i]], yi = world[2 * ring[i] + 1], xj = world[2 * ring[j]], yj = world[2 * ring[j] + 1];
+        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
+      }
+    });
+    return inside;
+  }
+
+  window.TownshipCanvas = {
+    /* The township layer of a map: returns its renderer, with
+     * townshipAt(latlng) -> index or -1, bounds(index), latlngs(index)
+     * (polygons of rings of LatLng), highlight(index or -1),
+     * setFills(colours), and borders: a layer that shows the county
+     * borders (the arcs numbered in borderArcs) on the same canvas. */
+    create: function (map, topology, borderArcs) {
+      var arcs = TownshipTopology.arcCoordinates(topology);
+      var rings = townshipRings(topology, arcs.starts);
+      var world = project(arcs.lng, arcs.lat);
+      var data = {
+        rings: rings, world: world, boxes: boxes(rings, world), starts: arcs.starts,
+        borders: borderArcs ? TownshipTopology.varints(borderArcs) : [],
+      };
+      var find = gridIndex(data.boxes, rings.length);
+      if (!map.getPane("tcTownships")) {
+        var pane = map.createPane("tcTownships");
+        pane.style.zIndex = 390;  // above tiles, below the other overlays
+        pane.style.pointerEvents = "none";
+      }
+      var renderer = new TownshipRenderer(data, {pane: "tcTownships"});
+      var highlighted = null;
+      renderer.count = rings.length;
+      renderer.townshipAt = function (latlng) {
+        var point = map.project(latlng, 0), candidates = find(point.x, point.y);
+        for (var i = 0; i < candidates.length; i++) {
+          if (contains(rings[candidates[i]], world, point.x, point.y)) return candidates[i];
+        }
+        return -1;
+      };
+      renderer.latlngs = function (index) {
+        var polygons = [];
+        rings[index].forEach(function (item) {
+          var ring = Array.from(item.ring, function (k) { return L.latLng(arcs.lat[k], arcs.lng[k]); });
+          if (item.exterior) polygons.push([ring]);
+          else polygons[polygons.length - 1].push(ring);
+        });
+        return polygons;
+      };
+      renderer.bounds = function (index) {
+        var box = data.boxes;
+        return L.latLngBounds(map.unproject([box[4 * index], box[4 * index + 3]], 0),
+                              map.unproject([box[4 * index + 2], box[4 * index + 1]], 0));
+      };
+      renderer.highlight = function (index) {
+        if (highlighted) highlighted.remove();
+        highlighted = index >= 0 ? L.polygon(renderer.latlngs(index), HIGHLIGHT).addTo(map) : null;
+      };
+      renderer.borders = L.layerGroup();
+      renderer.borders.on("add", function () { renderer.showBorders(true); });
+      renderer.borders.on("remove", function () { renderer.showBorders(false); });
+      renderer.addTo(map);
+      return renderer;
+    },
+  };
+})();
