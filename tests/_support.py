@@ -175,13 +175,21 @@ def write_multipart_project(folder: Path, *, with_outside_points: bool = False) 
 # Reading the map page's data back, independently of the code that wrote it.
 
 def map_settings(page: str) -> dict:
-    """The JSON object that the page passes to ``TownshipCoverage.init``."""
+    """The data the page hands to ``TownshipCoverage.init`` (its JSON element), villages included."""
     import json
     import re
 
-    match = re.search(r"TownshipCoverage\.init\(\s*map_\w+,\s*layer_control_\w+,\s*", page)
+    match = re.search(r'TownshipCoverage\.init\(\s*map_\w+,\s*layer_control_\w+,\s*"([\w-]+)"', page)
     assert match, "the page does not start TownshipCoverage"
-    return json.JSONDecoder().raw_decode(page, match.end())[0]
+
+    def element(element_id: str):
+        found = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', page, re.DOTALL)
+        assert found, f"no data element {element_id}"
+        return json.loads(found.group(1))
+
+    settings = element(match.group(1))
+    settings["villages"] = element(match.group(1) + "-villages")
+    return settings
 
 
 def read_varints(text: str) -> list[int]:

@@ -92,7 +92,6 @@ def test_offline_page_inlines_assets_and_cdn_page_links_them(linyi):
     online = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(offline=False)))
     assert not re.search(r"<(script|link)[^>]+(src|href)=", offline)
     assert re.search(r'<script src="https://[^"]+leaflet', online)
-    assert re.search(r'<script src="https://[^"]+leaflet.markercluster', online)
     assert len(online) < len(offline)
 
 
@@ -124,3 +123,13 @@ def test_english_interface(linyi):
     table, sites = linyi
     page = _settings(build_coverage_map(table, sites, title="t", options=MapOptions(lang="en")))
     assert '"indicator": "Indicator"' in page and "Community rooms" in page and "Search township or village" in page
+
+
+def test_names_that_look_like_template_syntax_stay_as_written(linyi):
+    table, sites = linyi
+    table = table.copy()
+    odd = ["{{ 7*7 }}", "{% raw %}", "{# x #}", "</script><b>"]
+    table.iloc[: len(odd), table.columns.get_loc("township_name")] = odd
+    page = _settings(build_coverage_map(table, sites, title="t"))
+    assert map_settings(page)["townships"]["names"][: len(odd)] == odd
+    assert "</script><b>" not in page

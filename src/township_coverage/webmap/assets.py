@@ -20,19 +20,8 @@ from branca.element import Element, Figure
 _VENDOR = files("township_coverage.webmap") / "vendor"
 
 #: Folium asset name -> vendored file (relative to ``vendor/``).
-#: Folium's own MarkerCluster plugin names the files differently; both work.
-VENDORED_JS = {
-    "leaflet": "leaflet/leaflet.js",
-    "leaflet.markercluster.js": "leaflet.markercluster/leaflet.markercluster.js",
-    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
-}
-VENDORED_CSS = {
-    "leaflet_css": "leaflet/leaflet.css",
-    "MarkerCluster.css": "leaflet.markercluster/MarkerCluster.css",
-    "MarkerCluster.Default.css": "leaflet.markercluster/MarkerCluster.Default.css",
-    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
-    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
-}
+VENDORED_JS = {"leaflet": "leaflet/leaflet.js"}
+VENDORED_CSS = {"leaflet_css": "leaflet/leaflet.css"}
 #: Folium defaults this map does not use (no Bootstrap widgets, no icon fonts).
 UNUSED = frozenset(
     {

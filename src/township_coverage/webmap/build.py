@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import CssLink, Element, JavascriptLink, MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -325,35 +325,45 @@ class CoverageControls(MacroElement):
         """
         {% macro script(this, kwargs) %}
         TownshipCoverage.init({{ this._parent.get_name() }}, {{ this.layer_control.get_name() }},
-            {{ this.settings_json }});
+            "{{ this.data_id }}");
         {% endmacro %}
         """
     )
-    # Rooms are clustered: Folium and inline_assets handle these like a plugin's.
-    default_js = [("leaflet.markercluster.js", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/leaflet.markercluster.js")]
-    default_css = [
-        ("MarkerCluster.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.css"),
-        ("MarkerCluster.Default.css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.5.3/MarkerCluster.Default.css"),
-    ]
 
     def __init__(self, layer_control: folium.LayerControl, settings: dict, side_files: dict[str, str]) -> None:
         super().__init__()
         self._name = "CoverageControls"
         self.layer_control = layer_control
         self.settings = settings
-        self.settings_json = _script_json(settings)
         self.side_files = side_files
+        self.data_id = f"tc-data-{self._id}"
 
-    def render(self, **kwargs):  # noqa: D102 - adds the script and the CDN or inline assets
+    def render(self, **kwargs):  # noqa: D102 - adds the page's own scripts
         figure = self.get_root()
         for name, source in (("tc_topology_js", _TOPOLOGY_JS), ("tc_canvas_js", _CANVAS_JS), ("tc_coverage_js", _COVERAGE_JS)):
             script = source.read_text(encoding="utf-8").replace("</script", "<\\/script")
             figure.header.add_child(Element(f"<script>{script}</script>"), name=name)
-        for name, url in self.default_js:
-            figure.header.add_child(JavascriptLink(url), name=name)
-        for name, url in self.default_css:
-            figure.header.add_child(CssLink(url), name=name)
+        # The data as JSON elements, parsed when needed (JSON.parse is faster than a script literal);
+        # villages only at the first search.
+        settings = dict(self.settings, villages=None)
+        for suffix, value in (("", settings), ("-villages", self.settings.get("villages"))):
+            figure.html.add_child(JsonData(f"{self.data_id}{suffix}", value), name=f"{self.data_id}{suffix}")
         super().render(**kwargs)
+
+
+class JsonData(Element):
+    """A ``<script type="application/json">`` element holding ``value``.
+
+    The JSON is a template value, never template source, so that text from
+    the data cannot act as template syntax.
+    """
+
+    _template = Template('<script type="application/json" id="{{ this.element_id }}">{{ this.json }}</script>')
+
+    def __init__(self, element_id: str, value: object) -> None:
+        super().__init__()
+        self.element_id = element_id
+        self.json = _script_json(value)
 
 
 class Attribution(MacroElement):

@@ -63,6 +63,21 @@
       this._fills = [];
     },
 
+    /* After a pan that stays inside what was drawn (the canvas covers twice
+     * the view), there is nothing to draw again. */
+    _update: function () {
+      var map = this._map, size = map.getSize();
+      var view = L.bounds(map.containerPointToLayerPoint([0, 0]), map.containerPointToLayerPoint(size));
+      var origin = map.getPixelOrigin();
+      if (this._bounds && !map._animatingZoom && map.getZoom() === this._drawnZoom && origin.equals(this._drawnOrigin) &&
+          this._bounds.contains(view)) {
+        return;
+      }
+      this._drawnZoom = map.getZoom();
+      this._drawnOrigin = origin;
+      L.Canvas.prototype._update.call(this);
+    },
+
     setFills: function (fills) {
       this._fills = fills;
       if (this._map) this._redraw();
@@ -219,7 +234,7 @@
         pane.style.zIndex = 390;  // above tiles, below the other overlays
         pane.style.pointerEvents = "none";
       }
-      var renderer = new TownshipRenderer(data, {pane: "tcTownships"});
+      var renderer = new TownshipRenderer(data, {pane: "tcTownships", padding: 0.5});
       var highlighted = null;
       renderer.count = rings.length;
       renderer.townshipAt = function (latlng) {

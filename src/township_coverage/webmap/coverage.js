@@ -3,8 +3,8 @@
  * TownshipCoverage.init(map, layerControl, options) draws, on a Leaflet map
  * built by Folium, the townships and county borders (decoded from the
  * compact topology by topology.js), the indicator switch and its legend,
- * township labels in view when zoomed in, site layers (community rooms, and
- * any layer of thousands of sites, clustered), optional coverage circles,
+ * township labels in view when zoomed in, site layers (a layer of
+ * thousands of sites as counts until zoomed in), optional coverage circles,
  * search by township or village name, full screen and reset-view buttons.
  *
  * Text that comes from the data is only ever put into the page with
@@ -178,7 +178,7 @@
     var points = TownshipTopology.points(options.labels);
     var names = options.townships.names;
     var labels = L.layerGroup().addTo(map);
-    var markers = {};
+    var markers = {}, done = null;
     function marker(index) {
       if (!markers[index]) {
         var text = element("span", "tc-label-text", undefined, names[index]);
@@ -191,9 +191,12 @@
       return markers[index];
     }
     function update() {
+      var zoom = map.getZoom();
+      if (done && done.zoom === zoom && done.area.contains(map.getBounds())) return;  // a pan inside what is drawn
       labels.clearLayers();
-      if (map.getZoom() < options.label_min_zoom) return;
-      var view = map.getBounds().pad(0.2), shown = 0;
+      var view = map.getBounds().pad(0.5), shown = 0;
+      done = {zoom: zoom, area: view};
+      if (zoom < options.label_min_zoom) return;
       for (var i = 0; i < points.length && shown < MAX_LABELS; i++) {
         if (view.contains(points[i])) {
           labels.addLayer(marker(i));
@@ -239,12 +242,7 @@
         layer = byZoomLayer(map, items, function (item) { return siteMarker(site, item); },
                             {colour: site.colour, offset: slot * 30, maxInView: site.max_in_view});
       } else {
-        var markers = items.map(function (item) { return siteMarker(site, item); });
-        layer = site.cluster
-          ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40, disableClusteringAtZoom: 12})
-          : L.featureGroup();
-        if (layer.addLayers) layer.addLayers(markers);
-        else markers.forEach(function (marker) { layer.addLayer(marker); });
+        layer = L.featureGroup(items.map(function (item) { return siteMarker(site, item); }));
       }
       layer.tcSiteType = site.type;
       layer.tcCount = items.length;
@@ -269,7 +267,7 @@
   function byZoomLayer(map, items, makeMarker, settings) {
     settings = L.extend(
       {minZoom: 0, showAtZoom: BY_ZOOM_SHOW_AT, cell: 90, offset: 0, colour: "#555", maxInView: MAX_IN_VIEW}, settings || {});
-    var layer = L.layerGroup(), markers = {}, world = null;
+    var layer = L.layerGroup(), markers = {}, world = null, done = null;
     function project() {  // pixel positions at zoom 0, computed once
       world = new Float64Array(2 * items.length);
       items.forEach(function (item, i) {
@@ -280,11 +278,14 @@
     }
     function update() {
       if (!map.hasLayer(layer)) return;
-      layer.clearLayers();
       var zoom = map.getZoom();
+      if (done && done.zoom === zoom && done.area.contains(map.getPixelBounds())) return;  // a pan inside what is drawn
+      layer.clearLayers();
+      var view = map.getPixelBounds().pad(0.5);
+      done = {zoom: zoom, area: view};
       if (zoom < settings.minZoom) return;
       if (!world) project();
-      var scale = Math.pow(2, zoom), view = map.getPixelBounds().pad(0.1);
+      var scale = Math.pow(2, zoom);
       var x0 = view.min.x, y0 = view.min.y, x1 = view.max.x, y1 = view.max.y;
       var inView = [];
       for (var i = 0; i < items.length; i++) {
@@ -318,7 +319,7 @@
         layer.addLayer(marker);
       });
     }
-    layer.on("add", function () { map.on("moveend", update); update(); });
+    layer.on("add", function () { done = null; map.on("moveend", update); update(); });
     layer.on("remove", function () { map.off("moveend", update); });
     return layer;
   }
@@ -359,8 +360,9 @@
       entries = t.names.map(function (name, index) {
         return {name: name, detail: t.county_names[t.county[index]], kind: "township", index: index};
       });
-      if (options.villages) {
-        decodeNamedPoints(options.villages).forEach(function (item) {
+      var villages = options.villages || readData(options.data_id + "-villages");
+      if (villages) {
+        decodeNamedPoints(villages).forEach(function (item) {
           entries.push({name: item.name, detail: item.township >= 0 ? t.names[item.township] : "", kind: "village", latlng: item.latlng});
         });
       }
@@ -422,6 +424,12 @@
     control.addTo(map);
   }
 
+  /* The JSON data element with this id (null when there is none). */
+  function readData(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
   var timings = {};
   function timed(name, step) {
     var start = performance.now();
@@ -449,6 +457,12 @@
     document.head.appendChild(script);
   }
 
+  /* The JSON data element with this id (null when there is none). */
+  function readData(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
   var timings = {};
   var pendingDetails = null;
   function timed(name, step) {
@@ -468,8 +482,10 @@
     details: function (details) {
       if (pendingDetails) pendingDetails(details);
     },
-    init: function (map, layerControl, options) {
-      // Without a tile layer Folium sets no zoom range; clustering needs one.
+    init: function (map, layerControl, dataId) {
+      var options = readData(dataId);
+      options.data_id = dataId;
+      // Without a tile layer Folium sets no zoom range.
       // (Set as options: setMinZoom would start an animation racing fitBounds.)
       if (map.options.maxZoom === undefined) map.options.maxZoom = 18;
       if (map.options.minZoom === undefined) map.options.minZoom = 3;

@@ -45,13 +45,13 @@ LARGE_SIMPLIFY_DEGREES = 0.0005
 # script beside the page (DETAILS_FOLDER), loaded after the map is drawn.
 DETAILS_IN_PAGE_MAX = 250_000
 DETAILS_FOLDER = "map_data"
-# Site symbols: (zh label, en label, colour, radius px, symbol, letter, clustered)
+# Site symbols: (zh label, en label, colour, radius px, symbol, letter)
 SITE_STYLES = {
-    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7, "circle", "", False),
-    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", 5, "dot", "", True),
-    "school_station": ("学校社工站", "School station", "#6a51a3", 8, "square", "校", False),
-    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企", False),
-    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医", False),
+    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", 7, "circle", ""),
+    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", 5, "dot", ""),
+    "school_station": ("学校社工站", "School station", "#6a51a3", 8, "square", "校"),
+    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企"),
+    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医"),
 }
 # Above this many points a site layer draws only what is in view: counts on
 # a grid while zoomed out, the sites when zoomed in (coverage.js, byZoomLayer),
@@ -201,7 +201,7 @@ def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
 def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES) -> list[dict]:
     """Per site type present: style, label (escaped HTML), points, names and township positions."""
     layers = []
-    for site_type, (zh, en, colour, radius, symbol, letter, clustered) in SITE_STYLES.items():
+    for site_type, (zh, en, colour, radius, symbol, letter) in SITE_STYLES.items():
         frame = sites[sites["site_type"] == site_type]
         if frame.empty:
             continue
@@ -216,7 +216,6 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
                 "letter": letter,
                 "colour": colour,
                 "radius": radius,
-                "cluster": clustered,
                 "by_zoom": len(frame) > BY_ZOOM_ABOVE,
                 "max_in_view": BY_ZOOM_MAX_IN_VIEW,
                 "covers": site_type in COVERING_SITES,
