@@ -79,8 +79,9 @@
     },
 
     setFills: function (fills) {
+      var same = fills.length === this._fills.length && fills.every(function (fill, t) { return fill === this._fills[t]; }, this);
       this._fills = fills;
-      if (this._map) this._redraw();
+      if (this._map && !same) this._redraw();
     },
 
     showBorders: function (shown) {
@@ -218,9 +219,9 @@
     /* The township layer of a map: returns its renderer, with
      * townshipAt(latlng) -> index or -1, bounds(index), latlngs(index)
      * (polygons of rings of LatLng), highlight(index or -1),
-     * setFills(colours), and borders: a layer that shows the county
+     * setFills(colours) (at first: fills), and borders: a layer that shows the county
      * borders (the arcs numbered in borderArcs) on the same canvas. */
-    create: function (map, topology, borderArcs) {
+    create: function (map, topology, borderArcs, fills) {
       var arcs = TownshipTopology.arcCoordinates(topology);
       var rings = townshipRings(topology, arcs.starts);
       var world = project(arcs.lng, arcs.lat);
@@ -235,6 +236,7 @@
         pane.style.pointerEvents = "none";
       }
       var renderer = new TownshipRenderer(data, {pane: "tcTownships", padding: 0.5});
+      renderer._fills = fills || [];
       var highlighted = null;
       renderer.count = rings.length;
       renderer.townshipAt = function (latlng) {

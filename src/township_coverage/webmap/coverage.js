@@ -66,7 +66,8 @@
 
   function addTownships(map, layerControl, options, state) {
     var borders = options.townships.county_arcs;
-    var layer = state.townships = TownshipCanvas.create(map, options.townships.topology, borders);
+    // Drawn first in the colours of the first indicator.
+    var layer = state.townships = TownshipCanvas.create(map, options.townships.topology, borders, fillsOf(options.indicators[0]));
     var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null;
     function hover(event) {
       // Over a site marker or a count, the marker has the pointer.
@@ -141,6 +142,10 @@
     return state.siteNames;
   }
 
+  function fillsOf(indicator) {
+    return Array.from(indicator.classes, function (letter) { return indicator.palette[letter.charCodeAt(0) - 97]; });
+  }
+
   function addIndicatorSwitch(map, options, state) {
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {
@@ -152,7 +157,7 @@
       var legend = element("div", "tc-legend-body", box);
       function show(indicator) {
         state.indicator = indicator;
-        state.fills = Array.from(indicator.classes, function (letter) { return indicator.palette[letter.charCodeAt(0) - 97]; });
+        state.fills = fillsOf(indicator);
         state.townships.setFills(state.fills);
         legend.innerHTML = indicator.legend_html;  // escaped in Python
         box.setAttribute("data-indicator", indicator.column);
@@ -483,7 +488,9 @@
       if (pendingDetails) pendingDetails(details);
     },
     init: function (map, layerControl, dataId) {
-      var options = readData(dataId);
+      timings.start = Math.round(performance.now());
+      var options;
+      timed("data", function () { options = readData(dataId); });
       options.data_id = dataId;
       // Without a tile layer Folium sets no zoom range.
       // (Set as options: setMinZoom would start an animation racing fitBounds.)
