@@ -602,6 +602,8 @@ def comparison_rows(result: dict) -> list[tuple[str, float | None, float | None,
     def mb(value):
         return None if value is None else value / 1e6
 
+    ours_bytes = cli.get("html_bytes") or ours.get("html_bytes")  # the map alone when `run` was skipped
+
     return [
         ("whole `run` (wall)", cli.get("seconds") if cli.get("returncode") == 0 else None, None, "s"),
         ("whole `run` peak RSS", cli.get("peak_rss_mib"), None, "MiB"),
@@ -609,8 +611,8 @@ def comparison_rows(result: dict) -> list[tuple[str, float | None, float | None,
         ("map build + save", ours.get("map_s"), peer.get("map_s"), "s"),
         ("map subprocess peak RSS", ours.get("peak_rss_mib"), peer.get("peak_rss_mib"), "MiB"),
         ("map build + save: memory above the data read", ours.get("build_extra_mib"), peer.get("build_extra_mib"), "MiB"),
-        ("HTML size (peer: offline, assets inlined)", mb(cli.get("html_bytes")), mb(peer.get("offline_html_bytes")), "MB"),
-        ("HTML size (peer: CDN links)", mb(cli.get("html_bytes")), mb(peer.get("html_bytes")), "MB"),
+        ("HTML size (peer: offline, assets inlined)", mb(ours_bytes), mb(peer.get("offline_html_bytes")), "MB"),
+        ("HTML size (peer: CDN links)", mb(ours_bytes), mb(peer.get("html_bytes")), "MB"),
         ("load until drawn", ours_page.get("drawn_ms"), peer_page.get("drawn_ms"), "ms"),
         ("JS heap after GC", ours_page.get("heap_mib"), peer_page.get("heap_mib"), "MiB"),
         ("switch indicator", ours_page.get("switch_ms"), None, "ms"),

@@ -189,6 +189,14 @@ def map_settings(page: str) -> dict:
 
     settings = element(match.group(1))
     settings["villages"] = element(match.group(1) + "-villages")
+    townships = settings["townships"]
+    if isinstance(townships["codes"], dict):  # whole numbers, as steps
+        codes, code = [], 0
+        for step in read_varints(townships["codes"]["steps"]):
+            code += _signed(step)
+            codes.append(str(code))
+        townships["codes"] = codes
+    townships["county"] = read_varints(townships["county"])
     return settings
 
 

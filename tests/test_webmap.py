@@ -12,7 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from _support import LINYI, map_settings, map_townships, read_points
+from _support import LINYI, map_settings, map_townships, read_points, read_varints
 from township_coverage.inputs.config import ClassScheme
 from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -133,3 +133,14 @@ def test_names_that_look_like_template_syntax_stay_as_written(linyi):
     page = _settings(build_coverage_map(table, sites, title="t"))
     assert map_settings(page)["townships"]["names"][: len(odd)] == odd
     assert "</script><b>" not in page
+
+
+def test_codes_travel_as_numbers_only_when_that_keeps_them_as_written():
+    from township_coverage.webmap import page_data
+
+    assert page_data._codes(pd.Index(["0123", "371302001"])) == ["0123", "371302001"]  # a leading zero
+    assert page_data._codes(pd.Index(["A1", "371302001"])) == ["A1", "371302001"]
+    encoded = page_data._codes(pd.Index(["371302001", "371302002", "371301005", "110101001001"]))
+    assert isinstance(encoded, dict)
+    steps = [(n >> 1) ^ -(n & 1) for n in read_varints(encoded["steps"])]
+    assert np.cumsum(steps).tolist() == [371302001, 371302002, 371301005, 110101001001]

@@ -644,23 +644,27 @@ def encode_topology(topology: CoverageTopology) -> dict:
     """
     deltas = np.diff(topology.arc_points, axis=0, prepend=np.zeros((1, 2), np.int64))
     stream: list[int] = []
-    previous = 0
+    is_reference: list[bool] = []
     for polygons in topology.shapes:
         stream.append(len(polygons))
+        is_reference.append(False)
         for rings in polygons:
             stream.append(len(rings))
+            is_reference.append(False)
             for ring in rings:
-                stream.append(len(ring))
-                for reference in ring:
-                    index = reference if reference >= 0 else ~reference
-                    stream.append(2 * _zigzag(np.int64(index - previous)) + (reference < 0))
-                    previous = index
+                stream += [len(ring), *ring]
+                is_reference += [False] + [True] * len(ring)
+    values = np.asarray(stream, dtype=np.int64)
+    references = np.asarray(is_reference, dtype=bool)
+    used = values[references]
+    index = np.where(used >= 0, used, ~used)
+    values[references] = 2 * _zigzag(np.diff(index, prepend=0)) + (used < 0)
     return {
         "origin": list(topology.origin),
         "grid": topology.grid,
         "arcs": varint_base64(_zigzag(deltas.ravel())),
         "arc_lengths": varint_base64(np.diff(topology.arc_offsets)),
-        "shapes": varint_base64(np.asarray(stream, dtype=np.int64)),
+        "shapes": varint_base64(values),
     }
 
 

@@ -57,6 +57,18 @@
     });
   }
 
+  /* Township codes as text: sent as text, or as steps between whole numbers. */
+  function decodeTownships(townships) {
+    if (!Array.isArray(townships.codes)) {
+      var code = 0;
+      townships.codes = Array.from(TownshipTopology.varints(townships.codes.steps), function (step) {
+        code += TownshipTopology.unzigzag(step);
+        return String(code);
+      });
+    }
+    townships.county = TownshipTopology.varints(townships.county);
+  }
+
   /* Indicator values: varints, 0 for missing, else the zigzag of the value plus one. */
   function decodeValues(indicator) {
     indicator.values = Array.from(TownshipTopology.varints(indicator.values), function (code) {
@@ -500,6 +512,7 @@
       // A narrow map (an embedded frame) starts with the layer list folded.
       if (map.getSize().x < 800) layerControl.collapse();
       var state = {};
+      decodeTownships(options.townships);
       options.indicators.forEach(decodeValues);
       timed("townships", function () { addTownships(map, layerControl, options, state); });
       timed("indicators", function () { addIndicatorSwitch(map, options, state); });

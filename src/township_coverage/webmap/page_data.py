@@ -154,9 +154,9 @@ def townships(
     return {
         "topology": encode_topology(topology),
         "county_arcs": varint_base64(arcs_between_groups(topology, county_key)) if county_borders else None,
-        "codes": [str(code) for code in table.index],
+        "codes": _codes(table.index),
         "names": table["township_name"].astype(str).tolist(),
-        "county": county_of.tolist(),
+        "county": varint_base64(county_of),
         "county_names": county_list.tolist(),
     }
 
@@ -260,6 +260,15 @@ def _named_points(frame: gpd.GeoDataFrame, names: pd.Series, townships: pd.Index
         "names": names.astype(str).tolist(),
         "township": varint_base64(position + 1),
     }
+
+
+def _codes(codes: pd.Index) -> list[str] | dict:
+    """Township codes: as text, or, when all are whole numbers written plainly
+    (statistical division codes), as varint steps from one to the next."""
+    text = [str(code) for code in codes]
+    if not all(code.isascii() and code.isdigit() and code[0] != "0" and len(code) < 16 for code in text):
+        return text
+    return {"steps": varint_base64(_zigzag(np.diff(np.array([int(code) for code in text], dtype=np.int64), prepend=0)))}
 
 
 def _display_values(values: pd.Series, kind: str) -> str:
