@@ -3,7 +3,7 @@
 The peer is the map most Folium users would write for the same data: one
 ``folium.Choropleth`` layer per indicator (switchable base layers, each with
 its own copy of the township shapes and a ``GeoJsonTooltip``), a
-``MarkerCluster`` of community rooms and circle markers for the other
+layer of community rooms and circle markers for the other
 sites. Its CDN links are replaced by the same vendored files, so that both
 pages load offline and the comparison is of the pages, not the network.
 
@@ -24,7 +24,6 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
-from folium.plugins import MarkerCluster
 from playwright.sync_api import sync_playwright
 
 from township_coverage import load_project, run
@@ -56,7 +55,7 @@ def plain_folium_map(result, folder: Path) -> Path:
         choropleth.geojson.add_to(layer)
         layer.add_to(fmap)
     sites = validation.site_join.usable()
-    rooms = MarkerCluster(name="社工室").add_to(fmap)
+    rooms = folium.FeatureGroup(name="社工室").add_to(fmap)
     for point, name, site_type in zip(sites.geometry, sites["name"], sites["site_type"]):
         marker = folium.CircleMarker([point.y, point.x], radius=4, tooltip=str(name), fill=True)
         marker.add_to(rooms if site_type == "community_room" else fmap)
