@@ -12,6 +12,7 @@ from township_coverage.inputs.config import LevelNames
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
 from township_coverage.outputs import write_csv
+from township_coverage.progress import SILENT, Progress
 from township_coverage.validation import POINT_LAYERS, Validation
 
 #: Output column headers per language; columns not listed keep their name.
@@ -439,12 +440,13 @@ def joined_rows_tables(validation: Validation, *, lang: str, levels: LevelNames 
 
 
 def write_joined_rows(
-    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames()
+    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames(), progress: Progress = SILENT
 ) -> list[Path]:
     """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
     written = []
     for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items():
-        write_csv(table, folder / joined_rows_name(name))
+        with progress.step("joined_rows", joined_rows_name(name)):
+            write_csv(table, folder / joined_rows_name(name))
         written.append(folder / joined_rows_name(name))
     return written
 

@@ -19,6 +19,7 @@ from township_coverage.classes import INDICATORS, Classes, Indicator, classify, 
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.errors import CoverageError
 from township_coverage.geometry import label_points
+from township_coverage.progress import SILENT, Progress
 
 #: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
 CJK_FAMILIES = (
@@ -231,12 +232,14 @@ def static_maps(
     lang: str = "zh",
     classes: Mapping[str, ClassScheme] | None = None,
     classified: Mapping[str, Classes] | None = None,
+    progress: Progress = SILENT,
 ) -> dict[str, list[Path]]:
     """Draw and save one map per indicator as ``map_<column>.<format>``.
 
     ``classes`` are the project's schemes per column; ``classified``, the
     classes a run computed once for all its maps
     (:func:`township_coverage.classes.classify_table`), used instead when given.
+    ``progress`` gets one line per map.
 
     Returns
     -------
@@ -250,12 +253,14 @@ def static_maps(
     written = {}
     for column in columns:
         indicator = indicator_by_column(column)
-        figure = draw_indicator_map(
-            table, column, title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
-            counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
-            classified=classified.get(column) if classified is not None else None,
-        )
-        written[column] = save_figure(figure, folder / _map_stem(column), formats)
+        with progress.step("static_map", indicator.label[lang]):
+            figure = draw_indicator_map(
+                table, column,
+                title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
+                counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
+                classified=classified.get(column) if classified is not None else None,
+            )
+            written[column] = save_figure(figure, folder / _map_stem(column), formats)
     return written
 
 
