@@ -326,10 +326,15 @@ def report_table(
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets of one XLSX workbook."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.xlsx`).
+
+    A table longer than a sheet holds goes into several sheets, numbered
+    (``村（社区）逐行 1``, ``村（社区）逐行 2`` ...), each with the header row.
+    """
+    from township_coverage import xlsx
+
+    named = {name[: xlsx.MAX_SHEET_NAME]: frame for name, frame in sheets.items()}
+    xlsx.write_workbook(xlsx.split_long_tables(named, max_rows=XLSX_MAX_ROWS), path)
 
 
 #: Row statuses as the tables show them.
@@ -417,7 +422,7 @@ def joined_rows_table(
     return table.rename(columns=relabel_values(_JOINED_LABELS[lang], levels, lang))
 
 
-#: Most rows a sheet of an XLSX workbook can hold (below its header).
+#: Most rows a sheet of an XLSX workbook can hold (below its header); longer tables take several sheets.
 XLSX_MAX_ROWS = 1_048_575
 
 
@@ -454,10 +459,9 @@ def write_joined_rows(
 def joined_rows_sheets(
     validation: Validation, *, lang: str, levels: LevelNames = LevelNames()
 ) -> dict[str, pd.DataFrame]:
-    """The joined-rows tables as workbook sheets (a table too long for a sheet is in its CSV only)."""
+    """The joined-rows tables as workbook sheets (:func:`write_xlsx` splits those too long for one sheet)."""
     titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
     return {
         titles.get(name, f"{name} rows"): table
         for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items()
-        if len(table) <= XLSX_MAX_ROWS
     }
