@@ -82,10 +82,13 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
             frame[column] = frame[column].astype("string").str.strip()
     codes = frame["township_code"] if "township_code" in frame else pd.Series("?", index=frame.index)
     geometries = frame.geometry.to_numpy()
-    for index, code in enumerate(codes):
-        if pd.isna(code) or code == "":
+    missing_code = (codes.isna() | (codes == "")).to_numpy(dtype=bool)
+    suspect = _suspect_polygons(geometries)
+    for index in np.flatnonzero(missing_code | suspect):
+        if missing_code[index]:
             problems.append(source.problem(index + 1, "township_code", "", "a township code is required"))
-        geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "townships", problems)
+        if suspect[index]:
+            geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "townships", problems)
     if "township_code" in frame:
         problems += duplicate_problems(frame["township_code"], source.header("township_code"), path, rows=frame.index + 1)
     if any(p.severity == "error" for p in problems):
@@ -104,11 +107,19 @@ def check_counties(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer:
     problems: list[Problem] = []
     frame = frame.reset_index(drop=True).copy()
     geometries = frame.geometry.to_numpy()
-    for index in range(len(frame)):
+    for index in np.flatnonzero(_suspect_polygons(geometries)):
         geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "county outlines", problems)
     if any(p.severity == "error" for p in problems):
         return CheckedLayer(frame, problems)
     return CheckedLayer(frame.set_geometry(geometries).to_crs("EPSG:4326"), problems)
+
+
+def _suspect_polygons(geometries: np.ndarray) -> np.ndarray:
+    """Which geometries :func:`_checked_polygon` has something to say about: missing, empty, not polygonal, invalid."""
+    polygonal = np.isin(shapely.get_type_id(geometries), [3, 6])  # Polygon, MultiPolygon
+    fine = polygonal & ~shapely.is_empty(geometries)
+    fine[fine] = shapely.is_valid(geometries[fine])
+    return ~fine
 
 
 def _checked_polygon(
@@ -142,12 +153,18 @@ def _repaired(geometry: shapely.Geometry) -> shapely.Geometry:
 def _overlap_problems(frame: gpd.GeoDataFrame, path) -> list[Problem]:
     """Pairs of townships that overlap by more than a sliver, or are identical."""
     geometries = frame.geometry.to_numpy()
+    if shapely.coverage_is_valid(geometries):
+        return []  # no two overlap at all (and neighbours share their borders)
     left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    # Only pairs whose interiors meet can share any area; neighbours merely touch.
+    meet = shapely.relate_pattern(geometries[left], geometries[right], "T********")
+    left, right = left[meet], right[meet]
+    shared_areas = shapely.area(shapely.intersection(geometries[left], geometries[right]))
+    order = np.lexsort((right, left))  # pairs in the order the features come
     problems = []
-    for i, j in zip(left, right):
-        if i >= j:
-            continue
-        shared = shapely.intersection(geometries[i], geometries[j]).area
+    for i, j, shared in zip(left[order], right[order], shared_areas[order]):
         smaller = min(geometries[i].area, geometries[j].area)
         if smaller > 0 and shared > 1e-6 * smaller:
             codes = frame["township_code"]

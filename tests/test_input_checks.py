@@ -1,0 +1,87 @@
+"""Input checks done on whole columns give what checking row by row gave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import shapely.affinity
+from shapely.geometry import Polygon, box
+
+from township_coverage.errors import Problem
+from township_coverage.inputs.config import LayerConfig
+from township_coverage.inputs.validate import _overlap_problems, check_counties, check_townships
+
+
+def _overlaps_pair_by_pair(frame: gpd.GeoDataFrame, path: Path) -> list[Problem]:
+    """The overlap check as it was: every pair of intersecting townships, one intersection each."""
+    geometries = frame.geometry.to_numpy()
+    problems = []
+    for i in range(len(geometries)):
+        for j in range(i + 1, len(geometries)):
+            if not geometries[i].intersects(geometries[j]):
+                continue
+            shared = geometries[i].intersection(geometries[j]).area
+            smaller = min(geometries[i].area, geometries[j].area)
+            if smaller > 0 and shared > 1e-6 * smaller:
+                codes = frame["township_code"]
+                what = "duplicates" if geometries[i].equals(geometries[j]) else "overlaps"
+                problems.append(Problem(
+                    path, j + 1, "geometry", str(codes.iloc[j]),
+                    f"township {codes.iloc[j]} {what} township {codes.iloc[i]} (feature {i + 1}; "
+                    f"{100 * shared / smaller:.1f}% of the smaller one)",
+                ))
+    return sorted(problems, key=lambda p: p.row)
+
+
+def test_overlaps_are_found_as_pair_by_pair():
+    rng = np.random.default_rng(5)
+    # A grid of squares that tile; some moved so that they overlap a neighbour, one by a sliver
+    # below the threshold, one copied exactly.
+    squares = [box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)]
+    squares[7] = shapely.affinity.translate(squares[7], 0.3, 0.0)
+    squares[20] = shapely.affinity.translate(squares[20], 0.0, -0.25)
+    squares[30] = shapely.affinity.translate(squares[30], 1e-9, 0.0)  # overlaps by 1e-9 of its area
+    squares.append(box(2, 2, 3, 3))  # a duplicate of square 14
+    squares.append(Polygon([(0.5, 0.5), (2.5, 0.5), (2.5, 2.5)]))  # lies across four squares
+    order = rng.permutation(len(squares))
+    frame = gpd.GeoDataFrame(
+        {"township_code": [f"T{i:02d}" for i in order]}, geometry=[squares[i] for i in order], crs="EPSG:4326"
+    )
+    expected = _overlaps_pair_by_pair(frame, Path("t.geojson"))
+    actual = sorted(_overlap_problems(frame, Path("t.geojson")), key=lambda p: p.row)
+    assert len(expected) >= 8
+    assert [str(p) for p in actual] == [str(p) for p in expected]
+    assert any("duplicates" in p.message for p in actual)
+
+
+def test_a_tiling_has_no_overlaps():
+    frame = gpd.GeoDataFrame(
+        {"township_code": [f"T{i}" for i in range(16)]},
+        geometry=[box(x, y, x + 1, y + 1) for y in range(4) for x in range(4)], crs="EPSG:4326",
+    )
+    assert _overlap_problems(frame, Path("t.geojson")) == []
+
+
+def test_every_bad_feature_is_named_as_feature_by_feature(tmp_path: Path):
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    geometries = [box(0, 0, 1, 1), None, bowtie, shapely.Point(3, 3), Polygon(), box(4, 4, 5, 5)]
+    frame = gpd.GeoDataFrame(
+        {"township_code": ["1", "2", "", "4", "5", None], "township_name": list("abcdef"),
+         "county_code": ["c"] * 6, "county_name": ["C"] * 6},
+        geometry=geometries, crs="EPSG:4326",
+    )
+    layer = LayerConfig(path=tmp_path / "townships.geojson")
+    messages = [(p.row, p.column, p.message) for p in check_townships(frame, layer).problems]
+    assert messages == [
+        (2, "geometry", "the geometry is empty"),
+        (3, "township_code", "a township code is required"),
+        (3, "geometry", "invalid polygon: Self-intersection[0.5 0.5]; fix it, or set repair_invalid = true for this layer"),
+        (4, "geometry", "townships must be Polygon or MultiPolygon"),
+        (5, "geometry", "the geometry is empty"),
+        (6, "township_code", "a township code is required"),
+    ]
+    counties = check_counties(frame[["geometry"]], LayerConfig(path=tmp_path / "c.geojson", repair_invalid=True))
+    assert [(p.row, p.severity) for p in counties.problems] == [(2, "error"), (3, "warning"), (4, "error"), (5, "error")]
