@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 import shapely.affinity
 from shapely.geometry import Polygon, box
 
 from township_coverage.errors import Problem
 from township_coverage.inputs.config import LayerConfig
+from township_coverage.inputs.io import _csv_cells
 from township_coverage.inputs.validate import _overlap_problems, check_counties, check_townships
 
 
@@ -85,3 +89,24 @@ def test_every_bad_feature_is_named_as_feature_by_feature(tmp_path: Path):
     ]
     counties = check_counties(frame[["geometry"]], LayerConfig(path=tmp_path / "c.geojson", repair_invalid=True))
     assert [(p.row, p.severity) for p in counties.problems] == [(2, "error"), (3, "warning"), (4, "error"), (5, "error")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\n1,2\n",
+        "站点名单\n编号,名称,经度\nS1,甲,118.1\n\nS2,乙\n",  # a title row, a blank row, a short row
+        'a,b\n"x\ny",2\n"say ""hi""",3\nab"c,4\n',  # quotes and a line break inside a cell
+        "a,b\r\n 1 , 2 \r\n,\r\n\r\n",
+        "a,b\n1,2,3,4\n",  # a row wider than the first ones
+        "a\n\n\n",
+    ],
+)
+def test_csv_cells_are_what_the_csv_module_reads(text: str):
+    rows = list(csv.reader(io.StringIO(text)))
+    width = max(len(row) for row in rows)
+    expected = [row + [""] * (width - len(row)) for row in rows]
+    for encoding in ("utf-8", "gb18030"):
+        cells = _csv_cells(text.encode(encoding), text, encoding, look_at=2)
+        assert cells.to_numpy().tolist() == expected
+        assert all(isinstance(value, str) for value in cells.to_numpy().ravel())

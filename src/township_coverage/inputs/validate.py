@@ -262,7 +262,7 @@ def _check_points(
         frame["status"] = INVALID
         frame["detail"] = "; ".join(p.message for p in problems)
         if id_column not in frame:
-            frame[id_column] = frame["_row"].map(source.row_id)
+            frame[id_column] = source.row_ids(frame["_row"])
         frame["lon"], frame["lat"] = np.nan, np.nan
         frame["lon_as_written"], frame["lat_as_written"] = "", ""
         return CheckedLayer(frame, problems)
@@ -273,7 +273,7 @@ def _check_points(
 
 def _give_ids(frame: pd.DataFrame, problems: list[Problem], source: TableSource, id_column: str) -> None:
     """Ids from the user's column, else from file and row; repeated ids are ``duplicate_id``."""
-    generated = frame["_row"].map(source.row_id)
+    generated = source.row_ids(frame["_row"])
     if id_column not in frame:
         frame[id_column] = generated
         return
