@@ -146,8 +146,15 @@ def _formats(value: str) -> tuple[str, ...]:
     "--format", "formats", default="html,docx,png,svg,pdf", show_default=True,
     help="Comma-separated: html (one-file report), docx (Word), png/svg/pdf (static maps; pdf adds the county atlas).",
 )
+@click.option(
+    "--atlas-counties", metavar="CODES",
+    help="Counties of the atlas (one page each): county codes or their beginnings, comma-separated "
+    "(3713 = every county whose code starts with 3713), or 'all'. Also [report] atlas_counties in the project "
+    "file. Default: every county, but none when there are more than 200 (a note says so).",
+)
 def report(
-    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, formats: str
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, formats: str,
+    atlas_counties: str | None,
 ) -> None:
     """Write reports: static maps, county atlas, HTML and Word reports, tables.
 
@@ -156,13 +163,14 @@ def report(
     the last `plan` run in the output folder are included.
     """
     from township_coverage.pipeline import run as run_pipeline
+    from township_coverage.scale import parse_county_choice
 
     chosen = _formats(formats)
     try:
         config = load_project(project, output_dir=output)
         result = run_pipeline(
             config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid, use_cache=not no_cache,
-            progress=_progress(lang, quiet),
+            progress=_progress(lang, quiet), atlas_counties=parse_county_choice(atlas_counties),
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None

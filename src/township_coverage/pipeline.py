@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from township_coverage import scale, staticmap
 from township_coverage.cache import output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
@@ -43,7 +44,13 @@ from township_coverage.report import (
 )
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
-from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_map_names, static_maps
+from township_coverage.staticmap import (
+    FontNotFoundError,
+    atlas_pdf,
+    find_cjk_font,
+    static_map_names,
+    static_maps,
+)
 from township_coverage.validation import (
     CheckedBoundaries,
     Validation,
@@ -238,6 +245,7 @@ def run(
     skip_invalid: bool | None = None,
     use_cache: bool = True,
     progress: Progress = SILENT,
+    atlas_counties: Sequence[str] | None = None,
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -271,6 +279,11 @@ def run(
     progress
         Where to report each long step (the command line prints one line
         per step on stderr; by default nothing is printed).
+    atlas_counties
+        Counties of the atlas (with ``"pdf"``): beginnings of county codes,
+        or ``["all"]``; by default the project's ``[report] atlas_counties``,
+        else every county up to :data:`township_coverage.scale.MAX_ATLAS_PAGES`
+        (above that none, and a note says how to choose them).
 
     Returns
     -------
@@ -306,6 +319,10 @@ def run(
         table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
         counties = roll_up(table, by="county_code")
         city = city_summary(table)
+    atlas, scale_notes = _what_reports_leave_out(
+        config, validation, table, report_formats, lang=lang,
+        atlas_counties=config.atlas_counties if atlas_counties is None else tuple(atlas_counties),
+    )
     summary = summary_text(
         config.name, city,
         published=config.published, context=config.published_context,
@@ -323,6 +340,8 @@ def run(
         except ValueError as error:
             raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
+    if atlas is None:
+        names = tuple(name for name in names if name != REPORT_FILES["pdf"])
     with staged_outputs(config.output_dir, names) as staging:
         with progress.step("tables"):
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
@@ -333,20 +352,55 @@ def run(
             save_map(fmap, staging / EMBED_FILE, compact=True)
         written += [staging / MAP_FILE, staging / EMBED_FILE]
         written += write_joined_rows(validation, staging, lang=lang, levels=config.levels, progress=progress)
+        map_size = (staging / MAP_FILE).stat().st_size
+        embed_map = scale.map_is_embedded(map_size)
+        if "html" in report_formats and not embed_map:
+            scale_notes.append(scale.linked_map_note(map_size, lang))
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
-            formats=report_formats, lang=lang, notes=left_out, map_html=(staging / MAP_FILE).read_text(encoding="utf-8"),
-            classified=classified, progress=progress,
+            formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
+            atlas=atlas, classified=classified, progress=progress,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes)
+    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
+
+
+def _what_reports_leave_out(
+    config: ProjectConfig, validation: Validation, table: pd.DataFrame, formats: Sequence[str], *, lang: str,
+    atlas_counties: tuple[str, ...] | None,
+) -> tuple[list[str] | None, list[str]]:
+    """The counties of the atlas (``None``: no atlas), and notes on what large projects leave out.
+
+    Raises
+    ------
+    ConfigError
+        If chosen atlas counties match no county.
+    """
+    levels, notes = config.levels, []
+    atlas = None
+    if "pdf" in formats:
+        codes = sorted(table["county_code"].dropna().unique())
+        atlas, note = scale.atlas_counties(codes, atlas_counties, levels=levels, lang=lang)
+        if note:
+            notes.append(note)
+            atlas = None
+    draws_maps = any(f in formats for f in (*STATIC_MAP_FORMATS, "docx"))
+    most_names = staticmap.MAX_COUNTY_NAMES
+    if draws_maps and validation.counties is not None and len(validation.counties) > most_names:
+        notes.append(scale.county_names_note(len(validation.counties), most_names, lang, levels))
+    if "docx" in formats and len(table) > scale.MAX_DOCX_TABLE_ROWS:
+        notes.append(scale.docx_table_note(len(table), lang, levels))
+    return atlas, notes
 
 
 def _write_reports(
-    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_html,
-    classified: dict[str, Classes], progress: Progress = SILENT,
+    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
+    atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT,
 ) -> list[Path]:
-    """Static maps, atlas, HTML and Word reports, and the XLSX workbook."""
+    """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
+
+    The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
+    """
     from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
 
     written: list[Path] = []
@@ -364,11 +418,13 @@ def _write_reports(
     ) if map_formats or needs_png else {}
     for paths in images.values():
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
-    if "pdf" in formats:
-        with progress.step("atlas"):
-            written.append(atlas_pdf(shapes, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
+    if "pdf" in formats and atlas is not None:
+        with progress.step("atlas") as step:
+            pages = shapes[shapes["county_code"].isin(atlas)]
+            written.append(atlas_pdf(pages, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
                                      footer=footer, lang=lang, scheme=config.classes.get("gap_score"),
                                      levels=config.levels, classified=classified))
+            step.detail = f"{len(atlas):,} 页" if lang == "zh" else f"{len(atlas):,} pages"
     plan_rooms = _latest_plan(config.output_dir)
     captions = {i.column: i.label[lang] for i in INDICATORS}
     content = ReportContent(
@@ -388,11 +444,17 @@ def _write_reports(
     )
     if "html" in formats:
         with progress.step("report_html"):
-            (folder / REPORT_FILES["html"]).write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
+            page = (
+                render_report_html(content, map_html=map_file.read_text(encoding="utf-8"))
+                if embed_map else render_report_html(content, map_link=map_file.name)
+            )
+            (folder / REPORT_FILES["html"]).write_text(page, encoding="utf-8")
         written.append(folder / REPORT_FILES["html"])
     if "docx" in formats:
         with progress.step("report_docx"):
-            written.append(write_report_docx(content, folder / REPORT_FILES["docx"]))
+            written.append(write_report_docx(
+                content, folder / REPORT_FILES["docx"], township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS,
+            ))
     levels = config.levels
     with progress.step("workbook"):
         sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
