@@ -36,6 +36,7 @@ from township_coverage.report import (
     ReportContent,
     joined_rows_name,
     joined_rows_sheets,
+    joined_rows_tables,
     plan_summary,
     summary_text,
     write_joined_rows,
@@ -351,7 +352,10 @@ def run(
             save_map(fmap, staging / MAP_FILE)
             save_map(fmap, staging / EMBED_FILE, compact=True)
         written += [staging / MAP_FILE, staging / EMBED_FILE]
-        written += write_joined_rows(validation, staging, lang=lang, levels=config.levels, progress=progress)
+        joined = joined_rows_tables(validation, lang=lang, levels=config.levels)
+        written += write_joined_rows(
+            validation, staging, lang=lang, levels=config.levels, progress=progress, tables=joined
+        )
         map_size = (staging / MAP_FILE).stat().st_size
         embed_map = scale.map_is_embedded(map_size)
         if "html" in report_formats and not embed_map:
@@ -359,7 +363,7 @@ def run(
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
-            atlas=atlas, classified=classified, progress=progress,
+            atlas=atlas, classified=classified, progress=progress, joined=joined,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
@@ -395,7 +399,7 @@ def _what_reports_leave_out(
 
 def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
-    atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT,
+    atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
@@ -460,7 +464,7 @@ def _write_reports(
         sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
                   "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
                   "validation": validation_table(validation)}
-        sheets.update(joined_rows_sheets(validation, lang=lang, levels=levels))
+        sheets.update(joined_rows_sheets(validation, lang=lang, levels=levels, tables=joined))
         write_xlsx(sheets, folder / WORKBOOK_FILE)
     written.append(folder / WORKBOOK_FILE)
     return written
