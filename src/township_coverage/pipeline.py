@@ -8,12 +8,11 @@ the only module that imports every stage.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import time
 
 import geopandas as gpd
 import numpy as np
