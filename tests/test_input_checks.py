@@ -16,6 +16,7 @@ from shapely.geometry import Polygon, box
 from township_coverage.errors import Problem
 from township_coverage.inputs.config import LayerConfig
 from township_coverage.inputs.io import _csv_cells
+from township_coverage.inputs.validate import _SITE_TYPE_BY_SPELLING as SITE_TYPE_SPELLINGS
 from township_coverage.inputs.validate import _overlap_problems, check_counties, check_townships
 
 
@@ -110,3 +111,33 @@ def test_csv_cells_are_what_the_csv_module_reads(text: str):
         cells = _csv_cells(text.encode(encoding), text, encoding, look_at=2)
         assert cells.to_numpy().tolist() == expected
         assert all(isinstance(value, str) for value in cells.to_numpy().ravel())
+
+
+def test_a_column_wrong_in_every_row_names_every_row(tmp_path: Path):
+    from township_coverage.inputs.io import read_table
+    from township_coverage.inputs.validate import check_sites
+
+    count = 20_000
+    lines = ["编号,类型,名称,经度,纬度,人员"] + [
+        f"S{i},{'社工站' if i % 3 else '未知'},站{i},{118 + i / 1e5:.5f},{'35.1' if i % 5 else '北纬35度'},\"{i:,}人\""
+        for i in range(count)
+    ]
+    (tmp_path / "sites.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table, source = read_table(LayerConfig(path=tmp_path / "sites.csv"), layer_name="sites")
+    checked = check_sites(table, source, crs=None, region=(117.0, 34.0, 119.0, 36.0))
+    expected = []
+    for i in range(count):
+        row = i + 2
+        if i % 5 == 0:
+            expected.append((row, "纬度", "北纬35度", "a number is required"))
+        if i % 3 == 0:
+            expected.append((row, "类型", "未知", "unknown site type"))
+        expected.append((row, "人员", f"{i:,}人", "must be a whole number >= 0, or empty"))
+    assert [(p.row, p.column, p.value, p.message.split(";")[0]) for p in checked.problems] == expected
+    frame = checked.frame
+    assert (frame["status"] == "invalid").all()
+    assert frame["detail"].iloc[0] == (
+        "纬度: a number is required; 类型: unknown site type; allowed: " + ", ".join(SITE_TYPE_SPELLINGS)
+        + "; 人员: must be a whole number >= 0, or empty"
+    )
+    assert frame["detail"].iloc[1] == "人员: must be a whole number >= 0, or empty"
