@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,15 @@ from shapely.geometry import MultiPolygon, box
 
 REPO = Path(__file__).resolve().parents[1]
 LINYI = REPO / "geo_data" / "linyi"
+
+
+#: A progress line (township_coverage.progress): "读取并检查乡镇边界 … 12.3 s（4,186 行）".
+PROGRESS_LINE = re.compile(r"^[^\n]* … \d+\.\d s(?:（[^\n]*）| \([^\n]*\))?$", re.MULTILINE)
+
+
+def without_progress(text: str) -> str:
+    """``text`` without its progress lines: what a command says besides them."""
+    return re.sub(PROGRESS_LINE.pattern + r"\n?", "", text, flags=re.MULTILINE)
 
 
 def written_outputs(folder: Path) -> list[str]:

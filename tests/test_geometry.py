@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from township_coverage.errors import CellTopologyError
@@ -123,3 +124,37 @@ def test_label_points_lie_in_the_largest_part():
     points = label_points(np.array([MultiPolygon([island, mainland]), ring_with_enclave], dtype=object))
     assert mainland.contains(points[0])
     assert ring_with_enclave.contains(points[1])
+
+
+def _owners_face_by_face(cells, regions, region_of_cell, faces, face_points, face_region) -> np.ndarray:
+    """The owner of each face as node_coverage chose it before it was vectorised: the most overlap."""
+    tree = shapely.STRtree(cells)
+    owners = np.empty(len(faces), dtype=int)
+    for k, face in enumerate(faces):
+        candidates = tree.query(face, predicate="intersects")
+        candidates = candidates[region_of_cell[candidates] == face_region[k]]
+        if len(candidates) == 0:
+            candidates = np.flatnonzero(region_of_cell == face_region[k])
+        owners[k] = candidates[np.argmax(shapely.area(shapely.intersection(cells[candidates], face)))]
+    return owners
+
+
+def test_faces_go_to_the_cell_that_overlaps_them_most_as_face_by_face():
+    from township_coverage import geometry
+
+    # A 12 x 8 grid of unit squares in two regions, each square shifted by up to 0.01:
+    # neighbours overlap in slivers and leave gaps, as separately drawn outlines do.
+    rng = np.random.default_rng(3)
+    squares = [box(x, y, x + 1, y + 1) for y in range(8) for x in range(12)]
+    cells = np.array([shapely.affinity.translate(s, *rng.uniform(-0.01, 0.01, 2)) for s in squares], dtype=object)
+    region_of_cell = np.array([0 if s.bounds[0] < 6 else 1 for s in squares])
+    regions = np.array([box(0, 0, 6, 8), box(6, 0, 12, 8)], dtype=object)
+    cells = shapely.set_precision(cells, 1e-6)
+    faces, face_points, owners = geometry._faces_with_owners(cells, regions, region_of_cell)
+    _, face_region = shapely.STRtree(regions).query(face_points, predicate="within")
+    assert len(faces) > 2 * len(cells)  # the slivers are faces of their own
+    expected = _owners_face_by_face(cells, regions, region_of_cell, faces, face_points, face_region)
+    np.testing.assert_array_equal(owners, expected)
+    noded = node_coverage(cells, regions, region_of_cell, grid_size=1e-6)
+    assert shapely.coverage_is_valid(noded)
+    assert abs(sum(shapely.area(noded)) - 96.0) < 1e-9

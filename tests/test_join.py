@@ -88,3 +88,38 @@ def test_points_problems_name_row_and_severity(two_squares, tmp_path):
     problems = result.problems(TableSource(tmp_path / "sites.csv"), {"002": "县 乙街道"})
     assert [(p.row, p.severity) for p in problems] == [(1, "error"), (2, "warning")]
     assert "lies in no township: 0.9 km from the nearest, 002" in str(problems[0])
+
+
+def test_declared_townships_and_positions_are_as_row_by_row(tmp_path):
+    from pathlib import Path
+
+    from township_coverage import load_project, validate_project
+    from township_coverage.inputs.names import NameMatcher
+
+    data = Path(__file__).resolve().parent / "data"
+    for sites in sorted(data.glob("sites_*.csv")):
+        project = tmp_path / "project.toml"
+        project.write_text(
+            f'[project]\nname = "c"\n[layers.townships]\npath = "{(data / "townships.geojson").as_posix()}"\n'
+            f'[layers.sites]\npath = "{sites.as_posix()}"\n', encoding="utf-8",
+        )
+        validation = validate_project(load_project(project, output_dir=tmp_path / "out"))
+        if validation.site_join is None:  # an empty file
+            continue
+        matcher, known = NameMatcher(validation.townships), set(validation.townships["township_code"])
+        for _, row in validation.site_join.points.iterrows():
+            code, name, county = (
+                None if pd.isna(row[c]) else row[c] for c in ("township_code_as_written", "township_name", "county_name")
+            )
+            if code is not None and (code in known or name is None):
+                expected = code
+            elif name is not None:
+                expected = matcher.match(name, county).township_code
+            else:
+                expected = None
+            declared = row.declared_township_code
+            assert (None if pd.isna(declared) else declared) == expected, (sites.name, row["_row"])
+            has_xy = pd.notna(row.lon) and pd.notna(row.lat)
+            assert (row.geometry is not None) == has_xy, sites.name
+            if has_xy:
+                assert (row.geometry.x, row.geometry.y) == (row.lon, row.lat)

@@ -108,3 +108,21 @@ def test_gap_score_follows_its_documented_formula(table):
     #    100 * (0.7 * 0/600 + 0.3 * (1 - 0.5)) = 15.
     assert table["gap_score"].tolist() == pytest.approx([100.0, 15.0])
     assert table["gap_rank"].tolist() == [1, 2]
+
+
+def test_sites_are_counted_per_township_and_type_as_counted_one_by_one():
+    from collections import Counter
+
+    from township_coverage.metrics import SITE_COUNT_COLUMNS, count_sites
+
+    rng = np.random.default_rng(11)
+    types = list(SITE_COUNT_COLUMNS)
+    sites = pd.DataFrame({"township_code": rng.choice(["A", "B", "C", "Z"], 200), "site_type": rng.choice(types, 200)})
+    codes = pd.Index(["A", "B", "C", "D"], name="township_code")  # D has no site; Z is not a township
+    counted = Counter(zip(sites["township_code"], sites["site_type"]))
+    table = count_sites(sites, codes)
+    assert list(table.columns) == list(SITE_COUNT_COLUMNS.values()) and list(table.index) == list(codes)
+    for code in codes:
+        assert [int(table.at[code, SITE_COUNT_COLUMNS[t]]) for t in types] == [counted[(code, t)] for t in types]
+    assert (table.dtypes == "int64").all()
+    assert (count_sites(sites.iloc[:0], codes) == 0).all().all()

@@ -39,6 +39,11 @@ _NO_CACHE = click.option(
     is_flag=True,
     help="Neither reuse nor keep checked inputs in the cache folder (.township-coverage-cache in the output folder).",
 )
+_QUIET = click.option(
+    "--quiet", "-q",
+    is_flag=True,
+    help="Print no progress lines (one line per long step on stderr, with its time).",
+)
 _LANG = click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
@@ -64,6 +69,7 @@ def main() -> None:
 @_LANG
 @_SKIP_INVALID
 @_NO_CACHE
+@_QUIET
 @click.option("--cdn", is_flag=True, help="Link the map's JS/CSS from CDNs instead of embedding them (smaller, needs internet).")
 @click.option(
     "--basemap",
@@ -74,7 +80,8 @@ def main() -> None:
     "Tianditu needs a key in TIANDITU_KEY; with Amap (GCJ-02 tiles) the overlays are shifted to match.",
 )
 def run(
-    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, cdn: bool, basemap: str
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, cdn: bool,
+    basemap: str,
 ) -> None:
     """Join sites to townships, compute indicators, write the map and tables.
 
@@ -86,11 +93,19 @@ def run(
     try:
         config = load_project(project, output_dir=output)
         result = run_pipeline(
-            config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid, use_cache=not no_cache
+            config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid, use_cache=not no_cache,
+            progress=_progress(lang, quiet),
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     _report_result(result)
+
+
+def _progress(lang: str, quiet: bool):
+    """Progress lines on stderr, or none with ``--quiet``."""
+    from township_coverage.progress import Progress
+
+    return Progress(lang, enabled=not quiet)
 
 
 def _report_result(result) -> None:
@@ -126,12 +141,20 @@ def _formats(value: str) -> tuple[str, ...]:
 @_LANG
 @_SKIP_INVALID
 @_NO_CACHE
+@_QUIET
 @click.option(
     "--format", "formats", default="html,docx,png,svg,pdf", show_default=True,
     help="Comma-separated: html (one-file report), docx (Word), png/svg/pdf (static maps; pdf adds the county atlas).",
 )
+@click.option(
+    "--atlas-counties", metavar="CODES",
+    help="Counties of the atlas (one page each): county codes or their beginnings, comma-separated "
+    "(3713 = every county whose code starts with 3713), or 'all'. Also [report] atlas_counties in the project "
+    "file. Default: every county, but none when there are more than 200 (a note says so).",
+)
 def report(
-    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, formats: str
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, formats: str,
+    atlas_counties: str | None,
 ) -> None:
     """Write reports: static maps, county atlas, HTML and Word reports, tables.
 
@@ -140,12 +163,14 @@ def report(
     the last `plan` run in the output folder are included.
     """
     from township_coverage.pipeline import run as run_pipeline
+    from township_coverage.scale import parse_county_choice
 
     chosen = _formats(formats)
     try:
         config = load_project(project, output_dir=output)
         result = run_pipeline(
-            config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid, use_cache=not no_cache
+            config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid, use_cache=not no_cache,
+            progress=_progress(lang, quiet), atlas_counties=parse_county_choice(atlas_counties),
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
@@ -155,9 +180,15 @@ def report(
 @main.command()
 @_PROJECT
 @_OUTPUT
+@click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the progress lines.",
+)
 @_SKIP_INVALID
 @_NO_CACHE
-def validate(project: Path | None, output: Path, skip_invalid: bool | None, no_cache: bool) -> None:
+@_QUIET
+def validate(
+    project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool
+) -> None:
     """Check every input and report every problem together.
 
     Prints each problem (file, row, column, value, what is allowed) and how
@@ -171,8 +202,9 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None, no_c
     try:
         config = load_project(project, output_dir=output)
         prepare_outputs(config, "validate")
-        validation = validated_project(config, use_cache=not no_cache)
-        written = write_validation(validation, config.output_dir)
+        progress = _progress(lang, quiet)
+        validation = validated_project(config, use_cache=not no_cache, progress=progress)
+        written = write_validation(validation, config.output_dir, progress=progress)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     for problem in validation.problems:
@@ -202,11 +234,12 @@ def validate(project: Path | None, output: Path, skip_invalid: bool | None, no_c
 @click.option("--exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that must not get a room.")
 @_SKIP_INVALID
 @_NO_CACHE
+@_QUIET
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
               help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
 def plan(
     project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, skip_invalid,
-    no_cache, method,
+    no_cache, quiet, method,
 ) -> None:
     """Propose where to open new community rooms.
 
@@ -227,6 +260,7 @@ def plan(
             config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
             max_per_township=max_per_township, candidates=candidates, exclude=exclude,
             method=method, lang=lang, skip_invalid=skip_invalid, use_cache=not no_cache,
+            progress=_progress(lang, quiet),
         )
     except (CoverageError, PlanningError) as error:
         raise click.ClickException(str(error)) from None

@@ -295,7 +295,10 @@ def node_coverage(
 
 def _cells_from_faces(faces: np.ndarray, owners: np.ndarray, count: int) -> np.ndarray:
     """The union of the faces each cell owns."""
-    return np.array([shapely.union_all(faces[owners == i]) for i in range(count)], dtype=object)
+    # Faces grouped by owner in one sort (stable: each group keeps the faces' order).
+    order = np.argsort(owners, kind="stable")
+    groups = np.split(faces[order], np.searchsorted(owners[order], np.arange(1, count)))
+    return np.array([shapely.union_all(group) for group in groups], dtype=object)
 
 
 def _parts_by_area(geometry: BaseGeometry) -> list[BaseGeometry]:
@@ -315,9 +318,19 @@ def _faces_with_owners(
     face_points = shapely.point_on_surface(faces)
     point_index, face_region = shapely.STRtree(regions).query(face_points, predicate="within")
     faces, face_points = faces[point_index], face_points[point_index]
-    owners = np.empty(len(faces), dtype=int)
+    owners = np.full(len(faces), -1, dtype=int)
     cell_tree = shapely.STRtree(cells)
-    for k, face in enumerate(faces):
+    # Faces are cut by every cell border, so a face lies inside a cell or outside it: when the
+    # face's inner point lies in exactly one cell of its region, that cell overlaps it most.
+    # The other faces (gaps, overlaps, points on a border) are settled by their overlaps below.
+    point_at, cell_at = cell_tree.query(face_points, predicate="within")
+    same_region = region_of_cell[cell_at] == face_region[point_at]
+    point_at, cell_at = point_at[same_region], cell_at[same_region]
+    containing = np.bincount(point_at, minlength=len(faces))
+    single = (containing[point_at] == 1) & shapely.within(face_points[point_at], faces[point_at])
+    owners[point_at[single]] = cell_at[single]
+    for k in np.flatnonzero(owners < 0):
+        face = faces[k]
         candidates = cell_tree.query(face, predicate="intersects")
         candidates = candidates[region_of_cell[candidates] == face_region[k]]
         if len(candidates) == 0:

@@ -138,10 +138,11 @@ def unassigned(points: pd.DataFrame) -> JoinResult:
 
 def points_from_table(table: pd.DataFrame, *, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     """Point layer from a table with numeric ``lon``/``lat`` (NaN: no geometry)."""
-    has_xy = table["lon"].notna() & table["lat"].notna()
-    geometry = gpd.points_from_xy(table["lon"].fillna(0), table["lat"].fillna(0))
-    geometry = np.where(has_xy, np.asarray(geometry, dtype=object), None)
-    return gpd.GeoDataFrame(table, geometry=list(geometry), crs=crs)
+    has_xy = (table["lon"].notna() & table["lat"].notna()).to_numpy()
+    lon, lat = (pd.to_numeric(table[c]).to_numpy(dtype=float) for c in ("lon", "lat"))
+    geometry = np.full(len(table), None, dtype=object)
+    geometry[has_xy] = shapely.points(lon[has_xy], lat[has_xy])
+    return gpd.GeoDataFrame(table, geometry=geometry, crs=crs)
 
 
 def assign_points_to_townships(
@@ -184,10 +185,14 @@ def assign_points_to_townships(
     declared = located[["township_code", "township_name", "county_name"]].astype(object)
     declared = declared.where(declared.notna(), None)
     # Looked up once per distinct (code, name, county): lists repeat them row after row.
-    lookup = {
-        key: _declared_code(*key, matcher, known_codes) for key in set(declared.itertuples(index=False, name=None))
-    }
-    located["declared_township_code"] = [lookup[key] for key in declared.itertuples(index=False, name=None)]
+    key = declared.groupby(list(declared.columns), dropna=False, sort=False).ngroup().to_numpy()
+    _, first_rows = np.unique(key, return_index=True)
+    found = np.array(
+        [_declared_code(*row, matcher, known_codes) for row in declared.iloc[first_rows].itertuples(index=False, name=None)]
+        + [None],  # keeps a one-dimensional array of objects
+        dtype=object,
+    )[:-1]
+    located["declared_township_code"] = list(found[key])
     located["join_status"] = located["status"].replace("", pd.NA)
     located["join_detail"] = located.get("detail", pd.Series("", index=located.index)).fillna("")
     located["join_column"] = ""

@@ -54,8 +54,8 @@ def count_sites(sites: pd.DataFrame, township_codes: pd.Index) -> pd.DataFrame:
     township_codes
         The index of the result; townships without sites get 0.
     """
-    counts = pd.crosstab(sites["township_code"], sites["site_type"])
-    counts = counts.reindex(index=township_codes, columns=list(SITE_COUNT_COLUMNS), fill_value=0)
+    counts = sites.groupby(["township_code", "site_type"]).size().unstack("site_type", fill_value=0)
+    counts = counts.reindex(index=township_codes, columns=list(SITE_COUNT_COLUMNS), fill_value=0).astype("int64")
     return counts.rename(columns=SITE_COUNT_COLUMNS).rename_axis(index="township_code", columns=None)
 
 

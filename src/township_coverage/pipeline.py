@@ -8,6 +8,7 @@ the only module that imports every stage.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from township_coverage import scale, staticmap
 from township_coverage.cache import output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
@@ -26,12 +28,14 @@ from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
+from township_coverage.progress import SILENT, Progress
 from township_coverage.report import (
     PLAN_TABLE_FILES,
     TABLE_FILES,
     ReportContent,
     joined_rows_name,
     joined_rows_sheets,
+    joined_rows_tables,
     plan_summary,
     summary_text,
     write_joined_rows,
@@ -40,7 +44,13 @@ from township_coverage.report import (
 )
 from township_coverage.report_docx import write_report_docx
 from township_coverage.report_html import render_report_html
-from township_coverage.staticmap import FontNotFoundError, atlas_pdf, find_cjk_font, static_map_names, static_maps
+from township_coverage.staticmap import (
+    FontNotFoundError,
+    atlas_pdf,
+    find_cjk_font,
+    static_map_names,
+    static_maps,
+)
 from township_coverage.validation import (
     CheckedBoundaries,
     Validation,
@@ -89,7 +99,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
 
 
-def validated_project(config: ProjectConfig, *, use_cache: bool = True) -> Validation:
+def validated_project(config: ProjectConfig, *, use_cache: bool = True, progress: Progress = SILENT) -> Validation:
     """Every layer read, checked and joined (:func:`validate_project`), reusing earlier results.
 
     Results are kept in the output folder's cache, keyed by the content of
@@ -103,26 +113,39 @@ def validated_project(config: ProjectConfig, *, use_cache: bool = True) -> Valid
         The project.
     use_cache
         Read and write the cache (``--no-cache`` turns it off).
+    progress
+        Where to report each step; a result found in the cache is one line.
     """
     cache = output_cache(config.output_dir, enabled=use_cache)
+    progress = progress.with_levels(config.levels)
+    computed = False
 
     def read_townships(layer: LayerConfig) -> CheckedBoundaries:
         return cache.get_or_compute("townships", townships_depend_on(layer), lambda: read_checked_townships(layer))
 
-    return cache.get_or_compute(
-        "validation", validation_depends_on(config), lambda: validate_project(config, read_townships=read_townships)
-    )
+    def validate() -> Validation:
+        nonlocal computed
+        computed = True
+        return validate_project(config, read_townships=read_townships, progress=progress)
+
+    start = time.perf_counter()
+    validation = cache.get_or_compute("validation", validation_depends_on(config), validate)
+    if not computed:
+        progress.done("cached_inputs", time.perf_counter() - start)
+    return validation
 
 
-def checked_inputs(config: ProjectConfig, *, skip_invalid: bool | None, use_cache: bool) -> Validation:
+def checked_inputs(
+    config: ProjectConfig, *, skip_invalid: bool | None, use_cache: bool, progress: Progress = SILENT
+) -> Validation:
     """The validated project, or :class:`InputDataError` listing every error that stops the run."""
     skip = config.skip_invalid if skip_invalid is None else skip_invalid
-    return refuse_blocking_errors(validated_project(config, use_cache=use_cache), skip_invalid=skip)
+    return refuse_blocking_errors(validated_project(config, use_cache=use_cache, progress=progress), skip_invalid=skip)
 
 
-def write_validation(validation: Validation, output_dir: Path) -> Path:
+def write_validation(validation: Validation, output_dir: Path, *, progress: Progress = SILENT) -> Path:
     """Write ``validation.csv`` (UTF-8 with BOM) into ``output_dir``."""
-    with staged_outputs(output_dir, [VALIDATION_FILE]) as staging:
+    with staged_outputs(output_dir, [VALIDATION_FILE]) as staging, progress.step("validation"):
         write_csv(validation_table(validation), staging / VALIDATION_FILE)
     return output_dir / VALIDATION_FILE
 
@@ -221,6 +244,8 @@ def run(
     report_formats: Sequence[str] | None = None,
     skip_invalid: bool | None = None,
     use_cache: bool = True,
+    progress: Progress = SILENT,
+    atlas_counties: Sequence[str] | None = None,
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -251,6 +276,14 @@ def run(
     use_cache
         Reuse the checked inputs of an earlier run with the same input
         files and settings (:func:`validated_project`).
+    progress
+        Where to report each long step (the command line prints one line
+        per step on stderr; by default nothing is printed).
+    atlas_counties
+        Counties of the atlas (with ``"pdf"``): beginnings of county codes,
+        or ``["all"]``; by default the project's ``[report] atlas_counties``,
+        else every county up to :data:`township_coverage.scale.MAX_ATLAS_PAGES`
+        (above that none, and a note says how to choose them).
 
     Returns
     -------
@@ -275,54 +308,105 @@ def run(
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
     prepare_outputs(config, "run", report_formats=report_formats)
-    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache)
+    progress = progress.with_levels(config.levels)
+    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
     left_out = left_out_notes(validation, lang)
     notes += tuple(left_out)
     townships = validation.townships
     sites = validation.site_join.usable()
     villages = validation.village_join.usable() if validation.village_join is not None else None
-    table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
-    counties = roll_up(table, by="county_code")
-    city = city_summary(table)
+    with progress.step("indicators"):
+        table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
+        counties = roll_up(table, by="county_code")
+        city = city_summary(table)
+    atlas, scale_notes = _what_reports_leave_out(
+        config, validation, table, report_formats, lang=lang,
+        atlas_counties=config.atlas_counties if atlas_counties is None else tuple(atlas_counties),
+    )
     summary = summary_text(
         config.name, city,
         published=config.published, context=config.published_context,
         published_source=config.published_source, radius_km=config.radius_km, lang=lang, levels=config.levels,
     )
     # Each indicator is classed once; the web map, static maps and atlas share the classes.
-    classified = classify_table(table, config.classes, lang=lang)
-    try:
-        fmap = _coverage_map(
-            validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
-            classified=classified, use_cache=use_cache,
-        )
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    with progress.step("classes"):
+        classified = classify_table(table, config.classes, lang=lang)
+    with progress.step("map"):
+        try:
+            fmap = _coverage_map(
+                validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
+                classified=classified, use_cache=use_cache,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
+    if atlas is None:
+        names = tuple(name for name in names if name != REPORT_FILES["pdf"])
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
-        written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
-        write_csv(validation_table(validation), staging / VALIDATION_FILE)
-        map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
-        for name in (MAP_FILE, EMBED_FILE):
-            (staging / name).write_text(map_html, encoding="utf-8")
-        written += [staging / VALIDATION_FILE, staging / MAP_FILE, staging / EMBED_FILE]
-        written += _write_side_files(side_files, staging)
-        written += write_joined_rows(validation, staging, lang=lang, levels=config.levels)
+        with progress.step("tables"):
+            written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
+            write_csv(validation_table(validation), staging / VALIDATION_FILE)
+            written.append(staging / VALIDATION_FILE)
+        with progress.step("map_files"):
+            map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
+            for name in (MAP_FILE, EMBED_FILE):
+                (staging / name).write_text(map_html, encoding="utf-8")
+            written += [staging / MAP_FILE, staging / EMBED_FILE]
+            written += _write_side_files(side_files, staging)
+        joined = joined_rows_tables(validation, lang=lang, levels=config.levels)
+        written += write_joined_rows(
+            validation, staging, lang=lang, levels=config.levels, progress=progress, tables=joined
+        )
+        map_size = (staging / MAP_FILE).stat().st_size
+        embed_map = scale.map_is_embedded(map_size)
+        if "html" in report_formats and not embed_map:
+            scale_notes.append(scale.linked_map_note(map_size, lang))
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
-            formats=report_formats, lang=lang, notes=left_out, map_html=map_html,
-            classified=classified,
+            formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
+            atlas=atlas, classified=classified, progress=progress, joined=joined,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes)
+    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
+
+
+def _what_reports_leave_out(
+    config: ProjectConfig, validation: Validation, table: pd.DataFrame, formats: Sequence[str], *, lang: str,
+    atlas_counties: tuple[str, ...] | None,
+) -> tuple[list[str] | None, list[str]]:
+    """The counties of the atlas (``None``: no atlas), and notes on what large projects leave out.
+
+    Raises
+    ------
+    ConfigError
+        If chosen atlas counties match no county.
+    """
+    levels, notes = config.levels, []
+    atlas = None
+    if "pdf" in formats:
+        codes = sorted(table["county_code"].dropna().unique())
+        atlas, note = scale.atlas_counties(codes, atlas_counties, levels=levels, lang=lang)
+        if note:
+            notes.append(note)
+            atlas = None
+    draws_maps = any(f in formats for f in (*STATIC_MAP_FORMATS, "docx"))
+    most_names = staticmap.MAX_COUNTY_NAMES
+    if draws_maps and validation.counties is not None and len(validation.counties) > most_names:
+        notes.append(scale.county_names_note(len(validation.counties), most_names, lang, levels))
+    if "docx" in formats and len(table) > scale.MAX_DOCX_TABLE_ROWS:
+        notes.append(scale.docx_table_note(len(table), lang, levels))
+    return atlas, notes
 
 
 def _write_reports(
-    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_html,
-    classified: dict[str, Classes],
+    config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
+    atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
 ) -> list[Path]:
-    """Static maps, atlas, HTML and Word reports, and the XLSX workbook."""
+    """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
+
+    The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
+    """
     from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
 
     written: list[Path] = []
@@ -336,14 +420,17 @@ def _write_reports(
     images = static_maps(
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
-        classified=classified,
+        classified=classified, progress=progress,
     ) if map_formats or needs_png else {}
     for paths in images.values():
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
-    if "pdf" in formats:
-        written.append(atlas_pdf(shapes, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
-                                 footer=footer, lang=lang, scheme=config.classes.get("gap_score"), levels=config.levels,
-                                 classified=classified))
+    if "pdf" in formats and atlas is not None:
+        with progress.step("atlas") as step:
+            pages = shapes[shapes["county_code"].isin(atlas)]
+            written.append(atlas_pdf(pages, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
+                                     footer=footer, lang=lang, scheme=config.classes.get("gap_score"),
+                                     levels=config.levels, classified=classified))
+            step.detail = f"{len(atlas):,} 页" if lang == "zh" else f"{len(atlas):,} pages"
     plan_rooms = _latest_plan(config.output_dir)
     captions = {i.column: i.label[lang] for i in INDICATORS}
     content = ReportContent(
@@ -362,16 +449,25 @@ def _write_reports(
         levels=config.levels,
     )
     if "html" in formats:
-        (folder / REPORT_FILES["html"]).write_text(render_report_html(content, map_html=map_html), encoding="utf-8")
+        with progress.step("report_html"):
+            page = (
+                render_report_html(content, map_html=map_file.read_text(encoding="utf-8"))
+                if embed_map else render_report_html(content, map_link=map_file.name)
+            )
+            (folder / REPORT_FILES["html"]).write_text(page, encoding="utf-8")
         written.append(folder / REPORT_FILES["html"])
     if "docx" in formats:
-        written.append(write_report_docx(content, folder / REPORT_FILES["docx"]))
+        with progress.step("report_docx"):
+            written.append(write_report_docx(
+                content, folder / REPORT_FILES["docx"], township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS,
+            ))
     levels = config.levels
-    sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
-              "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
-              "validation": validation_table(validation)}
-    sheets.update(joined_rows_sheets(validation, lang=lang, levels=levels))
-    write_xlsx(sheets, folder / WORKBOOK_FILE)
+    with progress.step("workbook"):
+        sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
+                  "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+                  "validation": validation_table(validation)}
+        sheets.update(joined_rows_sheets(validation, lang=lang, levels=levels, tables=joined))
+        write_xlsx(sheets, folder / WORKBOOK_FILE)
     written.append(folder / WORKBOOK_FILE)
     return written
 
@@ -480,6 +576,7 @@ def plan_rooms(
     offline: bool = True,
     skip_invalid: bool | None = None,
     use_cache: bool = True,
+    progress: Progress = SILENT,
 ) -> PlanOutcome:
     """Propose new community rooms and write the plan's outputs.
 
@@ -489,6 +586,7 @@ def plan_rooms(
     room (or those listed in ``candidates``), minus those in ``exclude``.
     With ``use_cache``, checked inputs of an earlier run with the same
     input files and settings are reused (:func:`validated_project`).
+    ``progress`` reports reading and checking the inputs.
 
     Raises
     ------
@@ -506,7 +604,7 @@ def plan_rooms(
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
     prepare_outputs(config, "plan")
-    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache)
+    validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
     left_out = left_out_notes(validation, lang)
     if validation.village_join is None:
         raise PlanningError("planning needs a villages layer in the project file ([layers.villages])")

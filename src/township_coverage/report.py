@@ -12,6 +12,7 @@ from township_coverage.inputs.config import LevelNames
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
 from township_coverage.outputs import write_csv
+from township_coverage.progress import SILENT, Progress
 from township_coverage.validation import POINT_LAYERS, Validation
 
 #: Output column headers per language; columns not listed keep their name.
@@ -325,10 +326,15 @@ def report_table(
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets of one XLSX workbook."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.xlsx`).
+
+    A table longer than a sheet holds goes into several sheets, numbered
+    (``村（社区）逐行 1``, ``村（社区）逐行 2`` ...), each with the header row.
+    """
+    from township_coverage import xlsx
+
+    named = {name[: xlsx.MAX_SHEET_NAME]: frame for name, frame in sheets.items()}
+    xlsx.write_workbook(xlsx.split_long_tables(named, max_rows=XLSX_MAX_ROWS), path)
 
 
 #: Row statuses as the tables show them.
@@ -403,7 +409,7 @@ def joined_rows_table(
     if "site_type" in points:
         table["site_type"] = points["site_type"]
     statuses = relabel_values(STATUS_LABELS[lang], levels, lang)
-    table["status"] = points["join_status"].map(lambda s: statuses.get(s, s))
+    table["status"] = _relabelled(points["join_status"], statuses)
     table["township_code"] = codes
     table["township_name"] = codes.map(names["township_name"])
     table["county_name"] = codes.map(names["county_name"])
@@ -411,12 +417,17 @@ def joined_rows_table(
     table["lat"] = points["lat"].round(7)
     if "village_link" in points:
         table["village_code"] = points["village_code"].where(points["village_link"].isin(["code", "position"]))
-        table["village_link"] = points["village_link"].map(lambda s: _LINK_LABELS[lang].get(s, s))
+        table["village_link"] = _relabelled(points["village_link"], _LINK_LABELS[lang])
     table["message"] = points["join_detail"]
     return table.rename(columns=relabel_values(_JOINED_LABELS[lang], levels, lang))
 
 
-#: Most rows a sheet of an XLSX workbook can hold (below its header).
+def _relabelled(values: pd.Series, labels: Mapping[str, str]) -> pd.Series:
+    """Each value by its label, values without one as they are."""
+    return values.map(labels).where(values.isin(list(labels)), values) if labels else values
+
+
+#: Most rows a sheet of an XLSX workbook can hold (below its header); longer tables take several sheets.
 XLSX_MAX_ROWS = 1_048_575
 
 
@@ -439,23 +450,30 @@ def joined_rows_tables(validation: Validation, *, lang: str, levels: LevelNames 
 
 
 def write_joined_rows(
-    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames()
+    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames(), progress: Progress = SILENT,
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
-    """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it."""
+    """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it.
+
+    ``tables`` are the :func:`joined_rows_tables` when they were made already.
+    """
     written = []
-    for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items():
-        write_csv(table, folder / joined_rows_name(name))
+    tables = joined_rows_tables(validation, lang=lang, levels=levels) if tables is None else tables
+    for name, table in tables.items():
+        with progress.step("joined_rows", joined_rows_name(name)):
+            write_csv(table, folder / joined_rows_name(name))
         written.append(folder / joined_rows_name(name))
     return written
 
 
 def joined_rows_sheets(
-    validation: Validation, *, lang: str, levels: LevelNames = LevelNames()
+    validation: Validation, *, lang: str, levels: LevelNames = LevelNames(),
+    tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The joined-rows tables as workbook sheets (a table too long for a sheet is in its CSV only)."""
+    """The joined-rows tables as workbook sheets (:func:`write_xlsx` splits those too long for one sheet).
+
+    ``tables`` are the :func:`joined_rows_tables` when they were made already.
+    """
     titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
-    return {
-        titles.get(name, f"{name} rows"): table
-        for name, table in joined_rows_tables(validation, lang=lang, levels=levels).items()
-        if len(table) <= XLSX_MAX_ROWS
-    }
+    tables = joined_rows_tables(validation, lang=lang, levels=levels) if tables is None else tables
+    return {titles.get(name, f"{name} rows"): table for name, table in tables.items()}

@@ -13,8 +13,13 @@ from township_coverage.report_html import TEXT
 MAP_WIDTH_CM = 16.0  # A4 portrait text width with 2.5 cm margins
 
 
-def write_report_docx(content: ReportContent, path: Path) -> Path:
-    """Write the report as a .docx file."""
+def write_report_docx(content: ReportContent, path: Path, *, township_table: bool = True) -> Path:
+    """Write the report as a .docx file.
+
+    Without ``township_table`` (a project too large for a table in Word,
+    :data:`township_coverage.scale.MAX_DOCX_TABLE_ROWS`), a line says where
+    the township table is instead.
+    """
     from docx import Document
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
@@ -49,7 +54,10 @@ def write_report_docx(content: ReportContent, path: Path) -> Path:
     document.add_heading(text["counties"], level=1)
     _add_table(document, content.counties, font_size=8)
     document.add_heading(text["townships"], level=1)
-    _add_table(document, content.townships, font_size=7)
+    if township_table:
+        _add_table(document, content.townships, font_size=7)
+    else:
+        document.add_paragraph(text["townships_left_out"].format(rows=len(content.townships)))
     if content.plan_rooms is not None:
         document.add_heading(text["plan"], level=1)
         _add_table(document, content.plan_rooms, font_size=8)

@@ -1,8 +1,10 @@
 """The one-file HTML report: figures, tables, the interactive and static maps.
 
 Everything is inside the file (the interactive map in an ``iframe`` with
-``srcdoc``, static maps as data URLs), so it opens offline. The template is
-rendered with autoescaping: every value from the data is escaped.
+``srcdoc``, static maps as data URLs), so it opens offline; a very large map
+is shown from its own file beside the report instead of a second copy
+(:mod:`township_coverage.scale`). The template is rendered with
+autoescaping: every value from the data is escaped.
 """
 
 from __future__ import annotations
@@ -23,18 +25,34 @@ TEXT = {
         "context": "其他公开数据（未由数据计算）：", "map": "地图", "counties": "各县区",
         "townships": "各乡镇（街道）", "plan": "拟建社工室", "validation": "数据校验",
         "no_problems": "未发现问题。",
+        "map_linked": "交互地图较大，这里显示的是与本报告同一文件夹中的 {file}；移动或发送本报告时请连同 {file} 一起。",
+        "townships_left_out": "乡镇表共 {rows:,} 行，未列于此；全表见 township_coverage.csv 与 coverage.xlsx。",
     },
     "en": {
         "summary": "City summary", "figure": "Figure", "computed": "Computed", "published": "Published",
         "context": "Other published facts (not computed from the data):", "map": "Maps", "counties": "Counties",
         "townships": "Townships", "plan": "Proposed rooms", "validation": "Data checks",
         "no_problems": "No problems found.",
+        "map_linked": "The interactive map is large: shown here is {file} from the folder of this report; "
+        "keep {file} with the report when you move or send it.",
+        "townships_left_out": "The township table has {rows:,} rows and is not listed here; "
+        "the whole table is in township_coverage.csv and coverage.xlsx.",
     },
 }
 
 
-def render_report_html(content: ReportContent, *, map_html: str = "") -> str:
-    """The report as one HTML document."""
+def render_report_html(content: ReportContent, *, map_html: str = "", map_link: str = "") -> str:
+    """The report as one HTML document.
+
+    Parameters
+    ----------
+    content
+        What the report shows.
+    map_html
+        The interactive map's page, shown inside the report.
+    map_link
+        Instead, the name of the map's file beside the report, shown from there.
+    """
     environment = Environment(
         loader=PackageLoader("township_coverage", "templates"), autoescape=select_autoescape(["j2", "html"])
     )
@@ -44,6 +62,7 @@ def render_report_html(content: ReportContent, *, map_html: str = "") -> str:
         c=content,
         t=relabel_values(TEXT[content.lang], content.levels, content.lang),
         map_html=map_html,
+        map_link=map_link,
         images=images,
         counties_table=_table(content.counties),
         townships_table=_table(content.townships, table_id="townships"),

@@ -10,15 +10,19 @@ bar is true. The atlas is one PDF page per county.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 
 from township_coverage.classes import INDICATORS, Classes, Indicator, classify, format_value, indicator_by_column
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.errors import CoverageError
 from township_coverage.geometry import label_points
+from township_coverage.progress import SILENT, Progress
 
 #: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
 CJK_FAMILIES = (
@@ -34,6 +38,8 @@ CJK_FAMILIES = (
 #: Indicators drawn as static maps unless the caller chooses others.
 DEFAULT_STATIC_INDICATORS = ("station_staff", "community_rooms", "population_share_within_radius", "gap_score")
 A4_LANDSCAPE_IN = (11.69, 8.27)
+#: Most counties whose names a whole-area map shows; with more, names would cover the map.
+MAX_COUNTY_NAMES = 200
 
 
 class FontNotFoundError(CoverageError):
@@ -86,6 +92,7 @@ def draw_indicator_map(
     font: str | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE_IN,
     classified: Classes | None = None,
+    shapes: MapShapes | None = None,
 ):
     """One choropleth as a matplotlib figure.
 
@@ -113,35 +120,126 @@ def draw_indicator_map(
         The column's classes as the run computed them for all its maps
         (:func:`township_coverage.classes.classify_table`); by default
         computed here with ``scheme``.
+    shapes
+        ``table`` and ``counties`` as :func:`map_shapes` prepares them, to
+        draw several maps of the same area without preparing them again.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.collections import PathCollection
 
     font = font or find_cjk_font()
     indicator = indicator_by_column(column)
-    metric = table.estimate_utm_crs()
-    shapes = table.to_crs(metric)
+    shapes = shapes if shapes is not None else map_shapes(table, counties)
     classes = classified if classified is not None else classify(table[column], indicator, lang=lang, scheme=scheme)
     with _style(font):
         figure, axes = plt.subplots(figsize=figsize, layout="constrained")
-        shapes.plot(ax=axes, color=classes.colours_for(shapes.index), edgecolor="white", linewidth=0.4)
-        if counties is not None:
-            _draw_counties(axes, counties.to_crs(metric))
+        axes.set_aspect("equal")
+        # One collection of all townships: drawn as geopandas draws them, without a patch per polygon.
+        townships = PathCollection(
+            shapes.townships, facecolors=classes.colours_for(shapes.index), edgecolors="white", linewidths=0.4
+        )
+        axes.add_collection(townships, autolim=True)
+        axes.autoscale_view()
+        _draw_counties(axes, shapes)
         _finish_map(axes, figure, indicator, classes.legend, title, footer, lang)
     return figure
 
 
-def _draw_counties(axes, counties: gpd.GeoDataFrame, *, names: bool = True) -> None:
-    counties.boundary.plot(ax=axes, color="#333333", linewidth=1.0)
-    if names and "county_name" in counties:
-        for point, name in zip(label_points(counties.geometry.to_numpy()), counties["county_name"]):
-            axes.annotate(
-                str(name), (point.x, point.y), ha="center", va="center", fontsize=9, color="#222222",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
-            )
+@dataclass(frozen=True)
+class MapShapes:
+    """Townships and county outlines in a metric CRS, ready to draw on any number of maps.
+
+    Attributes
+    ----------
+    index
+        The townships' index (township codes), in drawing order.
+    townships
+        One matplotlib path per township, all its parts and holes in it.
+    county_rings
+        The rings of the county outlines, as ``(n, 2)`` coordinate arrays.
+    county_labels
+        ``(x, y, name)`` of each county name shown; none when there are
+        more than :data:`MAX_COUNTY_NAMES` counties.
+    """
+
+    index: pd.Index
+    townships: list
+    county_rings: list[np.ndarray]
+    county_labels: list[tuple[float, float, str]]
+
+
+def map_shapes(table: gpd.GeoDataFrame, counties: gpd.GeoDataFrame | None = None) -> MapShapes:
+    """Project the townships (and county outlines) to their UTM zone and make their paths once.
+
+    The paths are what geopandas would draw: every ring closed, holes as
+    further sub-paths of their polygon.
+    """
+    metric = table.estimate_utm_crs()
+    townships = polygon_paths(table.geometry.to_crs(metric).to_numpy())
+    rings: list[np.ndarray] = []
+    labels: list[tuple[float, float, str]] = []
+    if counties is not None:
+        outlines = counties.geometry.to_crs(metric).to_numpy()
+        rings = _boundary_lines(outlines)
+        if "county_name" in counties and len(counties) <= MAX_COUNTY_NAMES:
+            labels = [(p.x, p.y, str(name)) for p, name in zip(label_points(outlines), counties["county_name"])]
+    return MapShapes(table.index, townships, rings, labels)
+
+
+def polygon_paths(geometries: np.ndarray) -> list:
+    """One matplotlib path per (multi)polygon, its rings closed, as geopandas makes them.
+
+    Geometries are normalised first, as geopandas does (holes then wind
+    against their shell).
+    """
+    from matplotlib.path import Path as MplPath
+
+    geometries = shapely.normalize(np.asarray(geometries, dtype=object))
+    if len(geometries) == 0:
+        return []
+    coords, (ring_offsets, part_offsets, geometry_offsets) = _polygon_arrays(geometries)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[ring_offsets[:-1]] = MplPath.MOVETO
+    codes[ring_offsets[1:] - 1] = MplPath.CLOSEPOLY
+    bounds = ring_offsets[part_offsets[geometry_offsets]]
+    return [MplPath(coords[start:end], codes[start:end]) for start, end in zip(bounds[:-1], bounds[1:])]
+
+
+def _polygon_arrays(geometries: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Coordinates and ring, part and geometry offsets of (multi)polygons, all as multipolygons."""
+    multi = np.array(
+        [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geometries], dtype=object
+    )
+    _, coords, offsets = shapely.to_ragged_array(multi, include_z=False)
+    return coords, offsets
+
+
+def _boundary_lines(geometries: np.ndarray) -> list[np.ndarray]:
+    """Every ring of every (multi)polygon as an ``(n, 2)`` array, as geopandas draws ``.boundary``."""
+    lines = shapely.get_parts(shapely.normalize(shapely.boundary(np.asarray(geometries, dtype=object))))
+    if len(lines) == 0:
+        return []
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    return np.split(coords, np.flatnonzero(np.diff(line_of)) + 1)
+
+
+def _draw_counties(axes, shapes: MapShapes) -> None:
+    """County outlines, and their names unless there are too many."""
+    from matplotlib.collections import LineCollection
+
+    if not shapes.county_rings:
+        return
+    axes.add_collection(LineCollection(shapes.county_rings, color="#333333", linewidth=1.0), autolim=True)
+    axes.autoscale_view()
+    for x, y, name in shapes.county_labels:
+        axes.annotate(
+            name, (x, y), ha="center", va="center", fontsize=9, color="#222222",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
 
 
 def _finish_map(axes, figure, indicator: Indicator, legend, title: str, footer: str, lang: str) -> None:
@@ -231,12 +329,14 @@ def static_maps(
     lang: str = "zh",
     classes: Mapping[str, ClassScheme] | None = None,
     classified: Mapping[str, Classes] | None = None,
+    progress: Progress = SILENT,
 ) -> dict[str, list[Path]]:
     """Draw and save one map per indicator as ``map_<column>.<format>``.
 
     ``classes`` are the project's schemes per column; ``classified``, the
     classes a run computed once for all its maps
     (:func:`township_coverage.classes.classify_table`), used instead when given.
+    ``progress`` gets one line per map.
 
     Returns
     -------
@@ -248,14 +348,17 @@ def static_maps(
     font = find_cjk_font()
     classes = classes or {}
     written = {}
+    shapes = map_shapes(table, counties)
     for column in columns:
         indicator = indicator_by_column(column)
-        figure = draw_indicator_map(
-            table, column, title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
-            counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
-            classified=classified.get(column) if classified is not None else None,
-        )
-        written[column] = save_figure(figure, folder / _map_stem(column), formats)
+        with progress.step("static_map", indicator.label[lang]):
+            figure = draw_indicator_map(
+                table, column,
+                title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
+                counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
+                classified=classified.get(column) if classified is not None else None, shapes=shapes,
+            )
+            written[column] = save_figure(figure, folder / _map_stem(column), formats)
     return written
 
 
@@ -285,11 +388,14 @@ def atlas_pdf(
     """
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.collections import LineCollection, PathCollection
 
     font = find_cjk_font()
     indicator = indicator_by_column(column)
     metric = table.estimate_utm_crs()
     shapes = table.to_crs(metric)
+    paths = np.empty(len(shapes), dtype=object)
+    paths[:] = polygon_paths(shapes.geometry.to_numpy())
     if classified is not None and column in classified:
         colours = classified[column]
     else:
@@ -305,10 +411,18 @@ def atlas_pdf(
             figure = plt.figure(figsize=(8.27, 11.69), layout="constrained")
             grid = figure.add_gridspec(2, 1, height_ratios=[3, 2])
             axes = figure.add_subplot(grid[0])
-            members.plot(ax=axes, color=colours.colours_for(members.index), edgecolor="white", linewidth=0.6)
+            axes.set_aspect("equal")
+            # Drawn as geopandas draws them, without the full redraw of the page each of its plots makes.
+            townships = paths[shapes.index.get_indexer(members.index)]
+            axes.add_collection(PathCollection(
+                list(townships), facecolors=colours.colours_for(members.index), edgecolors="white", linewidths=0.6,
+            ))
+            axes.autoscale_view()
             if outlines is not None and county_code in outlines.index:
                 # .loc with a list: a county may come as several features (one per part).
-                outlines.loc[[county_code]].boundary.plot(ax=axes, color="#333333", linewidth=1.2)
+                rings = _boundary_lines(outlines.loc[[county_code]].geometry.to_numpy())
+                axes.add_collection(LineCollection(rings, color="#333333", linewidth=1.2))
+                axes.autoscale_view()
             for point, name in zip(label_points(members.geometry.to_numpy()), members["township_name"]):
                 axes.annotate(str(name), (point.x, point.y), ha="center", va="center", fontsize=7,
                               bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.5})

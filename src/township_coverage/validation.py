@@ -38,6 +38,7 @@ from township_coverage.join import (
     link_rooms_to_villages,
     unassigned,
 )
+from township_coverage.progress import SILENT, Progress
 
 SCHEMATIC = "schematic"
 # Where to look for swapped coordinates when the townships could not be read.
@@ -172,6 +173,7 @@ def validate_project(
     config: ProjectConfig,
     *,
     read_townships: Callable[[LayerConfig], CheckedBoundaries] = read_checked_townships,
+    progress: Progress = SILENT,
 ) -> Validation:
     """Read, check and join every layer, collecting every problem.
 
@@ -185,6 +187,9 @@ def validate_project(
     read_townships
         Reads and checks the township layer; a caller may pass one that
         reuses an earlier result (the pipeline's cache).
+    progress
+        Where to report each step (reading and checking each layer, joining
+        each point table).
     """
     problems: list[Problem] = []
 
@@ -195,39 +200,52 @@ def validate_project(
             problems.extend(error.problems)
             return None
 
-    checked_townships = read_townships(config.townships)
+    with progress.step("townships"):
+        checked_townships = read_townships(config.townships)
     townships = checked_townships.frame
     problems.extend(checked_townships.problems)
-    counties = attempt(lambda: read_boundaries(config.counties)) if config.counties else None
-    if counties is not None:
-        counties = _checked(counties, config.counties, problems, check_counties)
+    counties = None
+    if config.counties:
+        with progress.step("counties"):
+            counties = attempt(lambda: read_boundaries(config.counties))
+            if counties is not None:
+                counties = _checked(counties, config.counties, problems, check_counties)
     region = tuple(townships.total_bounds) if townships is not None else _CHINA_BOUNDS
     matcher = NameMatcher(townships) if townships is not None else None
     labels = {code: matcher.full_name(code) for code in townships["township_code"]} if matcher else {}
     sources: dict[str, TableSource] = {}
 
     def checked_points(name: str, layer: LayerConfig, check) -> JoinResult | None:
-        read = attempt(lambda: read_table(layer, layer_name=name))
-        if read is None:
-            return None
-        table, sources[name] = read
-        checked: CheckedLayer = check(table, sources[name], crs=layer.crs, region=region)
-        problems.extend(checked.problems)
+        with progress.step("read_points", layer.path.name) as step:
+            read = attempt(lambda: read_table(layer, layer_name=name))
+            if read is None:
+                return None
+            table, sources[name] = read
+            checked: CheckedLayer = check(table, sources[name], crs=layer.crs, region=region)
+            problems.extend(checked.problems)
+            step.detail = _rows(len(table), progress.lang)
         if townships is None:
             return unassigned(checked.frame)
-        join = assign_points_to_townships(
-            checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
-        )
-        problems.extend(join.problems(sources[name], labels))
+        with progress.step("join_points", layer.path.name):
+            join = assign_points_to_townships(
+                checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
+            )
+            problems.extend(join.problems(sources[name], labels))
         return join
 
     site_join = checked_points("sites", config.sites, check_sites)
     village_join = checked_points("villages", config.villages, check_villages) if config.villages else None
     if site_join is not None and village_join is not None and townships is not None:
-        links = link_rooms_to_villages(site_join.points, village_join.usable(), within_m=config.room_link_m)
-        problems.extend(links.problems(sources["sites"]))
-        site_join = site_join.with_room_links(links)
+        with progress.step("room_links"):
+            links = link_rooms_to_villages(site_join.points, village_join.usable(), within_m=config.room_link_m)
+            problems.extend(links.problems(sources["sites"]))
+            site_join = site_join.with_room_links(links)
     return Validation(townships, counties, site_join, village_join, _by_file_and_row(problems), MappingProxyType(sources))
+
+
+def _rows(count: int, lang: str) -> str:
+    """A number of rows as the progress line says it."""
+    return f"{count:,} 行" if lang == "zh" else f"{count:,} rows"
 
 
 def _by_file_and_row(problems: list[Problem]) -> tuple[Problem, ...]:

@@ -30,6 +30,7 @@ from township_coverage.inputs.schema import (
     setting,
     text,
     text_or_number,
+    texts_or_all,
     whole_number,
 )
 from township_coverage.inputs.toml_lines import key_lines
@@ -152,6 +153,10 @@ class ProjectConfig:
     room_link_m
         Community rooms without a village code are linked to the nearest
         village of the same township within this distance (metres).
+    atlas_counties
+        Counties of the atlas: beginnings of their codes (``("3713",)``),
+        ``("all",)``, or ``None`` for every county up to a limit
+        (:mod:`township_coverage.scale`).
     """
 
     source: Path
@@ -172,6 +177,7 @@ class ProjectConfig:
     levels: LevelNames = LevelNames()
     skip_invalid: bool = False
     room_link_m: float = 1000.0
+    atlas_counties: tuple[str, ...] | None = None
 
 
 def default_project() -> Path:
@@ -295,6 +301,12 @@ PROJECT_SCHEMA = Table(
                 "size_budget_kb": whole_number(0, default=0),
                 "classes": Table(any_key=_CLASS_SCHEMA, contents="indicator column = its classes"),
             },
+        ),
+        "report": Table(
+            keys={
+                "atlas_counties": texts_or_all(about='county codes or their beginnings, e.g. ["3713"]'),
+            },
+            contents="what the reports show",
         ),
         "published": Table(
             keys={
@@ -432,7 +444,15 @@ def _project_config(source: Path, data: Mapping[str, Any], output_dir: Path | No
         ),
         skip_invalid=setting(PROJECT_SCHEMA, data, "join", "skip_invalid"),
         room_link_m=float(setting(PROJECT_SCHEMA, data, "join", "room_link_m")),
+        atlas_counties=_county_choice(setting(PROJECT_SCHEMA, data, "report", "atlas_counties")),
     )
+
+
+def _county_choice(value: str | list[str] | None) -> tuple[str, ...] | None:
+    """``[report] atlas_counties`` as a tuple (``"all"`` becomes ``("all",)``)."""
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(v.strip() for v in value)
 
 
 def _class_scheme(table: Mapping[str, Any]) -> ClassScheme:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import itertools
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,10 @@ class TableSource:
     def row_id(self, row: int) -> str:
         """The id of a row that has none of its own: file name and row, e.g. ``sites.xlsx:15``."""
         return f"{self.path.name}:{row}"
+
+    def row_ids(self, rows: pd.Series) -> pd.Series:
+        """:meth:`row_id` of every row number in ``rows``, for the whole column at once."""
+        return f"{self.path.name}:" + rows.astype(str)
 
 
 def read_table(
@@ -161,20 +166,44 @@ def _read_cells(layer: LayerConfig) -> tuple[pd.DataFrame, str | None]:
             raise InputDataError([Problem(path, None, None, None, f"not a readable XLSX file: {error}")]) from None
         return cells.fillna("").reset_index(drop=True), str(sheet)
     if suffix in {".csv", ".txt"}:
+        raw = path.read_bytes()
         try:
-            text, _ = decode_table_bytes(path.read_bytes())
+            text, encoding = decode_table_bytes(raw)
         except UnicodeDecodeError as error:
             raise InputDataError([Problem(
                 path, None, None, None,
                 f"not a text table in UTF-8 or GBK (byte {error.start + 1} cannot be read); "
                 "save it from Excel as CSV UTF-8 (逗号分隔) or as .xlsx",
             )]) from None
-        rows = list(csv.reader(_io.StringIO(text)))
-        width = max((len(r) for r in rows), default=0)
-        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str), None
+        return _csv_cells(raw, text, encoding), None
     raise InputDataError(
         [Problem(path, None, None, path.suffix, "unsupported table format; use .csv or .xlsx")]
     )
+
+
+def _csv_cells(raw: bytes, text: str, encoding: str, *, look_at: int = 50) -> pd.DataFrame:
+    """Every cell of a CSV file as a string; short rows padded with "" to the widest.
+
+    pandas' C parser reads the file's bytes (``raw``, in ``encoding``), its
+    rows as wide as the widest of the first ``look_at`` rows (a title row
+    above the header is narrower); should a later row be wider still, the
+    csv module reads the decoded ``text`` instead. Both split fields alike
+    (RFC 4180 quoting, blank lines kept as rows).
+    """
+    first_rows = itertools.islice(csv.reader(_io.StringIO(text)), look_at)
+    width = max((len(row) for row in first_rows), default=0)
+    if width:
+        try:
+            cells = pd.read_csv(
+                _io.BytesIO(raw), encoding=encoding, header=None, names=range(width), index_col=False, dtype=str,
+                na_filter=False, keep_default_na=False, skip_blank_lines=False, engine="c",
+            )
+            return cells.fillna("")
+        except pd.errors.ParserError:
+            pass
+    rows = list(csv.reader(_io.StringIO(text)))
+    width = max((len(r) for r in rows), default=0)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 
 
 def _find_header_row(

@@ -181,6 +181,17 @@ def choice(options: tuple[str, ...], *, default: str) -> Value:
     )
 
 
+def texts_or_all(*, about: str) -> Value:
+    """``"all"``, or a list of non-empty texts."""
+
+    def accepts(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == "all"
+        return isinstance(value, list) and len(value) > 0 and all(isinstance(v, str) and v.strip() for v in value)
+
+    return Value(expected=f'"all" or a list of texts in quotes ({about})', accepts=accepts)
+
+
 def increasing_numbers(most: int) -> Value:
     """A list of up to ``most`` increasing numbers."""
 

@@ -82,10 +82,13 @@ def check_townships(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer
             frame[column] = frame[column].astype("string").str.strip()
     codes = frame["township_code"] if "township_code" in frame else pd.Series("?", index=frame.index)
     geometries = frame.geometry.to_numpy()
-    for index, code in enumerate(codes):
-        if pd.isna(code) or code == "":
+    missing_code = (codes.isna() | (codes == "")).to_numpy(dtype=bool)
+    suspect = _suspect_polygons(geometries)
+    for index in np.flatnonzero(missing_code | suspect):
+        if missing_code[index]:
             problems.append(source.problem(index + 1, "township_code", "", "a township code is required"))
-        geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "townships", problems)
+        if suspect[index]:
+            geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "townships", problems)
     if "township_code" in frame:
         problems += duplicate_problems(frame["township_code"], source.header("township_code"), path, rows=frame.index + 1)
     if any(p.severity == "error" for p in problems):
@@ -104,11 +107,19 @@ def check_counties(frame: gpd.GeoDataFrame, layer: LayerConfig) -> CheckedLayer:
     problems: list[Problem] = []
     frame = frame.reset_index(drop=True).copy()
     geometries = frame.geometry.to_numpy()
-    for index in range(len(frame)):
+    for index in np.flatnonzero(_suspect_polygons(geometries)):
         geometries[index] = _checked_polygon(geometries[index], index + 1, layer, "county outlines", problems)
     if any(p.severity == "error" for p in problems):
         return CheckedLayer(frame, problems)
     return CheckedLayer(frame.set_geometry(geometries).to_crs("EPSG:4326"), problems)
+
+
+def _suspect_polygons(geometries: np.ndarray) -> np.ndarray:
+    """Which geometries :func:`_checked_polygon` has something to say about: missing, empty, not polygonal, invalid."""
+    polygonal = np.isin(shapely.get_type_id(geometries), [3, 6])  # Polygon, MultiPolygon
+    fine = polygonal & ~shapely.is_empty(geometries)
+    fine[fine] = shapely.is_valid(geometries[fine])
+    return ~fine
 
 
 def _checked_polygon(
@@ -142,12 +153,18 @@ def _repaired(geometry: shapely.Geometry) -> shapely.Geometry:
 def _overlap_problems(frame: gpd.GeoDataFrame, path) -> list[Problem]:
     """Pairs of townships that overlap by more than a sliver, or are identical."""
     geometries = frame.geometry.to_numpy()
+    if shapely.coverage_is_valid(geometries):
+        return []  # no two overlap at all (and neighbours share their borders)
     left, right = shapely.STRtree(geometries).query(geometries, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    # Only pairs whose interiors meet can share any area; neighbours merely touch.
+    meet = shapely.relate_pattern(geometries[left], geometries[right], "T********")
+    left, right = left[meet], right[meet]
+    shared_areas = shapely.area(shapely.intersection(geometries[left], geometries[right]))
+    order = np.lexsort((right, left))  # pairs in the order the features come
     problems = []
-    for i, j in zip(left, right):
-        if i >= j:
-            continue
-        shared = shapely.intersection(geometries[i], geometries[j]).area
+    for i, j, shared in zip(left[order], right[order], shared_areas[order]):
         smaller = min(geometries[i].area, geometries[j].area)
         if smaller > 0 and shared > 1e-6 * smaller:
             codes = frame["township_code"]
@@ -183,11 +200,11 @@ def check_sites(
     spelled = frame["site_type"].astype(str).str.strip() if "site_type" in frame else pd.Series("", index=frame.index)
     frame["site_type"] = spelled.map(_SITE_TYPE_BY_SPELLING)
     if "site_type" in table:
-        for index in np.flatnonzero(frame["site_type"].isna()):
-            written = spelled.iloc[index]
-            what = "unknown site type" if written else "a site type is required"
-            _invalid(frame, problems, source, index, "site_type", written,
-                     f"{what}; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING))
+        allowed = "; allowed: " + ", ".join(_SITE_TYPE_BY_SPELLING)
+        unknown = frame["site_type"].isna() & (spelled != "")
+        missing = frame["site_type"].isna() & (spelled == "")
+        _invalid(frame, problems, source, unknown, "site_type", spelled, "unknown site type" + allowed)
+        _invalid(frame, problems, source, missing, "site_type", spelled, "a site type is required" + allowed)
     if "staff" not in frame:
         frame["staff"] = ""
     frame["staff"] = _parse_numbers(frame, problems, source, "staff", whole=True)
@@ -245,7 +262,7 @@ def _check_points(
         frame["status"] = INVALID
         frame["detail"] = "; ".join(p.message for p in problems)
         if id_column not in frame:
-            frame[id_column] = frame["_row"].map(source.row_id)
+            frame[id_column] = source.row_ids(frame["_row"])
         frame["lon"], frame["lat"] = np.nan, np.nan
         frame["lon_as_written"], frame["lat_as_written"] = "", ""
         return CheckedLayer(frame, problems)
@@ -256,7 +273,7 @@ def _check_points(
 
 def _give_ids(frame: pd.DataFrame, problems: list[Problem], source: TableSource, id_column: str) -> None:
     """Ids from the user's column, else from file and row; repeated ids are ``duplicate_id``."""
-    generated = frame["_row"].map(source.row_id)
+    generated = source.row_ids(frame["_row"])
     if id_column not in frame:
         frame[id_column] = generated
         return
@@ -270,14 +287,16 @@ def _give_ids(frame: pd.DataFrame, problems: list[Problem], source: TableSource,
     ids = ids.where(~blank, generated)
     frame[id_column] = ids
     first_row = frame["_row"].groupby(ids).transform("first")
-    for index in np.flatnonzero(ids.duplicated(keep="first")):
-        first = int(first_row.iloc[index])
-        frame.iloc[index, frame.columns.get_loc("status")] = DUPLICATE_ID
-        frame.iloc[index, frame.columns.get_loc("detail")] = f"same {source.header(id_column)} as row {first}"
-        problems.append(source.problem(
-            int(frame["_row"].iloc[index]), id_column, ids.iloc[index],
-            f"duplicate (first in row {first}); each must occur once",
-        ))
+    repeated = np.flatnonzero(ids.duplicated(keep="first"))
+    if len(repeated):
+        firsts = first_row.to_numpy()[repeated].astype(int)
+        header = source.header(id_column)
+        frame.iloc[repeated, frame.columns.get_loc("status")] = DUPLICATE_ID
+        frame.iloc[repeated, frame.columns.get_loc("detail")] = [f"same {header} as row {first}" for first in firsts]
+        problems.extend(
+            source.problem(int(row), id_column, value, f"duplicate (first in row {first}); each must occur once")
+            for row, value, first in zip(frame["_row"].to_numpy()[repeated], ids.to_numpy()[repeated], firsts)
+        )
 
 
 def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_position) -> None:
@@ -297,23 +316,25 @@ def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_po
     lon = pd.to_numeric(text["lon"], errors="coerce")
     lat = pd.to_numeric(text["lat"], errors="coerce")
     both_empty = (text["lon"] == "") & (text["lat"] == "")
-    as_written = lambda c: f"{text['lon'].iloc[c]}, {text['lat'].iloc[c]}"  # noqa: E731
+    as_written = text["lon"] + ", " + text["lat"]
     near, inside = _near(region, margin=1.0), _near(region, margin=0.0)
     plausible_swap = ~near(lon, lat) & near(lat, lon)
     clear_swap = plausible_swap & inside(lat, lon)
-    for index in np.flatnonzero(clear_swap):
-        problems.append(source.problem(
-            int(frame["_row"].iloc[index]), "lon/lat", as_written(index),
+    swapped = np.flatnonzero(clear_swap)
+    problems.extend(
+        source.problem(
+            int(row), "lon/lat", written,
             "longitude and latitude were swapped (swapped back, the point lies in the area); "
             "the swapped position is used", "warning",
-        ))
+        )
+        for row, written in zip(frame["_row"].to_numpy()[swapped], as_written.to_numpy()[swapped])
+    )
     lon, lat = lon.where(~clear_swap, lat), lat.where(~clear_swap, lon)
-    valid = pd.Series(True, index=frame.index)
-    for index in np.flatnonzero(plausible_swap & ~clear_swap):
-        valid.iloc[index] = False
-        _invalid(frame, problems, source, index, "lon/lat", as_written(index),
-                 "longitude and latitude look swapped, but swapped back the point lies outside the area "
-                 "too; check the row")
+    unclear_swap = plausible_swap & ~clear_swap
+    valid = ~unclear_swap
+    _invalid(frame, problems, source, unclear_swap, "lon/lat", as_written,
+             "longitude and latitude look swapped, but swapped back the point lies outside the area "
+             "too; check the row")
     numbers = {"lon": lon, "lat": lat}
     for column, limit in (("lon", 180), ("lat", 90)):
         value, raw = numbers[column], text[column]
@@ -326,8 +347,7 @@ def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_po
             (not_number, "a number is required"),
             (out_of_range, f"must be within [-{limit}, {limit}]"),
         ):
-            for index in np.flatnonzero(bad):
-                _invalid(frame, problems, source, index, column, raw.iloc[index], message)
+            _invalid(frame, problems, source, bad, column, raw, message)
         valid &= ~(missing | not_number | out_of_range)
     usable = valid & ~both_empty
     frame["lon"], frame["lat"] = np.nan, np.nan
@@ -336,9 +356,8 @@ def _parse_coordinates(frame, problems, source: TableSource, crs, region, has_po
         frame.loc[usable, "lon"] = x
         frame.loc[usable, "lat"] = y
     no_position = both_empty & frame["township_code"].isna() & frame["township_name"].isna()
-    for index in np.flatnonzero(no_position & (frame["status"] == "")):
-        _invalid(frame, problems, source, index, "lon/lat", "",
-                 "the row has neither coordinates nor a township code or name")
+    _invalid(frame, problems, source, no_position & (frame["status"] == ""), "lon/lat",
+             pd.Series("", index=frame.index), "the row has neither coordinates nor a township code or name")
 
 
 def _near(region: tuple[float, float, float, float], *, margin: float):
@@ -359,22 +378,34 @@ def _parse_numbers(frame, problems, source: TableSource, column: str, *, whole: 
     if whole:
         bad |= numbers.notna() & (numbers % 1 != 0)
     allowed = "a whole number >= 0, or empty" if whole else "a number >= 0, or empty"
-    for index in np.flatnonzero(bad):
-        _invalid(frame, problems, source, index, column, text.iloc[index], f"must be {allowed}")
+    _invalid(frame, problems, source, bad, column, text, f"must be {allowed}")
     numbers = numbers.where(~bad)
     return numbers.astype("Int64") if whole else numbers
 
 
-def _invalid(frame, problems, source: TableSource, index: int, column: str, value: str, message: str) -> None:
-    """Mark a row invalid (unless it is a duplicate) and record the problem."""
-    status = frame.columns.get_loc("status")
-    detail = frame.columns.get_loc("detail")
+def _invalid(
+    frame, problems, source: TableSource, rows: pd.Series, column: str, values: pd.Series, message: str
+) -> None:
+    """Mark the ``rows`` (a mask) invalid, unless duplicates, and record a problem for each, in row order.
+
+    ``values`` are the cells as written, aligned with ``frame``; the row's
+    ``detail`` gets the message added.
+    """
+    at = np.flatnonzero(np.asarray(rows, dtype=bool))
+    if len(at) == 0:
+        return
+    status_at, detail_at = frame.columns.get_loc("status"), frame.columns.get_loc("detail")
     header = source.header(column)
-    if frame.iloc[index, status] != DUPLICATE_ID:
-        frame.iloc[index, status] = INVALID
-        previous = frame.iloc[index, detail]
-        frame.iloc[index, detail] = f"{previous}; {header}: {message}" if previous else f"{header}: {message}"
-    problems.append(source.problem(int(frame["_row"].iloc[index]), column, str(value), message))
+    said = f"{header}: {message}"
+    marked = at[frame.iloc[at, status_at].to_numpy() != DUPLICATE_ID]
+    if len(marked):
+        previous = frame.iloc[marked, detail_at].to_numpy()
+        frame.iloc[marked, status_at] = INVALID
+        frame.iloc[marked, detail_at] = [f"{p}; {said}" if p else said for p in previous]
+    problems.extend(
+        source.problem(int(row), column, str(value), message)
+        for row, value in zip(frame["_row"].to_numpy()[at], np.asarray(values, dtype=object)[at])
+    )
 
 
 def missing_columns(columns, required, source: TableSource, *, alternative: str = "") -> list[Problem]:
