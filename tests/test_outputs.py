@@ -411,8 +411,8 @@ def test_a_run_killed_after_the_swap_keeps_the_new_set(tmp_path: Path, monkeypat
 
 
 def test_only_staging_folders_of_ended_runs_are_removed(tmp_path: Path):
-    dead = _dead_pid()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = _dead_pid()  # after the sleeper started, so that the two pids differ
     try:
         for name in (f".staging-{dead}-abc", f".staging-{os.getpid()}-mine", f".staging-{sleeper.pid}-busy", ".staging-k2j4_x9a"):
             (tmp_path / name / "new").mkdir(parents=True)
