@@ -73,3 +73,38 @@ def test_unknown_names_come_with_the_closest_candidates(matcher):
     result = matcher.match("兰仙街道")
     assert result.township_code is None and result.reason == "unknown"
     assert result.candidates[0] == "兰山街道"
+
+
+@given(
+    st.lists(cores, min_size=1, max_size=40),
+    st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4E20), max_size=8),
+)
+def test_closest_names_are_difflibs_over_all_names(cores_of_names, word):
+    import difflib
+
+    # Few distinct characters, so that many names score alike and ties are decided by the name.
+    names = [core[:3] + suffix for core, suffix in zip(cores_of_names, ["镇", "乡", "街道"] * 14)]
+    townships = pd.DataFrame(
+        {"township_code": [str(i) for i in range(len(names))], "township_name": names, "county_name": "县"}
+    )
+    matcher = NameMatcher(townships)
+    labels = {}
+    for name in names:
+        labels[normalise_name(name)] = name
+        labels["县" + normalise_name(name)] = "县" + name
+    expected = tuple(dict.fromkeys(labels[k] for k in difflib.get_close_matches(word, list(labels), n=3, cutoff=0.4)))
+    assert matcher.closest(word) == expected
+
+
+def test_a_name_with_its_county_in_front_and_repeated_look_ups():
+    townships = pd.DataFrame(
+        {"township_code": ["1", "2", "3"], "township_name": ["城关镇", "城关镇", "河口乡"],
+         "county_name": ["甲县", "乙县", "乙县"]}
+    )
+    matcher = NameMatcher(townships)
+    assert matcher.match("乙县城关镇").township_code == "2"
+    assert matcher.match("甲县 城关镇").township_code == "1"
+    assert matcher.match("城关镇").reason == "ambiguous"
+    first = matcher.match("河口镇")
+    assert first.reason == "unknown" and first.candidates[0] == "河口乡"
+    assert matcher.match("河口镇") is first  # looked up once

@@ -238,47 +238,62 @@ def _assign_by_position(located, rows, townships, snap_tolerance_m) -> None:
         distance_col="distance_m",
     )
     nearest = nearest.sort_values(["distance_m", "township_code"]).groupby(level=0).first()
-    for index, match in nearest.iterrows():
-        distance = float(match["distance_m"])
-        located.at[index, "distance_m"] = distance
-        if distance <= snap_tolerance_m:
-            located.at[index, "join_status"] = SNAPPED
-            located.at[index, "township_code"] = match["township_code"]
-            located.at[index, "join_detail"] = (
-                f"{distance:.0f} m outside every township; snapped to the nearest, {match['township_code']}"
-            )
-        else:
-            located.at[index, "join_status"] = OUTSIDE
-            located.at[index, "join_detail"] = (
-                f"lies in no township: {distance / 1000:.1f} km from the nearest, {match['township_code']} "
-                f"(points up to {snap_tolerance_m:g} m outside are snapped: [join] snap_tolerance_m)"
-            )
+    distances = nearest["distance_m"].astype(float)
+    located.loc[nearest.index, "distance_m"] = distances
+    close = distances <= snap_tolerance_m
+    snapped, far = nearest[close], nearest[~close]
+    located.loc[snapped.index, "join_status"] = SNAPPED
+    located.loc[snapped.index, "township_code"] = snapped["township_code"]
+    located.loc[snapped.index, "join_detail"] = [
+        f"{distance:.0f} m outside every township; snapped to the nearest, {code}"
+        for distance, code in zip(distances[close], snapped["township_code"])
+    ]
+    located.loc[far.index, "join_status"] = OUTSIDE
+    located.loc[far.index, "join_detail"] = [
+        f"lies in no township: {distance / 1000:.1f} km from the nearest, {code} "
+        f"(points up to {snap_tolerance_m:g} m outside are snapped: [join] snap_tolerance_m)"
+        for distance, code in zip(distances[~close], far["township_code"])
+    ]
 
 
 def _assign_by_code_or_name(located, rows, matcher: NameMatcher, known: set[str]) -> None:
-    for index in located.index[rows]:
-        code, name = located.at[index, "declared_township_code"], located.at[index, "township_name"]
-        if code is not None and code in known:
-            located.at[index, "township_code"] = code
-            located.at[index, "join_status"] = JOINED
-            located.at[index, "join_detail"] = "no coordinates; joined by township code or name"
-            continue
-        located.at[index, "join_status"] = UNMATCHED_NAME
+    pending = located.loc[rows, ["declared_township_code", "township_name", "county_name"]]
+    codes = pending["declared_township_code"]
+    found = np.array([code is not None and code in known for code in codes], dtype=bool)
+    joined = pending.index[found]
+    located.loc[joined, "township_code"] = codes[found]
+    located.loc[joined, "join_status"] = JOINED
+    located.loc[joined, "join_detail"] = "no coordinates; joined by township code or name"
+
+    unmatched = pending[~found]
+    if unmatched.empty:
+        return
+    columns, values, details = [], [], []
+    why: dict[tuple[str, str | None], str] = {}  # lists repeat the same misspelt names
+    for code, name, county in unmatched.itertuples(index=False, name=None):
         if pd.notna(name):
-            county = located.at[index, "county_name"]
-            match = matcher.match(str(name), None if pd.isna(county) else str(county))
-            located.at[index, "join_column"] = "township_name"
-            located.at[index, "join_value"] = str(name)
-            closest = "、".join(match.candidates) or "none"
-            if match.reason == "ambiguous":
-                detail = f"this township name occurs in several counties ({closest}); add a county column or the county before the name"
-            else:
-                detail = f"no township has this name; closest: {closest}"
+            key = (str(name), None if pd.isna(county) else str(county))
+            if key not in why:
+                why[key] = _unmatched_name_detail(matcher.match(*key))
+            columns.append("township_name")
+            values.append(str(name))
+            details.append(why[key])
         else:
-            located.at[index, "join_column"] = "township_code"
-            located.at[index, "join_value"] = str(code)
-            detail = "no township has this code"
-        located.at[index, "join_detail"] = detail
+            columns.append("township_code")
+            values.append(str(code))
+            details.append("no township has this code")
+    located.loc[unmatched.index, "join_status"] = UNMATCHED_NAME
+    located.loc[unmatched.index, "join_column"] = columns
+    located.loc[unmatched.index, "join_value"] = values
+    located.loc[unmatched.index, "join_detail"] = details
+
+
+def _unmatched_name_detail(match) -> str:
+    """Why a township name matched no township, with the closest names."""
+    closest = "、".join(match.candidates) or "none"
+    if match.reason == "ambiguous":
+        return f"this township name occurs in several counties ({closest}); add a county column or the county before the name"
+    return f"no township has this name; closest: {closest}"
 
 
 @dataclass(frozen=True)
