@@ -279,11 +279,11 @@ def _give_ids(frame: pd.DataFrame, problems: list[Problem], source: TableSource,
         return
     ids = frame[id_column].astype(str).str.strip()
     blank = ids == ""
-    for index in np.flatnonzero(blank):
-        problems.append(source.problem(
-            int(frame["_row"].iloc[index]), id_column, "",
-            f"empty; the row is given the id {generated.iloc[index]}", "warning",
-        ))
+    empty = np.flatnonzero(blank)
+    problems.extend(
+        source.problem(int(row), id_column, "", f"empty; the row is given the id {given}", "warning")
+        for row, given in zip(frame["_row"].to_numpy()[empty], generated.to_numpy()[empty])
+    )
     ids = ids.where(~blank, generated)
     frame[id_column] = ids
     first_row = frame["_row"].groupby(ids).transform("first")
