@@ -671,11 +671,11 @@ def encode_topology(topology: CoverageTopology) -> dict:
     references = np.asarray(is_reference, dtype=bool)
     used = values[references]
     index = np.where(used >= 0, used, ~used)
-    values[references] = 2 * _zigzag(np.diff(index, prepend=0)) + (used < 0)
+    values[references] = 2 * zigzag(np.diff(index, prepend=0)) + (used < 0)
     return {
         "origin": list(topology.origin),
         "grid": topology.grid,
-        "arcs": varint_base64(_zigzag(deltas.ravel())),
+        "arcs": varint_base64(zigzag(deltas.ravel())),
         "arc_lengths": varint_base64(np.diff(topology.arc_offsets)),
         "shapes": varint_base64(values),
     }
@@ -697,7 +697,7 @@ def varint_base64(values: np.ndarray) -> str:
     return base64.b64encode((low | more).astype(np.uint8).tobytes()).decode("ascii")
 
 
-def _zigzag(values):
+def zigzag(values: np.ndarray) -> np.ndarray:
     """Signed to unsigned: 0, -1, 1, -2, … become 0, 1, 2, 3, …"""
     values = np.asarray(values, dtype=np.int64)
     return (values << 1) ^ (values >> 63)

@@ -30,6 +30,7 @@ from township_coverage.geometry import (
     encode_topology,
     node_coverage,
     varint_base64,
+    zigzag,
 )
 
 # Borders simplified to about 20 m on a grid of about 1 m (1e-5 degrees):
@@ -195,7 +196,7 @@ def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
     xy = shapely.get_coordinates(np.asarray(points, dtype=object)) if len(points) else np.zeros((0, 2))
     origin = np.floor(xy.min(axis=0) / grid) * grid if len(xy) else np.zeros(2)
     steps = np.diff(np.rint((xy - origin) / grid).astype(np.int64), axis=0, prepend=np.zeros((1, 2), np.int64))
-    return {"points": varint_base64(_zigzag(steps.ravel())), "origin": origin.tolist(), "grid": grid}
+    return {"points": varint_base64(zigzag(steps.ravel())), "origin": origin.tolist(), "grid": grid}
 
 
 def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES) -> list[dict]:
@@ -268,7 +269,7 @@ def _codes(codes: pd.Index) -> list[str] | dict:
     text = [str(code) for code in codes]
     if not all(code.isascii() and code.isdigit() and code[0] != "0" and len(code) < 16 for code in text):
         return text
-    return {"steps": varint_base64(_zigzag(np.diff(np.array([int(code) for code in text], dtype=np.int64), prepend=0)))}
+    return {"steps": varint_base64(zigzag(np.diff(np.array([int(code) for code in text], dtype=np.int64), prepend=0)))}
 
 
 def _display_values(values: pd.Series, kind: str) -> str:
@@ -280,10 +281,6 @@ def _display_values(values: pd.Series, kind: str) -> str:
         numbers = 100 * numbers
     rounded = np.round(numbers)  # half to even, as Python's format() rounds
     missing = np.isnan(rounded)
-    codes = _zigzag(np.where(missing, 0, rounded).astype(np.int64)) + 1
+    codes = zigzag(np.where(missing, 0, rounded).astype(np.int64)) + 1
     return varint_base64(np.where(missing, 0, codes))
 
-
-def _zigzag(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.int64)
-    return (values << 1) ^ (values >> 63)
