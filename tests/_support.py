@@ -250,11 +250,33 @@ def read_arcs(encoded: dict) -> list[list[tuple[float, float]]]:
     return arcs
 
 
-def read_topology(encoded: dict) -> list:
-    """Shapely geometries of an encoded coverage topology (one per shape)."""
+def read_border_cells(folder: Path, detail: dict) -> dict[int, list[tuple[float, float]]]:
+    """The finer arcs a large map keeps in one script per cell beside the page, by arc number."""
+    import json
+
+    arcs = {}
+    for name in detail["files"]:
+        text = (folder / name).read_text(encoding="utf-8")
+        prefix, suffix = "TownshipCoverage.borders(", ");\n"
+        assert text.startswith(prefix) and text.endswith(suffix)
+        cell = json.loads(text[len(prefix):-len(suffix)])
+        numbers, number = [], 0
+        for step in read_varints(cell["arc_ids"]):
+            number += step
+            numbers.append(number)
+        cell_arcs = read_arcs({**cell, "origin": detail["origin"], "grid": detail["grid"]})
+        assert len(cell_arcs) == len(numbers)
+        arcs.update(zip(numbers, cell_arcs))
+    return arcs
+
+
+def read_topology(encoded: dict, finer_arcs: dict | None = None) -> list:
+    """Shapely geometries of an encoded coverage topology (one per shape), with ``finer_arcs`` by number replacing its own."""
     from shapely.geometry import MultiPolygon, Polygon
 
     arcs = read_arcs(encoded)
+    for number, arc in (finer_arcs or {}).items():
+        arcs[number] = arc
     stream = iter(read_varints(encoded["shapes"]))
     shapes, previous = [], 0
     for polygon_count in stream:

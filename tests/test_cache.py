@@ -171,25 +171,25 @@ def test_kinds_are_plain_names(tmp_path: Path):
 def test_the_map_borders_are_reused_until_a_border_changes(config, monkeypatch):
     from township_coverage.webmap import page_data
 
-    simplified: Counter = Counter()
-    simplify = page_data.simplified_borders
+    built: Counter = Counter()
+    build_topology = page_data.border_topology
 
     def counted(*args, **options):
-        simplified["borders"] += 1
-        return simplify(*args, **options)
+        built["borders"] += 1
+        return build_topology(*args, **options)
 
-    monkeypatch.setattr(page_data, "simplified_borders", counted)
+    monkeypatch.setattr(page_data, "border_topology", counted)
     run(config, report_formats=("html",))
     with open(config.sites.path, "a", encoding="utf-8") as sites:  # a new room: same borders
         sites.write(NEW_ROOM)
     run(config, report_formats=("html",))
-    assert simplified["borders"] == 1
-    # Moving a corner of one township is a new border: simplified again, and the map shows the move.
+    assert built["borders"] == 1
+    # Moving a corner of one township is a new border: built again, and the map shows the move.
     text = config.townships.path.read_text(encoding="utf-8")
     assert text.count("118.02") > 0
     config.townships.path.write_text(text.replace("118.02", "118.025"), encoding="utf-8")
     moved = run(config, report_formats=("html",))
-    assert simplified["borders"] == 2
+    assert built["borders"] == 2
     from _support import map_townships
 
     page = (config.output_dir / "coverage.html").read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -383,11 +384,13 @@ def label_points(geometries: np.ndarray) -> np.ndarray:
     on a small island. The largest part's point on surface is inside the
     unit and where a reader looks for its name.
     """
-    largest = [
-        _parts_by_area(geometry)[0] if geometry is not None and not geometry.is_empty else geometry
-        for geometry in np.asarray(geometries, dtype=object)
-    ]
-    return shapely.point_on_surface(np.array(largest, dtype=object))
+    geometries = np.asarray(geometries, dtype=object)
+    parts, owner = shapely.get_parts(geometries, return_index=True)
+    by_area = np.lexsort((-shapely.area(parts), owner))  # per owner, the largest part first
+    first = by_area[np.r_[True, owner[by_area][1:] != owner[by_area][:-1]]] if len(parts) else by_area
+    largest = geometries.copy()  # missing and empty geometries stay as they are
+    largest[owner[first]] = parts[first]
+    return shapely.point_on_surface(largest)
 
 
 @dataclass(frozen=True)
@@ -545,17 +548,20 @@ def _open_rings(points: np.ndarray, ring_of_point: np.ndarray) -> tuple[np.ndarr
     """Drop each ring's closing point, repeated points and spikes (``a, b, a``) made by rounding to the grid."""
     closing = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]
     points, ring_of_point = points[~closing], ring_of_point[~closing]
-    ring_count = int(ring_of_point.max()) + 1 if len(ring_of_point) else 0
     while len(points):
-        start, length = _ring_extents(ring_of_point, ring_count)
-        following = _next_in_ring(ring_of_point, start, length)
-        position = np.arange(len(points))
-        repeated = np.all(points == points[following], axis=1) & (following != position)
+        # Each point's successor in its ring: the next point, or for a ring's last point its first.
+        last = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]
+        first = np.r_[True, last[:-1]]
+        following = np.r_[points[1:], points[:1]]
+        following[last] = points[first]
+        repeated = np.all(points == following, axis=1) & ~(first & last)
         if not repeated.any():
-            preceding = np.empty_like(following)
-            preceding[following] = position
-            spike = np.all(points[preceding] == points[following], axis=1) & (following != position)
-            repeated = spike & ~spike[preceding]
+            preceding = np.r_[points[-1:], points[:-1]]
+            preceding[first] = points[last]
+            spike = np.all(preceding == following, axis=1) & ~(first & last)
+            # Of a spike's two ends (a, b, a, b, …) drop every other one.
+            repeated = spike & ~np.r_[spike[-1:], spike[:-1]]
+            repeated[first] = spike[first] & ~spike[last]
             if not repeated.any():
                 break
         points, ring_of_point = points[~repeated], ring_of_point[~repeated]
@@ -571,7 +577,7 @@ def _ring_extents(ring_of_point: np.ndarray, ring_count: int) -> tuple[np.ndarra
 def _vertex_ids(points: np.ndarray) -> np.ndarray:
     """One id per distinct grid point (points are non-negative grid coordinates)."""
     key = points[:, 0] * (int(points[:, 1].max()) + 1) + points[:, 1]
-    return np.unique(key, return_inverse=True)[1].ravel()
+    return pd.factorize(key)[0]  # ids in order of first appearance: hashing, no sort
 
 
 def _next_in_ring(ring_of_point: np.ndarray, ring_start: np.ndarray, ring_length: np.ndarray) -> np.ndarray:
@@ -586,7 +592,7 @@ def _edge_ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Undirected edge id per (a, b), and each vertex's number of distinct edges."""
     count = int(max(a.max(), b.max())) + 1
     low, high = np.minimum(a, b), np.maximum(a, b)
-    pairs, edge = np.unique(low * count + high, return_inverse=True)
+    edge, pairs = pd.factorize(low * count + high)
     degree = np.bincount(np.concatenate([pairs // count, pairs % count]), minlength=count)
     return edge.ravel(), degree
 
@@ -683,18 +689,24 @@ def encode_topology(topology: CoverageTopology) -> dict:
 
 def varint_base64(values: np.ndarray) -> str:
     """Non-negative integers as base64 text of LEB128 varints (7 bits a byte, low bits first)."""
+    return base64.b64encode(varint_bytes(values)[0].tobytes()).decode("ascii")
+
+
+def varint_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as LEB128 varints: the bytes, and how many bytes each value took."""
     values = np.asarray(values, dtype=np.uint64).ravel()
     if np.any(np.asarray(values, dtype=np.int64) < 0):
         raise ValueError("varints are for non-negative integers")
     counts = np.ones(len(values), dtype=np.int64)
-    for shift in range(7, 64, 7):
+    largest = int(values.max()) if len(values) else 0
+    for shift in range(7, largest.bit_length(), 7):
         counts += values >= (np.uint64(1) << np.uint64(shift))
     offsets = np.r_[0, np.cumsum(counts)[:-1]]
     rank = np.arange(counts.sum()) - np.repeat(offsets, counts)
     repeated = np.repeat(values, counts)
     low = (repeated >> (np.uint64(7) * rank.astype(np.uint64))) & np.uint64(0x7F)
     more = np.where(rank < np.repeat(counts, counts) - 1, 0x80, 0).astype(np.uint64)
-    return base64.b64encode((low | more).astype(np.uint8).tobytes()).decode("ascii")
+    return (low | more).astype(np.uint8), counts
 
 
 def zigzag(values: np.ndarray) -> np.ndarray:
@@ -714,18 +726,111 @@ def arcs_between_groups(topology: CoverageTopology, group_of_shape: np.ndarray) 
     numpy.ndarray
         Sorted arc indices.
     """
-    arcs, owners = [], []
-    for shape, polygons in enumerate(topology.shapes):
-        for rings in polygons:
-            for ring in rings:
-                arcs.extend(reference if reference >= 0 else ~reference for reference in ring)
-                owners.extend([shape] * len(ring))
-    arcs_array = np.asarray(arcs, dtype=np.int64)
-    groups = np.asarray(group_of_shape)[np.asarray(owners, dtype=np.int64)]
+    arcs, _, owners = _flat_references(topology)
+    groups = np.asarray(group_of_shape)[owners]
     _, group_ids = np.unique(groups, return_inverse=True)
-    uses = np.bincount(arcs_array, minlength=topology.arc_count)
+    uses = np.bincount(arcs, minlength=topology.arc_count)
     lowest = np.full(topology.arc_count, np.iinfo(np.int64).max)
     highest = np.full(topology.arc_count, -1)
-    np.minimum.at(lowest, arcs_array, group_ids)
-    np.maximum.at(highest, arcs_array, group_ids)
+    np.minimum.at(lowest, arcs, group_ids)
+    np.maximum.at(highest, arcs, group_ids)
     return np.flatnonzero((uses == 1) | (lowest != highest))
+
+
+def borders_match(topology: CoverageTopology) -> bool:
+    """Whether the polygons' borders matched vertex for vertex (a coverage :func:`coverage_topology` can use as is).
+
+    A border two neighbours share is one arc used twice. Where their
+    outlines were drawn separately, each side's border is an arc used once,
+    and the two cross or run along each other between their ends; the arcs
+    of the outer edge and of gaps meet only at their ends.
+    """
+    arcs, _, _ = _flat_references(topology)
+    lines = _arc_lines(topology, np.flatnonzero(np.bincount(arcs, minlength=topology.arc_count) == 1))
+    left, right = shapely.STRtree(lines).query(lines, predicate="intersects")
+    pairs = left < right
+    return not np.any(shapely.relate_pattern(lines[left[pairs]], lines[right[pairs]], "T********"))
+
+
+def simplify_arcs(topology: CoverageTopology, tolerance: float, *, grid: float | None = None) -> CoverageTopology:
+    """The topology with every arc simplified on its own, its ends kept (Douglas-Peucker).
+
+    Both neighbours draw the same simplified arc, so shared borders stay
+    identical, and no point moves farther than ``tolerance`` from the
+    border it stood for (plus half a cell of ``grid``). Arcs that form a
+    ring alone (islands, enclaves) keep at least four points; a ring that
+    simplification would leave with fewer than three points keeps its
+    arcs as they were.
+
+    Parameters
+    ----------
+    topology
+        From :func:`coverage_topology`.
+    tolerance
+        Largest distance a border may move, in the units of the CRS.
+    grid
+        Coarser grid to round the result to, a whole multiple of
+        ``topology.grid`` (default: the same grid).
+
+    Returns
+    -------
+    CoverageTopology
+        The same shapes, referencing the same arcs.
+    """
+    factor = 1 if grid is None else round(grid / topology.grid)
+    if factor < 1 or abs(factor * topology.grid - (grid or topology.grid)) > 1e-9 * topology.grid:
+        raise ValueError(f"grid {grid} is not a whole multiple of the topology's grid {topology.grid}")
+    if not topology.arc_count:
+        return topology
+    every_arc = np.arange(topology.arc_count)
+    original = _arc_lines(topology, every_arc)
+    simplified = shapely.simplify(original, tolerance / topology.grid, preserve_topology=False)
+    counts = shapely.get_num_coordinates(simplified)
+    lengths = np.diff(topology.arc_offsets)
+    closed = np.all(topology.arc_points[topology.arc_offsets[:-1]] == topology.arc_points[topology.arc_offsets[1:] - 1], axis=1)
+    kept_as_is = closed & (counts < 4)
+    # A ring drawn from fewer than three points has no area left.
+    arcs, rings, _ = _flat_references(topology)
+    ring_points = np.bincount(rings, weights=np.where(kept_as_is, lengths, counts)[arcs] - 1)
+    kept_as_is[arcs[ring_points[rings] < 3]] = True
+    simplified[kept_as_is] = original[kept_as_is]
+    points, arc_of_point = shapely.get_coordinates(simplified, return_index=True)
+    points = np.rint(points / factor).astype(np.int64)
+    # Rounding to a coarser grid repeats points; an arc keeps both its ends.
+    first = np.r_[True, arc_of_point[1:] != arc_of_point[:-1]]
+    last = np.r_[first[1:], True]
+    keep = first | last | np.r_[True, np.any(points[1:] != points[:-1], axis=1)]
+    points, arc_of_point = points[keep], arc_of_point[keep]
+    offsets = np.r_[0, np.cumsum(np.bincount(arc_of_point, minlength=topology.arc_count))]
+    return CoverageTopology(topology.origin, topology.grid * factor, points, offsets, topology.shapes)
+
+
+def _arc_lines(topology: CoverageTopology, arcs: np.ndarray) -> np.ndarray:
+    """Arcs as LineStrings in grid units."""
+    lengths = np.diff(topology.arc_offsets)[arcs]
+    starts = np.repeat(topology.arc_offsets[arcs], lengths)
+    point = starts + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return shapely.linestrings(
+        topology.arc_points[point].astype(float), indices=np.repeat(np.arange(len(arcs)), lengths)
+    )
+
+
+def _flat_references(topology: CoverageTopology) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every arc used by a ring, in order: the arc's index, the ring's number and the shape's number."""
+    arcs: list[int] = []
+    ring_sizes: list[int] = []
+    shape_sizes: list[int] = []
+    for polygons in topology.shapes:
+        uses = 0
+        for rings in polygons:
+            for ring in rings:
+                arcs.extend(ring)
+                ring_sizes.append(len(ring))
+                uses += len(ring)
+        shape_sizes.append(uses)
+    references = np.asarray(arcs, dtype=np.int64)
+    return (
+        np.where(references >= 0, references, ~references),
+        np.repeat(np.arange(len(ring_sizes)), ring_sizes),
+        np.repeat(np.arange(len(shape_sizes)), shape_sizes),
+    )

@@ -251,12 +251,13 @@ def _build(
     positions = pd.Index(table.index.astype(str))
     sites = _display(sites, shift)
     lon_min, lat_min, lon_max, lat_max = table.total_bounds
+    townships, side_files = page_data.townships(
+        table, scale, tolerance=tolerance, county_borders=county_borders, remember=remember
+    )
     settings = {
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
-        "townships": page_data.townships(
-            table, scale, tolerance=tolerance, county_borders=county_borders, remember=remember
-        ),
+        "townships": townships,
         "indicators": page_data.indicators(table, lang, classified),
         "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
@@ -265,7 +266,6 @@ def _build(
         "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions, scale.grid),
         "details_file": None,
     }
-    side_files = {}
     if not scale.details_in_page:
         name, script = page_data.details_script(page_data.split_details(settings))
         settings["details_file"] = name

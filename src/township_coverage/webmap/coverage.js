@@ -79,7 +79,8 @@
   function addTownships(map, layerControl, options, state) {
     var borders = options.townships.county_arcs;
     // Drawn first in the colours of the first indicator.
-    var layer = state.townships = TownshipCanvas.create(map, options.townships.topology, borders, fillsOf(options.indicators[0]));
+    var layer = state.townships = TownshipCanvas.create(map, options.townships, fillsOf(options.indicators[0]), loadScript);
+    pendingBorders = layer.detail ? layer.detail.add : null;
     var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null;
     function hover(event) {
       // Over a site marker or a count, the marker has the pointer.
@@ -454,15 +455,18 @@
     timings[name] = Math.round(performance.now() - start);
   }
 
-  /* Names of villages and sites kept beside a large map (map_data/…): loaded once the map is drawn. */
+  /* Add a script kept beside the page (map_data/…); failed() if it cannot be read. */
+  function loadScript(src, failed) {
+    var script = document.createElement("script");
+    script.src = src;
+    script.onerror = failed;
+    document.head.appendChild(script);
+  }
+
+  /* Names of villages and sites kept beside a large map: loaded once the map is drawn. */
+  var pendingDetails = null, pendingBorders = null;
   function loadDetails(options, state) {
     state.detailsPending = true;
-    var script = document.createElement("script");
-    script.src = options.details_file;
-    script.onerror = function () {
-      state.detailsPending = false;
-      state.detailsMissing = true;
-    };
     pendingDetails = function (details) {
       details.sites.forEach(function (named, k) { setNames(state.siteLayers[k], named); });
       options.villages = details.villages;
@@ -471,21 +475,10 @@
       if (state.resetSearch) state.resetSearch();
       document.documentElement.setAttribute("data-tc-details", "1");
     };
-    document.head.appendChild(script);
-  }
-
-  /* The JSON data element with this id (null when there is none). */
-  function readData(id) {
-    var node = document.getElementById(id);
-    return node ? JSON.parse(node.textContent) : null;
-  }
-
-  var timings = {};
-  var pendingDetails = null;
-  function timed(name, step) {
-    var start = performance.now();
-    step();
-    timings[name] = Math.round(performance.now() - start);
+    loadScript(options.details_file, function () {
+      state.detailsPending = false;
+      state.detailsMissing = true;
+    });
   }
 
   window.TownshipCoverage = {
@@ -493,11 +486,16 @@
     timings: timings,
     /* Zoom to the township with this code and open its popup (set by init). */
     openTownship: null,
-    /* The townships drawn: codes, fills(), latlngs(index), at(lat, lng) (set by init; for tests). */
+    /* The townships drawn: codes, fills(), latlngs(index), at(lat, lng), detail() (the finer borders'
+     * {requested, loaded, failed} cells, or null) (set by init; for tests). */
     townships: null,
     /* Called by the details script. */
     details: function (details) {
       if (pendingDetails) pendingDetails(details);
+    },
+    /* Called by each script of finer borders. */
+    borders: function (cell) {
+      if (pendingBorders) pendingBorders(cell);
     },
     init: function (map, layerControl, dataId) {
       timings.start = Math.round(performance.now());
@@ -529,6 +527,7 @@
         fills: function () { return state.fills.slice(); },
         latlngs: function (index) { return state.townships.latlngs(index); },
         at: function (lat, lng) { return state.townships.townshipAt(L.latLng(lat, lng)); },
+        detail: function () { return state.townships.detail && state.townships.detail.status; },
       };
       map.getContainer().setAttribute("data-tc-ready", "1");
       if (options.details_file) {

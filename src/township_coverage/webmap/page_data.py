@@ -1,7 +1,8 @@
 """The map's data in the compact form that ``coverage.js`` reads.
 
-Borders are one coverage topology per layer (shared arcs once, on a grid
-of about 1 m; :func:`township_coverage.geometry.encode_topology`); points
+Borders are one coverage topology (shared arcs once, on a grid of about
+1 m, or coarser in the page of a large map whose finer arcs wait in
+scripts beside it; :func:`township_coverage.geometry.encode_topology`); points
 are varint streams on the same grid; each indicator is a list of display
 values and one class letter per township. Tooltips and popups are built
 in the page from these, with ``textContent``; only legends are HTML,
@@ -10,6 +11,7 @@ escaped here.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -26,22 +28,30 @@ from township_coverage.classes import INDICATORS, Classes
 from township_coverage.geometry import (
     CoverageTopology,
     arcs_between_groups,
+    borders_match,
     coverage_topology,
     encode_topology,
     node_coverage,
+    simplify_arcs,
     varint_base64,
+    varint_bytes,
     zigzag,
 )
 
-# Borders simplified to about 20 m on a grid of about 1 m (1e-5 degrees):
-# finer than the zoom levels the map offers need. A map of more than
-# LARGE_MAP_TOWNSHIPS townships (a province, the nation) is drawn to about
-# 50 m on a grid of about 10 m, to keep the page small.
+# Borders are rounded to a grid of about 1 m (1e-5 degrees) and simplified
+# to about 20 m: finer than the zoom levels the map offers need. A map of
+# more than LARGE_MAP_TOWNSHIPS townships (a province, the nation) carries
+# its borders to about 200 m on a grid of about 50 m, less than a pixel up
+# to zoom level 8; from DETAIL_MIN_ZOOM on, the page loads the 20 m borders
+# of the area in view from scripts in DETAILS_FOLDER, one per cell of
+# DETAIL_CELL_DEGREES.
 GRID_DEGREES = 1e-5
 SIMPLIFY_DEGREES = 0.0002
 LARGE_MAP_TOWNSHIPS = 5_000
-LARGE_GRID_DEGREES = 1e-4
-LARGE_SIMPLIFY_DEGREES = 0.0005
+OVERVIEW_GRID_DEGREES = 0.0005
+OVERVIEW_SIMPLIFY_DEGREES = 0.002
+DETAIL_MIN_ZOOM = 9
+DETAIL_CELL_DEGREES = 2.0
 # Above this many named points (villages and sites), their names go into a
 # script beside the page (DETAILS_FOLDER), loaded after the map is drawn.
 DETAILS_IN_PAGE_MAX = 250_000
@@ -74,9 +84,12 @@ class PageScale:
     Attributes
     ----------
     tolerance
-        Border simplification, in degrees.
+        Border simplification in the page, in degrees.
     grid
-        Coordinate grid, in degrees.
+        Coordinate grid in the page, in degrees.
+    detailed
+        Whether finer borders (:data:`SIMPLIFY_DEGREES` on
+        :data:`GRID_DEGREES`) are loaded from beside the page when zoomed in.
     details_in_page
         Whether names of villages and sites are in the page (else in a
         script in :data:`DETAILS_FOLDER` beside it).
@@ -84,6 +97,7 @@ class PageScale:
 
     tolerance: float
     grid: float
+    detailed: bool
     details_in_page: bool
 
 
@@ -91,75 +105,156 @@ def page_scale(townships: int, named_points: int) -> PageScale:
     """The :class:`PageScale` for a map of so many townships and villages plus sites."""
     large = townships > LARGE_MAP_TOWNSHIPS
     return PageScale(
-        tolerance=LARGE_SIMPLIFY_DEGREES if large else SIMPLIFY_DEGREES,
-        grid=LARGE_GRID_DEGREES if large else GRID_DEGREES,
+        tolerance=OVERVIEW_SIMPLIFY_DEGREES if large else SIMPLIFY_DEGREES,
+        grid=OVERVIEW_GRID_DEGREES if large else GRID_DEGREES,
+        detailed=large,
         details_in_page=named_points <= DETAILS_IN_PAGE_MAX,
     )
 
 
-def details_script(details: dict) -> tuple[str, str]:
-    """The file (under :data:`DETAILS_FOLDER`) and text of the script that hands ``details`` to the page.
+def side_script(kind: str, call: str, payload: object, *, encoded: bool = False) -> tuple[str, str]:
+    """The file (under :data:`DETAILS_FOLDER`) and text of a script that hands ``payload`` to the page.
 
-    The name carries a hash of the content, so that a page never reads
-    another run's names.
+    The script calls ``TownshipCoverage.<call>(payload)``; ``encoded``:
+    ``payload`` is JSON text already. The name carries a hash of the
+    content, so that a page never reads another run's data.
     """
-    payload = json.dumps(details, ensure_ascii=False, separators=(",", ":"))
+    text = payload if encoded else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     for unsafe, escaped in (("<", "\\u003c"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        payload = payload.replace(unsafe, escaped)
-    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-    return f"{DETAILS_FOLDER}/details-{digest}.js", f"TownshipCoverage.details({payload});\n"
+        text = text.replace(unsafe, escaped)
+    script = f"TownshipCoverage.{call}({text});\n"
+    return f"{DETAILS_FOLDER}/{kind}-{hashlib.sha256(script.encode('utf-8')).hexdigest()[:16]}.js", script
 
 
-def simplified_borders(
-    geometries: np.ndarray, tolerance: float | None, names: Sequence[str] | None = None, *, grid: float = GRID_DEGREES
-) -> np.ndarray:
-    """Borders simplified as one coverage, so that neighbours still share them exactly.
+def details_script(details: dict) -> tuple[str, str]:
+    """The file and text of the script that hands the names of villages and sites to the page."""
+    return side_script("details", "details", details)
+
+
+def border_topology(geometries: np.ndarray, names: Sequence[str] | None = None) -> CoverageTopology:
+    """The borders as shared arcs on :data:`GRID_DEGREES`, not yet simplified.
 
     Borders that nearly but not exactly match (as separately drawn
-    outlines do) are first rebuilt to match (:func:`node_coverage`, on
-    ``grid``). Rounding to the grid is left to the topology, which rounds
-    each shared border once for both sides.
+    outlines do) are first rebuilt to match (:func:`node_coverage`).
     """
     geometries = np.asarray(geometries, dtype=object)
-    if not shapely.coverage_is_valid(geometries):
-        whole = np.array([shapely.union_all(geometries)], dtype=object)
-        geometries = node_coverage(geometries, whole, np.zeros(len(geometries), dtype=int), grid_size=grid, names=names)
-    return shapely.coverage_simplify(geometries, tolerance) if tolerance else geometries
+    try:
+        topology = coverage_topology(geometries, grid=GRID_DEGREES)
+        if borders_match(topology):
+            return topology
+    except ValueError:  # a border used twice the same way: outlines that overlap a little
+        pass
+    whole = np.array([shapely.union_all(geometries)], dtype=object)
+    noded = node_coverage(geometries, whole, np.zeros(len(geometries), dtype=int), grid_size=GRID_DEGREES, names=names)
+    return coverage_topology(noded, grid=GRID_DEGREES)
 
 
 def townships(
     table: gpd.GeoDataFrame, scale: PageScale, *, tolerance: float, county_borders: bool = True,
     remember: Remember | None = None,
-) -> dict:
+) -> tuple[dict, dict[str, str]]:
     """Township borders, codes, names and counties (WGS84 ``table`` indexed by code).
 
     County borders are the township borders between two counties and
     along the edge of the coverage, so they are sent as arc numbers only.
-    ``remember`` (e.g. a cache's ``get_or_compute``) keeps the simplified
+    ``remember`` (e.g. a cache's ``get_or_compute``) keeps the borders'
     topology for the next run with the same borders.
+
+    Returns
+    -------
+    dict
+        The page's township data.
+    dict
+        Scripts to write beside the page (finer borders of a large map), by path.
     """
     geometries = table.geometry.to_numpy()
 
     def compute() -> CoverageTopology:
-        names = [f"township {code}" for code in table.index]
-        return coverage_topology(simplified_borders(geometries, tolerance, names, grid=scale.grid), grid=scale.grid)
+        return border_topology(geometries, [f"township {code}" for code in table.index])
 
     if remember is None:
         topology = compute()
     else:
         digest = hashlib.sha256(b"".join(shapely.to_wkb(geometries, hex=False))).hexdigest()
-        topology = remember("map_borders", [digest, tolerance, scale.grid], compute)
+        topology = remember("map_borders", [digest, GRID_DEGREES], compute)
     county_names = table["county_name"].astype(str)
     county_list, county_of = np.unique(county_names.to_numpy(), return_inverse=True)
     county_key = table["county_code"].astype(str).to_numpy() if "county_code" in table else county_names.to_numpy()
-    return {
-        "topology": encode_topology(topology),
+    detail, side_files = None, {}
+    if scale.detailed:
+        detail, side_files = border_detail(simplify_arcs(topology, SIMPLIFY_DEGREES))
+        detail["pad"] = tolerance + scale.grid  # how far the page's borders may be from the finer ones
+    settings = {
+        "topology": encode_topology(simplify_arcs(topology, tolerance, grid=scale.grid)),
+        "detail": detail,
         "county_arcs": varint_base64(arcs_between_groups(topology, county_key)) if county_borders else None,
         "codes": _codes(table.index),
         "names": table["township_name"].astype(str).tolist(),
         "county": varint_base64(county_of),
         "county_names": county_list.tolist(),
     }
+    return settings, side_files
+
+
+def border_detail(topology: CoverageTopology) -> tuple[dict, dict[str, str]]:
+    """The finer borders of a large map, in scripts of one :data:`DETAIL_CELL_DEGREES` cell each.
+
+    An arc goes to the cell that holds the centre of its bounding box;
+    the page loads the cells whose box (of all their arcs) meets the view.
+    Each script hands the page its cell's arc numbers (steps from one to
+    the next), their lengths and their points (steps from one to the next,
+    the first from ``origin``), as zigzag varints.
+
+    Returns
+    -------
+    dict
+        For the page: ``min_zoom``, ``origin``, ``grid``, and per cell its
+        ``files`` entry and its ``boxes`` entry ``[west, south, east, north]``.
+    dict
+        The scripts, by path.
+    """
+    starts = topology.arc_offsets[:-1]
+    lengths = np.diff(topology.arc_offsets)
+    low = np.minimum.reduceat(topology.arc_points, starts, axis=0)
+    high = np.maximum.reduceat(topology.arc_points, starts, axis=0)
+    column, row = np.floor((low + high) / 2 / (DETAIL_CELL_DEGREES / topology.grid)).astype(np.int64).T
+    _, cell_of_arc = np.unique(column * (int(row.max()) + 1) + row, return_inverse=True)
+    arcs = np.argsort(cell_of_arc, kind="stable")  # by cell, in arc order within a cell
+    cell_of_arc = cell_of_arc[arcs]
+    cell_starts = np.flatnonzero(np.r_[True, cell_of_arc[1:] != cell_of_arc[:-1]])
+    arc_steps = np.diff(arcs, prepend=0)
+    arc_steps[cell_starts] = arcs[cell_starts]
+    point = np.repeat(starts[arcs], lengths[arcs]) + np.arange(lengths.sum()) - np.repeat(
+        np.cumsum(lengths[arcs]) - lengths[arcs], lengths[arcs]
+    )
+    steps = np.diff(topology.arc_points[point], axis=0, prepend=np.zeros((1, 2), np.int64))
+    first_points = np.r_[0, np.cumsum(lengths[arcs])][cell_starts]
+    steps[first_points] = topology.arc_points[point[first_points]]
+    streams = {
+        "arc_ids": _split_varints(arc_steps, cell_starts),
+        "arc_lengths": _split_varints(lengths[arcs], cell_starts),
+        "arcs": _split_varints(zigzag(steps.ravel()), 2 * first_points),
+    }
+    origin, grid = np.asarray(topology.origin), topology.grid
+    west_south = origin + np.minimum.reduceat(low[arcs], cell_starts, axis=0) * grid
+    east_north = origin + np.maximum.reduceat(high[arcs], cell_starts, axis=0) * grid
+    files, scripts = [], {}
+    for cell in range(len(cell_starts)):
+        payload = ",".join(f'"{key}":"{texts[cell]}"' for key, texts in streams.items())
+        name, script = side_script("borders", "borders", f'{{"cell":{cell},{payload}}}', encoded=True)
+        files.append(name)
+        scripts[name] = script
+    boxes = np.round(np.column_stack([west_south, east_north]), 6).tolist()
+    page = {"min_zoom": DETAIL_MIN_ZOOM, "origin": list(topology.origin), "grid": grid, "files": files, "boxes": boxes}
+    return page, scripts
+
+
+def _split_varints(values: np.ndarray, group_starts: np.ndarray) -> list[str]:
+    """Varint base64 text of each group of ``values`` (groups start at ``group_starts``)."""
+    data, counts = varint_bytes(values)
+    byte_starts = np.r_[0, np.cumsum(counts)][np.r_[group_starts, len(values)]]
+    raw = data.tobytes()
+    return [base64.b64encode(raw[a:b]).decode("ascii") for a, b in zip(byte_starts[:-1], byte_starts[1:])]
 
 
 def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]) -> list[dict]:
@@ -184,7 +279,7 @@ def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]
                 "kind": indicator.kind,
                 "unit": unit,
                 "palette": palette.tolist(),
-                "classes": "".join(_CLASS_LETTERS[i] for i in letters),
+                "classes": np.frombuffer(_CLASS_LETTERS.encode("ascii"), np.uint8)[letters].tobytes().decode("ascii"),
                 "values": _display_values(table[indicator.column], indicator.kind),
             }
         )

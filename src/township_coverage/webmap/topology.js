@@ -42,21 +42,33 @@
     return out;
   }
 
-  /* All arc points as longitudes and latitudes, and where each arc starts in them (one more entry: the end). */
-  function arcCoordinates(topology) {
-    var numbers = varints(topology.arcs), count = numbers.length / 2;
+  /* Arc points as longitudes and latitudes, and where each arc starts in them (one more entry: the end).
+   * `encoded` has the streams arcs and arc_lengths; origin and grid may come from `frame`. */
+  function arcCoordinates(encoded, frame) {
+    frame = frame || encoded;
+    var numbers = varints(encoded.arcs), count = numbers.length / 2;
     var lng = new Float64Array(count), lat = new Float64Array(count), x = 0, y = 0;
-    var grid = topology.grid, x0 = topology.origin[0], y0 = topology.origin[1];
+    var grid = frame.grid, x0 = frame.origin[0], y0 = frame.origin[1];
     for (var i = 0; i < count; i++) {
       x += unzigzag(numbers[2 * i]);
       y += unzigzag(numbers[2 * i + 1]);
       lng[i] = x0 + x * grid;
       lat[i] = y0 + y * grid;
     }
-    var lengths = varints(topology.arc_lengths), starts = new Float64Array(lengths.length + 1);
+    var lengths = varints(encoded.arc_lengths), starts = new Float64Array(lengths.length + 1);
     for (var k = 0; k < lengths.length; k++) starts[k + 1] = starts[k] + lengths[k];
     return {lng: lng, lat: lat, starts: starts};
   }
 
-  window.TownshipTopology = {varints: varints, unzigzag: unzigzag, points: points, arcCoordinates: arcCoordinates};
+  /* The finer arcs of one cell of a large map: arcCoordinates plus the arc numbers they replace. */
+  function detailArcs(cell, detail) {
+    var arcs = arcCoordinates(cell, detail), steps = varints(cell.arc_ids), ids = new Int32Array(steps.length);
+    for (var i = 0, id = 0; i < steps.length; i++) ids[i] = id += steps[i];
+    arcs.ids = ids;
+    return arcs;
+  }
+
+  window.TownshipTopology = {
+    varints: varints, unzigzag: unzigzag, points: points, arcCoordinates: arcCoordinates, detailArcs: detailArcs,
+  };
 })();
