@@ -144,3 +144,18 @@ def test_codes_travel_as_numbers_only_when_that_keeps_them_as_written():
     assert isinstance(encoded, dict)
     steps = [(n >> 1) ^ -(n & 1) for n in read_varints(encoded["steps"])]
     assert np.cumsum(steps).tolist() == [371302001, 371302002, 371301005, 110101001001]
+
+
+def test_names_become_json_that_reads_back_and_cannot_end_the_script():
+    import json
+
+    from township_coverage.webmap import page_data
+
+    written = ['a"b', "c\\d", "</script><b>", "tab\there", "line\u2028end", None, "临沂 & 兰山", 7]
+    expected = ['a"b', "c\\d", "</script><b>", "tab\there", "line\u2028end", "", "临沂 & 兰山", "7"]
+    text = page_data.json_strings(pd.Series(written, dtype=object)).text
+    assert json.loads(text) == expected
+    assert not any(char in text for char in "<>&\t\u2028")
+    wrapped = page_data.script_json({"names": page_data.json_strings(pd.Series(written, dtype=object)), "note": "<&>"})
+    assert json.loads(wrapped) == {"names": expected, "note": "<&>"}
+    assert page_data.json_strings(pd.Series([], dtype=object)).text == "[]"

@@ -458,22 +458,23 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
         If a border is used in the same direction by two rings
         (overlapping polygons).
     """
-    # Exteriors counter-clockwise, holes clockwise: neighbours then run along a shared border in opposite directions.
-    geometries = shapely.orient_polygons(np.asarray(geometries, dtype=object))
-    parts, part_owner = shapely.get_parts(geometries, return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, ring_of_point = shapely.get_coordinates(rings, return_index=True)
+    geometries = np.asarray(geometries, dtype=object)
+    coords, ring_of_point, ring_part, part_owner = _oriented_rings(geometries)
+    ring_count, part_count = len(ring_part), len(part_owner)
     if not len(coords):
         return CoverageTopology((0.0, 0.0), grid, np.zeros((0, 2), np.int64), np.zeros(1, np.int64),
                                 [[] for _ in geometries])
     origin = np.floor(coords.min(axis=0) / grid) * grid
     points = np.rint((coords - origin) / grid).astype(np.int64)
+    del coords
     points, ring_of_point = _open_rings(points, ring_of_point)
     # A ring smaller than the grid (a speck of an island) has nothing to draw.
-    ring_start, ring_length = _ring_extents(ring_of_point, len(rings))
+    ring_start, ring_length = _ring_extents(ring_of_point, ring_count)
     kept = ring_length[ring_of_point] >= 3
-    points, ring_of_point = points[kept], ring_of_point[kept]
-    ring_start, ring_length = _ring_extents(ring_of_point, len(rings))
+    if not kept.all():
+        points, ring_of_point = points[kept], ring_of_point[kept]
+        ring_start, ring_length = _ring_extents(ring_of_point, ring_count)
+    del kept
 
     vertex = _vertex_ids(points)
     following = _next_in_ring(ring_of_point, ring_start, ring_length)
@@ -482,7 +483,7 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
 
     # Rotate every ring to start at its first junction (or, without one,
     # at its smallest vertex id), so that arcs never wrap around.
-    first = _ring_first_positions(junction, vertex, ring_of_point, ring_start, len(rings))
+    first = _ring_first_positions(junction, vertex, ring_of_point, ring_start, ring_count)
     rank = np.arange(len(points)) - np.repeat(ring_start, ring_length)
     order = np.repeat(ring_start, ring_length) + (
         np.repeat(first - ring_start, ring_length) + rank
@@ -513,8 +514,49 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
         points[order[next_in_ring[stored_use]]],
     )
     references = np.where(forward, arc_index, ~arc_index)
-    shapes = _nest(references, arc_ring, ring_part, part_owner, len(rings), len(parts), len(geometries))
+    shapes = _nest(references, arc_ring, ring_part, part_owner, ring_count, part_count, len(geometries))
     return CoverageTopology((float(origin[0]), float(origin[1])), grid, arc_points, arc_offsets, shapes)
+
+
+def _oriented_rings(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All ring coordinates, exteriors counter-clockwise and holes clockwise, read without copying the geometries.
+
+    Neighbours then run along a shared border in opposite directions.
+
+    Returns
+    -------
+    coords
+        ``(n, 2)``, each ring closed.
+    ring_of_point, ring_part, part_owner
+        The ring of each point, the polygon of each ring, the geometry of each polygon.
+    """
+    kind, coords, offsets = shapely.to_ragged_array(
+        shapely.force_2d(geometries) if shapely.has_z(geometries).any() else geometries
+    )
+    if kind == shapely.GeometryType.POLYGON:  # one polygon (or none) per geometry
+        offsets = (*offsets, np.arange(len(geometries) + 1))
+    ring_offsets, part_offsets, owner_offsets = offsets
+    ring_of_point = np.repeat(np.arange(len(ring_offsets) - 1), np.diff(ring_offsets))
+    ring_part = np.repeat(np.arange(len(part_offsets) - 1), np.diff(part_offsets))
+    part_owner = np.repeat(np.arange(len(owner_offsets) - 1), np.diff(owner_offsets))
+    if not len(coords):
+        return coords, ring_of_point, ring_part, part_owner
+    # Twice each ring's signed area (shoelace, from its first point): positive when counter-clockwise.
+    starts = ring_offsets[:-1]
+    relative = coords - np.repeat(coords[starts], np.diff(ring_offsets), axis=0)
+    cross = relative[:-1, 0] * relative[1:, 1] - relative[1:, 0] * relative[:-1, 1]
+    cross = np.append(cross, 0.0)
+    cross[ring_offsets[1:] - 1] = 0.0  # no term from one ring's last point to the next ring's first
+    area = np.add.reduceat(cross, starts) if len(starts) else np.zeros(0)
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(ring_part) else np.zeros(0, bool)
+    flip = np.where(exterior, area < 0, area > 0)
+    if flip.any():
+        position = np.arange(len(coords))
+        ring_end = ring_offsets[1:][ring_of_point]
+        flipped = flip[ring_of_point]
+        position[flipped] = (starts[ring_of_point] + ring_end - 1 - position)[flipped]
+        coords = coords[position]
+    return coords, ring_of_point, ring_part, part_owner
 
 
 def decode_topology(topology: CoverageTopology) -> np.ndarray:
@@ -701,12 +743,14 @@ def varint_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     largest = int(values.max()) if len(values) else 0
     for shift in range(7, largest.bit_length(), 7):
         counts += values >= (np.uint64(1) << np.uint64(shift))
-    offsets = np.r_[0, np.cumsum(counts)[:-1]]
-    rank = np.arange(counts.sum()) - np.repeat(offsets, counts)
-    repeated = np.repeat(values, counts)
-    low = (repeated >> (np.uint64(7) * rank.astype(np.uint64))) & np.uint64(0x7F)
-    more = np.where(rank < np.repeat(counts, counts) - 1, 0x80, 0).astype(np.uint64)
-    return (low | more).astype(np.uint8), counts
+    starts = np.cumsum(counts) - counts
+    out = np.empty(int(counts.sum()), dtype=np.uint8)
+    # Byte k of every value that has one: its 7 bits, and the top bit when more bytes follow.
+    for k in range(int(counts.max()) if len(values) else 0):
+        taking = np.flatnonzero(counts > k)
+        low = (values[taking] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        out[starts[taking] + k] = low.astype(np.uint8) | ((counts[taking] > k + 1).astype(np.uint8) << 7)
+    return out, counts
 
 
 def zigzag(values: np.ndarray) -> np.ndarray:

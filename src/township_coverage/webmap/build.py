@@ -205,8 +205,10 @@ def render_map(fmap: folium.Map) -> str:
 def map_side_files(fmap: folium.Map) -> dict[str, str]:
     """Files the page loads from beside it, by path relative to the page.
 
-    Empty for all but large maps: those keep the names of villages and
-    sites in a script under ``map_data/``, loaded once the map is drawn.
+    Empty for all but large maps: those keep their finer township borders
+    (one script per cell, loaded for the area in view when zoomed in) and
+    the names of villages and sites (loaded once the map is drawn) in
+    scripts under ``map_data/``.
     """
     controls = [child for child in fmap._children.values() if isinstance(child, CoverageControls)]
     return dict(controls[0].side_files) if controls else {}
@@ -363,7 +365,7 @@ class JsonData(Element):
     def __init__(self, element_id: str, value: object) -> None:
         super().__init__()
         self.element_id = element_id
-        self.json = _script_json(value)
+        self.json = page_data.script_json(value)
 
 
 class Attribution(MacroElement):
@@ -380,7 +382,7 @@ class Attribution(MacroElement):
     def __init__(self, text: str) -> None:
         super().__init__()
         self._name = "Attribution"
-        self.text_json = _script_json(html.escape(text))
+        self.text_json = page_data.script_json(html.escape(text))
 
 
 _CSS = """<style>
@@ -437,15 +439,3 @@ def _points_geojson(frame: gpd.GeoDataFrame) -> dict:
     """GeoJSON dict of points, coordinates rounded to about 1 m."""
     geometry = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return json.loads(frame.set_geometry(geometry).to_json(drop_id=True, ensure_ascii=False))
-
-
-def _script_json(value: object) -> str:
-    """JSON safe to place inside a <script> element."""
-    return (
-        json.dumps(value, ensure_ascii=False)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
