@@ -405,9 +405,6 @@ _CSS = """<style>
   font:bold 11px sans-serif;border:1px solid #fff;box-sizing:border-box}
 .tc-badge-square{border-radius:3px}
 .tc-buttons a{font-size:16px;cursor:pointer}
-.tc-count-icon{background:none;border:none}
-.tc-count{display:flex;align-items:center;justify-content:center;width:100%;height:100%;border-radius:50%;
-  color:#fff;font:bold 11px sans-serif;border:2px solid rgba(255,255,255,.85);box-sizing:border-box;opacity:.92}
 .tc-search{background:#fff;padding:4px;width:220px}
 .tc-search input{width:100%;box-sizing:border-box;font:13px sans-serif;padding:3px}
 .tc-search-results{list-style:none;margin:0;padding:0;max-height:240px;overflow:auto;font:13px sans-serif}

@@ -277,6 +277,31 @@
     }
   }
 
+  /* A count on a by-zoom layer: a circle with its number, drawn on a canvas (hundreds of them
+   * redraw at each zoom; as DOM markers they would cost more than the townships). */
+  var CountBadge = L.CircleMarker.extend({
+    options: {color: "rgba(255,255,255,.85)", weight: 2, fillOpacity: 0.92, opacity: 1},
+    _updatePath: function () {
+      L.CircleMarker.prototype._updatePath.call(this);
+      var ctx = this._renderer._ctx, point = this._point;
+      if (!ctx || this._empty()) return;
+      ctx.fillStyle = "#fff";
+      ctx.font = "bold 11px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(String(this.options.count), point.x, point.y);
+    },
+  });
+
+  /* The canvas all counts of a map are drawn on, above the sites' pane. */
+  function countCanvas(map) {
+    if (!map._tcCountCanvas) {
+      map.createPane("tcCounts").style.zIndex = 620;
+      map._tcCountCanvas = L.canvas({pane: "tcCounts"});
+    }
+    return map._tcCountCanvas;
+  }
+
   /* A layer of many points that only draws what is in view: counts on a
    * grid of cells while zoomed out (in the layer's colour, shifted by
    * `offset` pixels so that several layers' counts sit side by side), the
@@ -299,7 +324,7 @@
       var zoom = map.getZoom();
       if (done && done.zoom === zoom && done.area.contains(map.getPixelBounds())) return;  // a pan inside what is drawn
       layer.clearLayers();
-      var view = map.getPixelBounds().pad(0.5);
+      var view = map.getPixelBounds().pad(0.1);
       done = {zoom: zoom, area: view};
       if (zoom < settings.minZoom) return;
       if (!world) project();
@@ -326,15 +351,12 @@
         var parts = key.split(":"), count = cells[key];
         var centre = L.point((+parts[0] + 0.5) * size + settings.offset, (+parts[1] + 0.5) * size);
         var latlng = map.unproject(centre, zoom);
-        var badge = element("span", "tc-count", undefined, String(count));
-        badge.style.background = settings.colour;
-        var diameter = count < 10 ? 22 : count < 100 ? 26 : count < 1000 ? 32 : 38;
-        var marker = L.marker(latlng, {
-          icon: L.divIcon({className: "tc-count-icon", html: badge, iconSize: [diameter, diameter]}),
-          keyboard: false,
+        var badge = new CountBadge(latlng, {
+          count: count, radius: count < 10 ? 11 : count < 100 ? 13 : count < 1000 ? 16 : 19,
+          fillColor: settings.colour, renderer: countCanvas(map),
         });
-        marker.on("click", function () { map.setView(latlng, Math.min(zoom + 2, settings.showAtZoom)); });
-        layer.addLayer(marker);
+        badge.on("click", function () { map.setView(latlng, Math.min(zoom + 2, settings.showAtZoom)); });
+        layer.addLayer(badge);
       });
     }
     layer.on("add", function () { done = null; map.on("moveend", update); update(); });
