@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -411,22 +412,40 @@ class CoverageTopology:
         Grid coordinates of all arcs, one after another, shape ``(m, 2)``.
     arc_offsets
         Arc ``i`` is ``arc_points[arc_offsets[i]:arc_offsets[i + 1]]``.
-    shapes
-        Per geometry, its polygons; per polygon, its rings (exterior
-        first); per ring, arc references: ``i`` for arc ``i`` as stored,
-        ``~i`` for arc ``i`` reversed.
+    references
+        Arc references of all rings, one ring after another: ``i`` for
+        arc ``i`` as stored, ``~i`` for arc ``i`` reversed.
+    ring_offsets
+        Ring ``k`` is ``references[ring_offsets[k]:ring_offsets[k + 1]]``.
+    polygon_offsets
+        Polygon ``j`` has rings ``polygon_offsets[j]`` to
+        ``polygon_offsets[j + 1] - 1``, its exterior first.
+    shape_offsets
+        Geometry ``s`` has polygons ``shape_offsets[s]`` to
+        ``shape_offsets[s + 1] - 1`` (none if it was empty).
     """
 
     origin: tuple[float, float]
     grid: float
     arc_points: np.ndarray
     arc_offsets: np.ndarray
-    shapes: list[list[list[list[int]]]]
+    references: np.ndarray
+    ring_offsets: np.ndarray
+    polygon_offsets: np.ndarray
+    shape_offsets: np.ndarray
 
     @property
     def arc_count(self) -> int:
         """Number of distinct arcs."""
         return len(self.arc_offsets) - 1
+
+    @property
+    def shapes(self) -> list[list[list[list[int]]]]:
+        """Per geometry, its polygons; per polygon, its rings; per ring, its arc references."""
+        rings = np.split(self.references, self.ring_offsets[1:-1]) if len(self.ring_offsets) > 1 else []
+        polygons = [[rings[k].tolist() for k in range(a, b)]
+                    for a, b in zip(self.polygon_offsets[:-1], self.polygon_offsets[1:])]
+        return [polygons[a:b] for a, b in zip(self.shape_offsets[:-1], self.shape_offsets[1:])]
 
 
 def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopology:
@@ -462,24 +481,26 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
     coords, ring_of_point, ring_part, part_owner = _oriented_rings(geometries)
     ring_count, part_count = len(ring_part), len(part_owner)
     if not len(coords):
-        return CoverageTopology((0.0, 0.0), grid, np.zeros((0, 2), np.int64), np.zeros(1, np.int64),
-                                [[] for _ in geometries])
+        nothing = np.zeros(1, np.int64)
+        return CoverageTopology((0.0, 0.0), grid, np.zeros((0, 2), np.int64), nothing, np.zeros(0, np.int64),
+                                nothing, nothing, np.zeros(len(geometries) + 1, np.int64))
     origin = np.floor(coords.min(axis=0) / grid) * grid
-    points = np.rint((coords - origin) / grid).astype(np.int64)
+    points = np.rint((coords - origin) / grid).astype(np.int64 if np.ptp(coords) / grid >= 2**31 else np.int32)
     del coords
-    points, ring_of_point = _open_rings(points, ring_of_point)
+    points, ring_of_point, key = _open_rings(points, ring_of_point)
     # A ring smaller than the grid (a speck of an island) has nothing to draw.
     ring_start, ring_length = _ring_extents(ring_of_point, ring_count)
     kept = ring_length[ring_of_point] >= 3
     if not kept.all():
-        points, ring_of_point = points[kept], ring_of_point[kept]
+        points, ring_of_point, key = points[kept], ring_of_point[kept], key[kept]
         ring_start, ring_length = _ring_extents(ring_of_point, ring_count)
     del kept
 
-    vertex = _vertex_ids(points)
-    following = _next_in_ring(ring_of_point, ring_start, ring_length)
-    edge, vertex_degree = _edge_ids(vertex, vertex[following])
+    vertex = pd.factorize(key)[0]  # one id per distinct grid point, in order of first appearance: hashing, no sort
+    del key
+    edge, vertex_degree = _edge_ids(vertex, vertex[_next_in_ring(ring_of_point, ring_start, ring_length)])
     junction = vertex_degree[vertex] != 2
+    del vertex_degree
 
     # Rotate every ring to start at its first junction (or, without one,
     # at its smallest vertex id), so that arcs never wrap around.
@@ -488,8 +509,8 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
     order = np.repeat(ring_start, ring_length) + (
         np.repeat(first - ring_start, ring_length) + rank
     ) % np.repeat(ring_length, ring_length)
-    starts_arc = junction[order] | (rank == 0)
-    arc_first = np.flatnonzero(starts_arc)
+    arc_first = np.flatnonzero(junction[order] | (rank == 0))
+    del rank, junction
     arc_last = np.r_[arc_first[1:], len(order)] - 1
     arc_ring = ring_of_point[order[arc_first]]
     # The end point of an arc is the start of the next arc in its ring, or the ring's first point.
@@ -500,6 +521,7 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
 
     first_edge, last_edge = edge[order[arc_first]], edge[order[arc_last]]
     start_vertex = vertex[order[arc_first]]
+    del edge, vertex
     forward = (first_edge < last_edge) | ((first_edge == last_edge) & (start_vertex < arc_end_vertex))
     key = np.minimum(first_edge, last_edge)
     unique_keys, arc_index, uses = np.unique(key, return_inverse=True, return_counts=True)
@@ -510,12 +532,13 @@ def coverage_topology(geometries: np.ndarray, *, grid: float) -> CoverageTopolog
     stored_use = np.full(len(unique_keys), -1)
     stored_use[arc_index[::-1]] = np.arange(len(arc_index))[::-1]
     arc_points, arc_offsets = _arc_coordinates(
-        points[order], arc_first[stored_use], arc_last[stored_use], forward[stored_use],
-        points[order[next_in_ring[stored_use]]],
+        points, order, arc_first[stored_use], arc_last[stored_use], forward[stored_use], next_in_ring[stored_use]
     )
     references = np.where(forward, arc_index, ~arc_index)
-    shapes = _nest(references, arc_ring, ring_part, part_owner, ring_count, part_count, len(geometries))
-    return CoverageTopology((float(origin[0]), float(origin[1])), grid, arc_points, arc_offsets, shapes)
+    return CoverageTopology(
+        (float(origin[0]), float(origin[1])), grid, arc_points, arc_offsets,
+        *_ragged(references, arc_ring, ring_part, part_owner, len(geometries)),
+    )
 
 
 def _oriented_rings(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -541,11 +564,11 @@ def _oriented_rings(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     part_owner = np.repeat(np.arange(len(owner_offsets) - 1), np.diff(owner_offsets))
     if not len(coords):
         return coords, ring_of_point, ring_part, part_owner
-    # Twice each ring's signed area (shoelace, from its first point): positive when counter-clockwise.
+    # Twice each ring's signed area (shoelace; rings are closed): positive when counter-clockwise.
     starts = ring_offsets[:-1]
-    relative = coords - np.repeat(coords[starts], np.diff(ring_offsets), axis=0)
-    cross = relative[:-1, 0] * relative[1:, 1] - relative[1:, 0] * relative[:-1, 1]
-    cross = np.append(cross, 0.0)
+    x, y = coords[:, 0], coords[:, 1]
+    cross = np.empty(len(coords))
+    np.subtract(x[:-1] * y[1:], x[1:] * y[:-1], out=cross[:-1])
     cross[ring_offsets[1:] - 1] = 0.0  # no term from one ring's last point to the next ring's first
     area = np.add.reduceat(cross, starts) if len(starts) else np.zeros(0)
     exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(ring_part) else np.zeros(0, bool)
@@ -586,40 +609,40 @@ def decode_topology(topology: CoverageTopology) -> np.ndarray:
     return np.array(decoded, dtype=object)
 
 
-def _open_rings(points: np.ndarray, ring_of_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop each ring's closing point, repeated points and spikes (``a, b, a``) made by rounding to the grid."""
-    closing = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]
-    points, ring_of_point = points[~closing], ring_of_point[~closing]
-    while len(points):
+def _open_rings(points: np.ndarray, ring_of_point: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop each ring's closing point, repeated points and spikes (``a, b, a``) made by rounding to the grid.
+
+    Returns the points, their rings, and a key per point (one integer per distinct grid point).
+    """
+    opening = np.r_[ring_of_point[1:] == ring_of_point[:-1], False]
+    points, ring_of_point = points[opening], ring_of_point[opening]
+    key = points[:, 0].astype(np.int64) * (int(points[:, 1].max()) + 1) + points[:, 1] if len(points) else np.zeros(0, np.int64)
+    while len(key):
         # Each point's successor in its ring: the next point, or for a ring's last point its first.
         last = np.r_[ring_of_point[1:] != ring_of_point[:-1], True]
         first = np.r_[True, last[:-1]]
-        following = np.r_[points[1:], points[:1]]
-        following[last] = points[first]
-        repeated = np.all(points == following, axis=1) & ~(first & last)
+        following = np.r_[key[1:], key[:1]]
+        following[last] = key[first]
+        alone = first & last
+        repeated = (key == following) & ~alone
         if not repeated.any():
-            preceding = np.r_[points[-1:], points[:-1]]
-            preceding[first] = points[last]
-            spike = np.all(preceding == following, axis=1) & ~(first & last)
+            preceding = np.r_[key[-1:], key[:-1]]
+            preceding[first] = key[last]
+            spike = (preceding == following) & ~alone
             # Of a spike's two ends (a, b, a, b, …) drop every other one.
             repeated = spike & ~np.r_[spike[-1:], spike[:-1]]
             repeated[first] = spike[first] & ~spike[last]
             if not repeated.any():
                 break
-        points, ring_of_point = points[~repeated], ring_of_point[~repeated]
-    return points, ring_of_point
+        kept = ~repeated
+        points, ring_of_point, key = points[kept], ring_of_point[kept], key[kept]
+    return points, ring_of_point, key
 
 
 def _ring_extents(ring_of_point: np.ndarray, ring_count: int) -> tuple[np.ndarray, np.ndarray]:
     length = np.bincount(ring_of_point, minlength=ring_count)
     start = np.r_[0, np.cumsum(length)[:-1]]
     return start, length
-
-
-def _vertex_ids(points: np.ndarray) -> np.ndarray:
-    """One id per distinct grid point (points are non-negative grid coordinates)."""
-    key = points[:, 0] * (int(points[:, 1].max()) + 1) + points[:, 1]
-    return pd.factorize(key)[0]  # ids in order of first appearance: hashing, no sort
 
 
 def _next_in_ring(ring_of_point: np.ndarray, ring_start: np.ndarray, ring_length: np.ndarray) -> np.ndarray:
@@ -661,35 +684,41 @@ def _same_direction_twice(arc_index: np.ndarray, forward: np.ndarray) -> bool:
 
 
 def _arc_coordinates(
-    sequence: np.ndarray, first: np.ndarray, last: np.ndarray, forward: np.ndarray, end_points: np.ndarray
+    points: np.ndarray, order: np.ndarray, first: np.ndarray, last: np.ndarray, forward: np.ndarray, end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points of the stored arcs: each use's points ``first..last`` and its end point, reversed for backward uses."""
+    """Points of the stored arcs: ``points[order[first..last]]`` and the end point ``points[order[end]]``, reversed for backward uses."""
     length = last - first + 2
     offsets = np.r_[0, np.cumsum(length)]
-    step = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
-    span = np.repeat(length, length)
-    along = np.where(np.repeat(forward, length), step, span - 1 - step)
-    # Index len(sequence) + k stands for arc k's end point.
-    index = np.where(along == span - 1, len(sequence) + np.repeat(np.arange(len(first)), length), np.repeat(first, length) + along)
-    return np.concatenate([sequence, end_points])[index], offsets
+    along = np.arange(offsets[-1]) - np.repeat(offsets[:-1], length)
+    backward = ~np.repeat(forward, length)
+    along[backward] = (np.repeat(length, length)[backward] - 1) - along[backward]
+    position = np.repeat(first, length) + along
+    ends = np.flatnonzero(along == np.repeat(length - 1, length))
+    position[ends] = end[np.searchsorted(offsets, ends, side="right") - 1]
+    return points[order[position]], offsets
 
 
-def _nest(
-    references: np.ndarray, arc_ring: np.ndarray, ring_part: np.ndarray, part_owner: np.ndarray,
-    ring_count: int, part_count: int, geometry_count: int,
-) -> list[list[list[list[int]]]]:
-    """Arc references grouped by ring, rings by polygon, polygons by geometry."""
-    by_ring = np.split(references, np.cumsum(np.bincount(arc_ring, minlength=ring_count))[:-1])
-    by_part: list[list[list[int]]] = [[] for _ in range(part_count)]
-    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
-    for ring, part in enumerate(ring_part):
-        if len(by_ring[ring]) and (by_part[part] or exterior[ring]):  # no holes without their exterior
-            by_part[part].append(by_ring[ring].tolist())
-    by_geometry: list[list[list[list[int]]]] = [[] for _ in range(geometry_count)]
-    for part, owner in enumerate(part_owner):
-        if by_part[part]:
-            by_geometry[owner].append(by_part[part])
-    return by_geometry
+def _ragged(
+    references: np.ndarray, reference_ring: np.ndarray, ring_part: np.ndarray, part_owner: np.ndarray,
+    geometry_count: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """References and the offsets of rings, polygons and geometries, without the rings left empty.
+
+    A polygon whose exterior is empty goes with its holes; a geometry may be left with no polygons.
+    """
+    refs_per_ring = np.bincount(reference_ring, minlength=len(ring_part))
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(ring_part) else np.zeros(0, bool)
+    part_kept = np.zeros(len(part_owner), bool)
+    part_kept[ring_part[exterior]] = refs_per_ring[exterior] > 0
+    ring_kept = (refs_per_ring > 0) & part_kept[ring_part]
+    rings_per_part = np.bincount(ring_part[ring_kept], minlength=len(part_owner))[part_kept]
+    parts_per_owner = np.bincount(part_owner[part_kept], minlength=geometry_count)
+    return (
+        references[ring_kept[reference_ring]],
+        np.r_[0, np.cumsum(refs_per_ring[ring_kept])],
+        np.r_[0, np.cumsum(rings_per_part)],
+        np.r_[0, np.cumsum(parts_per_owner)],
+    )
 
 
 def encode_topology(topology: CoverageTopology) -> dict:
@@ -704,22 +733,24 @@ def encode_topology(topology: CoverageTopology) -> dict:
     ``webmap/topology.js`` decodes it.
     """
     deltas = np.diff(topology.arc_points, axis=0, prepend=np.zeros((1, 2), np.int64))
-    stream: list[int] = []
-    is_reference: list[bool] = []
-    for polygons in topology.shapes:
-        stream.append(len(polygons))
-        is_reference.append(False)
-        for rings in polygons:
-            stream.append(len(rings))
-            is_reference.append(False)
-            for ring in rings:
-                stream += [len(ring), *ring]
-                is_reference += [False] + [True] * len(ring)
-    values = np.asarray(stream, dtype=np.int64)
-    references = np.asarray(is_reference, dtype=bool)
-    used = values[references]
-    index = np.where(used >= 0, used, ~used)
-    values[references] = 2 * zigzag(np.diff(index, prepend=0)) + (used < 0)
+    references = topology.references
+    index = np.where(references >= 0, references, ~references)
+    coded = 2 * zigzag(np.diff(index, prepend=0)) + (references < 0)
+    # The stream in order: each geometry's count, then per polygon its count, then per ring its count and references.
+    rings, polygons, shapes = (np.diff(topology.ring_offsets), np.diff(topology.polygon_offsets),
+                               np.diff(topology.shape_offsets))
+    ring_polygon = np.repeat(np.arange(len(polygons)), polygons)
+    polygon_shape = np.repeat(np.arange(len(shapes)), shapes)
+    reference_ring = np.repeat(np.arange(len(rings)), rings)
+    # Sort keys (shape, polygon, ring, reference); a count sorts before what it counts (-1).
+    keys = np.concatenate([
+        np.column_stack([np.arange(len(shapes)), *np.full((3, len(shapes)), -1)]),
+        np.column_stack([polygon_shape, np.arange(len(polygons)), *np.full((2, len(polygons)), -1)]),
+        np.column_stack([polygon_shape[ring_polygon], ring_polygon, np.arange(len(rings)), np.full(len(rings), -1)]),
+        np.column_stack([polygon_shape[ring_polygon[reference_ring]], ring_polygon[reference_ring], reference_ring,
+                         np.arange(len(references))]),
+    ])
+    values = np.concatenate([shapes, polygons, rings, coded])[np.lexsort(keys.T[::-1])]
     return {
         "origin": list(topology.origin),
         "grid": topology.grid,
@@ -846,7 +877,7 @@ def simplify_arcs(topology: CoverageTopology, tolerance: float, *, grid: float |
     keep = first | last | np.r_[True, np.any(points[1:] != points[:-1], axis=1)]
     points, arc_of_point = points[keep], arc_of_point[keep]
     offsets = np.r_[0, np.cumsum(np.bincount(arc_of_point, minlength=topology.arc_count))]
-    return CoverageTopology(topology.origin, topology.grid * factor, points, offsets, topology.shapes)
+    return dataclasses.replace(topology, grid=topology.grid * factor, arc_points=points, arc_offsets=offsets)
 
 
 def _arc_lines(topology: CoverageTopology, arcs: np.ndarray) -> np.ndarray:
@@ -860,21 +891,9 @@ def _arc_lines(topology: CoverageTopology, arcs: np.ndarray) -> np.ndarray:
 
 
 def _flat_references(topology: CoverageTopology) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every arc used by a ring, in order: the arc's index, the ring's number and the shape's number."""
-    arcs: list[int] = []
-    ring_sizes: list[int] = []
-    shape_sizes: list[int] = []
-    for polygons in topology.shapes:
-        uses = 0
-        for rings in polygons:
-            for ring in rings:
-                arcs.extend(ring)
-                ring_sizes.append(len(ring))
-                uses += len(ring)
-        shape_sizes.append(uses)
-    references = np.asarray(arcs, dtype=np.int64)
-    return (
-        np.where(references >= 0, references, ~references),
-        np.repeat(np.arange(len(ring_sizes)), ring_sizes),
-        np.repeat(np.arange(len(shape_sizes)), shape_sizes),
-    )
+    """Every arc used by a ring, in order: the arc's index, the ring's number and the geometry's number."""
+    references = topology.references
+    ring = np.repeat(np.arange(len(topology.ring_offsets) - 1), np.diff(topology.ring_offsets))
+    polygon_of_ring = np.repeat(np.arange(len(topology.polygon_offsets) - 1), np.diff(topology.polygon_offsets))
+    shape_of_polygon = np.repeat(np.arange(len(topology.shape_offsets) - 1), np.diff(topology.shape_offsets))
+    return np.where(references >= 0, references, ~references), ring, shape_of_polygon[polygon_of_ring[ring]]
