@@ -158,6 +158,8 @@ STATIC_MAP_FORMATS = ("png", "svg", "pdf")
 
 VALIDATION_FILE = "validation.csv"
 MAP_FILE, EMBED_FILE, PLAN_MAP_FILE = "coverage.html", "embed.html", "plan.html"
+#: Beside ``plan.html``, the scripts a large plan map loads (``coverage.html`` has ``map_data``).
+PLAN_DATA_FOLDER = "plan_data"
 WORKBOOK_FILE = "coverage.xlsx"
 #: Report files by format (static maps are named by :func:`static_map_names`).
 REPORT_FILES = {"pdf": "atlas.pdf", "html": "report.html", "docx": "report.docx"}
@@ -501,7 +503,7 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
 
 def _coverage_map(
     validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
-    classified: dict[str, Classes] | None = None, use_cache: bool = True,
+    classified: dict[str, Classes] | None = None, use_cache: bool = True, data_folder: str = "map_data",
 ):
     from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -512,6 +514,7 @@ def _coverage_map(
         lang=lang, offline=offline, basemap=basemap,
         radius_km=config.radius_km if radius_km is None else radius_km,
         classes=config.classes, size_budget_kb=config.map_size_budget_kb, levels=config.levels,
+        data_folder=data_folder,
     )
     return build_coverage_map(
         gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
@@ -653,7 +656,7 @@ def plan_rooms(
             PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
             PointLayer(labels[0], new_sites, "#e6550d", 8),
         ],
-        use_cache=use_cache,
+        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER,
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:

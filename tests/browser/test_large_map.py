@@ -19,6 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from _support import LINYI, map_settings, map_townships, read_border_cells, read_topology, read_varints
 from township_coverage import load_project, run
+from township_coverage.pipeline import plan_rooms
 from township_coverage.webmap import page_data
 
 pytestmark = pytest.mark.browser
@@ -202,3 +203,22 @@ def test_zoomed_in_the_page_draws_the_finer_borders_of_the_area_in_view(open_pag
     assert _drawn(loaded, index).normalize().equals_exact(fine.normalize(), 1e-9)
     assert loaded.page.evaluate(f"() => TownshipCoverage.townships.at({point.y}, {point.x})") == index
     assert loaded.errors == [] and loaded.network_requests == []
+
+
+def test_a_plan_map_keeps_its_own_folder_beside_the_coverage_map(large_map, tmp_path):
+    output, _ = large_map
+    folder = tmp_path / "out"
+    shutil.copytree(output, folder)
+    before = sorted(path.name for path in (folder / "map_data").iterdir())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(page_data, "DETAILS_IN_PAGE_MAX", 0)
+        patch.setattr(page_data, "LARGE_MAP_TOWNSHIPS", 10)
+        outcome = plan_rooms(load_project(None, output_dir=folder), new_rooms=3)
+    assert folder / "plan_data" in outcome.outputs
+    plan = map_settings((folder / "plan.html").read_text(encoding="utf-8"))
+    assert plan["details_file"].startswith("plan_data/") and (folder / plan["details_file"]).exists()
+    assert all((folder / name).exists() for name in plan["townships"]["detail"]["files"])
+    # The coverage map's folder is as the run left it.
+    assert sorted(path.name for path in (folder / "map_data").iterdir()) == before
+    coverage = map_settings((folder / "coverage.html").read_text(encoding="utf-8"))
+    assert (folder / coverage["details_file"]).exists()

@@ -76,6 +76,10 @@ class MapOptions:
         Largest acceptable HTML size (0: none).
     levels
         The project's names of the administrative levels.
+    data_folder
+        Folder beside the page for the scripts a large map loads (finer
+        borders, names); two pages in one output folder need two folders,
+        or writing one would remove the other's.
     """
 
     lang: str = "zh"
@@ -85,6 +89,7 @@ class MapOptions:
     classes: Mapping[str, ClassScheme] = field(default_factory=dict)
     size_budget_kb: int = 0
     levels: LevelNames = LevelNames()
+    data_folder: str = page_data.DETAILS_FOLDER
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,8 @@ def _build(
     sites = _display(sites, shift)
     lon_min, lat_min, lon_max, lat_max = table.total_bounds
     townships, side_files = page_data.townships(
-        table, scale, tolerance=tolerance, county_borders=county_borders, remember=remember
+        table, scale, tolerance=tolerance, county_borders=county_borders, remember=remember,
+        folder=options.data_folder,
     )
     settings = {
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
@@ -269,7 +275,7 @@ def _build(
         "details_file": None,
     }
     if not scale.details_in_page:
-        name, script = page_data.details_script(page_data.split_details(settings))
+        name, script = page_data.details_script(page_data.split_details(settings), options.data_folder)
         settings["details_file"] = name
         side_files[name] = script
     fmap.add_child(CoverageControls(layer_control, settings, side_files))

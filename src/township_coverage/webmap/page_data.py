@@ -96,7 +96,7 @@ class PageScale:
         :data:`GRID_DEGREES`) are loaded from beside the page when zoomed in.
     details_in_page
         Whether names of villages and sites are in the page (else in a
-        script in :data:`DETAILS_FOLDER` beside it).
+        script in a folder beside it, :data:`DETAILS_FOLDER` by default).
     """
 
     tolerance: float
@@ -167,20 +167,20 @@ def script_json(value: object) -> str:
     return text
 
 
-def side_script(kind: str, call: str, payload: object, *, encoded: bool = False) -> tuple[str, str]:
-    """The file (under :data:`DETAILS_FOLDER`) and text of a script that hands ``payload`` to the page.
+def side_script(kind: str, call: str, payload: object, *, folder: str, encoded: bool = False) -> tuple[str, str]:
+    """The file (under ``folder``, beside the page) and text of a script that hands ``payload`` to the page.
 
     The script calls ``TownshipCoverage.<call>(payload)``; ``encoded``:
     ``payload`` is JSON text already. The name carries a hash of the
     content, so that a page never reads another run's data.
     """
     script = f"TownshipCoverage.{call}({payload if encoded else script_json(payload)});\n"
-    return f"{DETAILS_FOLDER}/{kind}-{hashlib.sha256(script.encode('utf-8')).hexdigest()[:16]}.js", script
+    return f"{folder}/{kind}-{hashlib.sha256(script.encode('utf-8')).hexdigest()[:16]}.js", script
 
 
-def details_script(details: dict) -> tuple[str, str]:
+def details_script(details: dict, folder: str = DETAILS_FOLDER) -> tuple[str, str]:
     """The file and text of the script that hands the names of villages and sites to the page."""
-    return side_script("details", "details", details)
+    return side_script("details", "details", details, folder=folder)
 
 
 def border_topology(geometries: np.ndarray, names: Sequence[str] | None = None) -> CoverageTopology:
@@ -203,14 +203,15 @@ def border_topology(geometries: np.ndarray, names: Sequence[str] | None = None) 
 
 def townships(
     table: gpd.GeoDataFrame, scale: PageScale, *, tolerance: float, county_borders: bool = True,
-    remember: Remember | None = None,
+    remember: Remember | None = None, folder: str = DETAILS_FOLDER,
 ) -> tuple[dict, dict[str, str]]:
     """Township borders, codes, names and counties (WGS84 ``table`` indexed by code).
 
     County borders are the township borders between two counties and
     along the edge of the coverage, so they are sent as arc numbers only.
     ``remember`` (e.g. a cache's ``get_or_compute``) keeps the borders'
-    topology for the next run with the same borders.
+    topology for the next run with the same borders; ``folder`` is where
+    the scripts of finer borders go, beside the page.
 
     Returns
     -------
@@ -234,7 +235,7 @@ def townships(
     county_key = table["county_code"].astype(str).to_numpy() if "county_code" in table else county_names.to_numpy()
     detail, side_files = None, {}
     if scale.detailed:
-        detail, side_files = border_detail(simplify_arcs(topology, SIMPLIFY_DEGREES))
+        detail, side_files = border_detail(simplify_arcs(topology, SIMPLIFY_DEGREES), folder)
         detail["pad"] = tolerance + scale.grid  # how far the page's borders may be from the finer ones
     settings = {
         "topology": encode_topology(simplify_arcs(topology, tolerance, grid=scale.grid)),
@@ -248,7 +249,7 @@ def townships(
     return settings, side_files
 
 
-def border_detail(topology: CoverageTopology) -> tuple[dict, dict[str, str]]:
+def border_detail(topology: CoverageTopology, folder: str = DETAILS_FOLDER) -> tuple[dict, dict[str, str]]:
     """The finer borders of a large map, in scripts of one :data:`DETAIL_CELL_DEGREES` cell each.
 
     An arc goes to the cell that holds the centre of its bounding box;
@@ -293,7 +294,7 @@ def border_detail(topology: CoverageTopology) -> tuple[dict, dict[str, str]]:
     files, scripts = [], {}
     for cell in range(len(cell_starts)):
         payload = ",".join(f'"{key}":"{texts[cell]}"' for key, texts in streams.items())
-        name, script = side_script("borders", "borders", f'{{"cell":{cell},{payload}}}', encoded=True)
+        name, script = side_script("borders", "borders", f'{{"cell":{cell},{payload}}}', folder=folder, encoded=True)
         files.append(name)
         scripts[name] = script
     boxes = np.round(np.column_stack([west_south, east_north]), 6).tolist()
