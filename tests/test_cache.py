@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _support import write_tiny_project
-from township_coverage import cache, load_project, pipeline, run
+from _support import write_multipart_project, write_tiny_project
+from township_coverage import cache, load_project, pipeline, run, validation
 from township_coverage.cache import CACHE_FOLDER, Cache
 from township_coverage.cli import main
 from township_coverage.pipeline import validated_project
@@ -21,20 +21,20 @@ NEW_ROOM = "R3,社工室,丁村社工室,100000001,118.002,35.008,\n"
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Counter:
-    """How often the pipeline reads the townships and validates the whole project."""
+    """How often the pipeline reads the townships and each point table."""
     counter: Counter = Counter()
-    read_townships, validate = pipeline.read_checked_townships, pipeline.validate_project
+    read_townships, read_points = pipeline.read_checked_townships, validation.read_table
 
     def counted_read_townships(layer):
         counter["townships"] += 1
         return read_townships(layer)
 
-    def counted_validate(config, **options):
-        counter["validation"] += 1
-        return validate(config, **options)
+    def counted_read_points(layer, *, layer_name):
+        counter[layer_name] += 1
+        return read_points(layer, layer_name=layer_name)
 
     monkeypatch.setattr(pipeline, "read_checked_townships", counted_read_townships)
-    monkeypatch.setattr(pipeline, "validate_project", counted_validate)
+    monkeypatch.setattr(validation, "read_table", counted_read_points)
     return counter
 
 
@@ -51,7 +51,7 @@ def _rooms(validation) -> int:
 def test_an_identical_second_run_reads_nothing(config, calls):
     first = validated_project(config)
     second = validated_project(config)
-    assert calls == {"townships": 1, "validation": 1}
+    assert calls == {"townships": 1, "sites": 1}
     assert second.row_accounting().equals(first.row_accounting())
     assert list(second.townships["township_code"]) == ["100000001", "100000002"]
     assert _rooms(second) == 2
@@ -63,8 +63,25 @@ def test_a_changed_site_list_reuses_the_townships_and_counts_the_new_room(config
     with open(config.sites.path, "a", encoding="utf-8") as sites:
         sites.write(NEW_ROOM)
     second = run(config, report_formats=("html",))
-    assert calls == {"townships": 1, "validation": 2}
+    assert calls == {"townships": 1, "sites": 2}
     assert second.city["community_rooms"] == 3
+
+
+def test_a_changed_site_list_reuses_the_villages(tmp_path: Path, calls):
+    config = load_project(write_multipart_project(tmp_path), output_dir=tmp_path / "out")
+    first = validated_project(config)
+    with open(config.sites.path, "a", encoding="utf-8") as sites:
+        sites.write("\n")  # another byte: another file, the same rows
+    second = validated_project(config)
+    assert calls == {"townships": 1, "sites": 2, "villages": 1}
+    assert second.village_join.points.equals(first.village_join.points)
+    assert second.row_accounting().equals(first.row_accounting())
+    # Changed villages are read again, and their rows' count shows it.
+    text = config.villages.path.read_text(encoding="utf-8").splitlines()
+    config.villages.path.write_text("\n".join(text[:-1]) + "\n", encoding="utf-8")
+    fewer = validated_project(config)
+    assert calls == {"townships": 1, "sites": 2, "villages": 2}
+    assert len(fewer.village_join.points) == len(first.village_join.points) - 1
 
 
 def test_one_changed_byte_is_a_miss(config, calls):
@@ -72,24 +89,24 @@ def test_one_changed_byte_is_a_miss(config, calls):
     text = config.sites.path.read_text(encoding="utf-8")
     config.sites.path.write_text(text.replace("118.018", "118.019"), encoding="utf-8")  # same size
     moved = validated_project(config)
-    assert calls["validation"] == 2
+    assert calls["sites"] == 2
     assert moved.site_join.points.set_index("site_id").loc["R2", "lon"] == pytest.approx(118.019)
 
 
 def test_a_changed_setting_is_a_miss(config, calls):
     validated_project(config)
     validated_project(dataclasses.replace(config, snap_tolerance_m=config.snap_tolerance_m + 1))
-    assert calls == {"townships": 1, "validation": 2}
+    assert calls == {"townships": 1, "sites": 2}
     layer = dataclasses.replace(config.townships, repair_invalid=not config.townships.repair_invalid)
     validated_project(dataclasses.replace(config, townships=layer))
-    assert calls == {"townships": 2, "validation": 3}
+    assert calls == {"townships": 2, "sites": 3}  # joined to other townships
 
 
 def test_a_changed_tool_is_a_miss(config, calls, monkeypatch):
     validated_project(config)
     monkeypatch.setattr(cache, "tool_fingerprint", lambda: "another version")
     validated_project(config)
-    assert calls == {"townships": 2, "validation": 2}
+    assert calls == {"townships": 2, "sites": 2}
 
 
 @pytest.mark.parametrize("broken", [b"", b"not a pickle", b"\x80\x05\x95"])
@@ -100,24 +117,24 @@ def test_a_corrupt_entry_is_a_miss_and_is_replaced(config, calls, broken):
     for entry in entries:
         entry.write_bytes(broken)
     validation = validated_project(config)
-    assert calls == {"townships": 2, "validation": 2}
+    assert calls == {"townships": 2, "sites": 2}
     assert _rooms(validation) == 2
     validated_project(config)
-    assert calls == {"townships": 2, "validation": 2}  # the entries were written again
+    assert calls == {"townships": 2, "sites": 2}  # the entries were written again
 
 
 def test_a_deleted_cache_folder_is_computed_again(config, calls):
     validated_project(config)
     shutil.rmtree(config.output_dir / CACHE_FOLDER)
     validation = validated_project(config)
-    assert calls == {"townships": 2, "validation": 2}
+    assert calls == {"townships": 2, "sites": 2}
     assert _rooms(validation) == 2
 
 
 def test_no_cache_computes_every_time_and_writes_nothing(tmp_path: Path, config, calls):
     validated_project(config, use_cache=False)
     validated_project(config, use_cache=False)
-    assert calls == {"townships": 2, "validation": 2}
+    assert calls == {"townships": 2, "sites": 2}
     output = tmp_path / "cli-out"
     result = CliRunner().invoke(
         main, ["validate", "--no-cache", "--project", str(config.source), "--output", str(output)]
@@ -131,7 +148,7 @@ def test_the_command_line_keeps_the_cache_in_the_output_folder(tmp_path: Path, c
     output = tmp_path / "cli-out"
     result = CliRunner().invoke(main, ["validate", "--project", str(config.source), "--output", str(output)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name.split("-")[0] for p in (output / CACHE_FOLDER).glob("*.pickle")) == ["townships", "validation"]
+    assert sorted(p.name.split("-")[0] for p in (output / CACHE_FOLDER).glob("*.pickle")) == ["points", "townships"]
 
 
 def test_only_the_newest_entries_of_a_kind_are_kept(tmp_path: Path):

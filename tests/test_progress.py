@@ -56,7 +56,7 @@ def test_disabled_progress_prints_nothing_and_levels_rename_the_labels():
     stream = io.StringIO()
     with Progress("zh", stream, enabled=False).step("townships"):
         pass
-    Progress("zh", stream, enabled=False).done("cached_inputs", 1.0)
+    Progress("zh", stream, enabled=False).done("cached_points", 1.0, name="sites.csv")
     assert stream.getvalue() == ""
     renamed = Progress("zh", stream, levels=LevelNames(township="区县", county="地市"))
     assert renamed.label("townships") == "读取并检查区县边界"
@@ -100,7 +100,7 @@ def test_run_in_english_and_a_cached_run_say_so(tiny: Path):
     runner.invoke(main, args)
     again = runner.invoke(main, args)
     assert again.exit_code == 0, again.output
-    assert re.search(r"^Reading the checked inputs of an earlier run \(cache\) … \d+\.\d s$", again.stderr, re.MULTILINE)
+    assert re.search(r"^Reading sites.csv as checked and joined in an earlier run \(cache\) … \d+\.\d s$", again.stderr, re.MULTILINE)
     assert "Reading and checking the townships" not in again.stderr
 
 

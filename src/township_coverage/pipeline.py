@@ -52,14 +52,11 @@ from township_coverage.staticmap import (
     static_maps,
 )
 from township_coverage.validation import (
-    CheckedBoundaries,
     Validation,
     left_out_notes,
     read_checked_townships,
     refuse_blocking_errors,
-    townships_depend_on,
     validate_project,
-    validation_depends_on,
     validation_table,
 )
 
@@ -103,9 +100,9 @@ def validated_project(config: ProjectConfig, *, use_cache: bool = True, progress
     """Every layer read, checked and joined (:func:`validate_project`), reusing earlier results.
 
     Results are kept in the output folder's cache, keyed by the content of
-    the input files and the settings they depend on: unchanged inputs skip
-    the work, and the township layer is reused when only a point table
-    changed.
+    the input files and the settings they depend on: the township layer and
+    each point table are read, checked and joined again only when they (or,
+    for a point table, the townships) changed.
 
     Parameters
     ----------
@@ -116,23 +113,11 @@ def validated_project(config: ProjectConfig, *, use_cache: bool = True, progress
     progress
         Where to report each step; a result found in the cache is one line.
     """
-    cache = output_cache(config.output_dir, enabled=use_cache)
-    progress = progress.with_levels(config.levels)
-    computed = False
-
-    def read_townships(layer: LayerConfig) -> CheckedBoundaries:
-        return cache.get_or_compute("townships", townships_depend_on(layer), lambda: read_checked_townships(layer))
-
-    def validate() -> Validation:
-        nonlocal computed
-        computed = True
-        return validate_project(config, read_townships=read_townships, progress=progress)
-
-    start = time.perf_counter()
-    validation = cache.get_or_compute("validation", validation_depends_on(config), validate)
-    if not computed:
-        progress.done("cached_inputs", time.perf_counter() - start)
-    return validation
+    return validate_project(
+        config, read_townships=read_checked_townships,
+        remember=output_cache(config.output_dir, enabled=use_cache).get_or_compute,
+        progress=progress.with_levels(config.levels),
+    )
 
 
 def checked_inputs(

@@ -25,7 +25,8 @@ from township_coverage.levels import relabel
 #: (a file name, an indicator); the level terms follow the project's names.
 STEP_LABELS: Mapping[str, Mapping[str, str]] = {
     "zh": {
-        "cached_inputs": "读取上次检查过的输入（缓存）",
+        "cached_townships": "读取上次检查过的乡镇边界（缓存）",
+        "cached_points": "读取上次检查并合并的 {name}（缓存）",
         "townships": "读取并检查乡镇边界",
         "counties": "读取并检查县区边界",
         "read_points": "读取并检查 {name}",
@@ -45,7 +46,8 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
         "validation": "写出校验结果",
     },
     "en": {
-        "cached_inputs": "Reading the checked inputs of an earlier run (cache)",
+        "cached_townships": "Reading the townships as checked in an earlier run (cache)",
+        "cached_points": "Reading {name} as checked and joined in an earlier run (cache)",
         "townships": "Reading and checking the townships",
         "counties": "Reading and checking the counties",
         "read_points": "Reading and checking {name}",

@@ -5,13 +5,14 @@
 point tables with one status, community rooms linked to their villages,
 and the problems of all layers together. :func:`refuse_blocking_errors`
 refuses input with errors (or, in lenient mode, leaves the bad rows out).
-:func:`validation_depends_on` and :func:`townships_depend_on` list what a
+:func:`townships_depend_on` and :func:`points_depend_on` list what a
 result is computed from, for a cache to key it by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -162,17 +163,46 @@ def townships_depend_on(layer: LayerConfig) -> tuple[object, ...]:
     return (layer, layer.path)
 
 
-def validation_depends_on(config: ProjectConfig) -> tuple[object, ...]:
-    """What :func:`validate_project` reads: every layer's settings and file, and the join settings."""
-    layers = (config.townships, config.counties, config.sites, config.villages)
-    files = tuple(layer.path for layer in layers if layer is not None)
-    return (*layers, *files, config.snap_tolerance_m, config.room_link_m)
+def points_depend_on(config: ProjectConfig, layer: LayerConfig) -> tuple[object, ...]:
+    """What reading, checking and joining one point table depends on: its settings and file, the townships', the snapping."""
+    return (layer, layer.path, *townships_depend_on(config.townships), config.snap_tolerance_m)
+
+
+@dataclass(frozen=True)
+class JoinedLayer:
+    """A point table read, checked and joined to the townships (see :func:`validate_project`).
+
+    Attributes
+    ----------
+    join
+        The join, or ``None`` if the table could not be read.
+    source
+        Where the table came from (file, sheet, the user's headers), if read.
+    problems
+        Problems found in reading, checking and joining it.
+    rows
+        Rows read.
+    """
+
+    join: JoinResult | None
+    source: TableSource | None
+    problems: tuple[Problem, ...]
+    rows: int
+
+
+#: ``remember(kind, key_parts, compute)``: a result computed once per key (see ``cache.Cache.get_or_compute``).
+Remember = Callable[[str, Sequence[object], Callable[[], T]], T]
+
+
+def _compute(kind: str, key_parts: Sequence[object], compute: Callable[[], T]) -> T:
+    return compute()
 
 
 def validate_project(
     config: ProjectConfig,
     *,
     read_townships: Callable[[LayerConfig], CheckedBoundaries] = read_checked_townships,
+    remember: Remember = _compute,
     progress: Progress = SILENT,
 ) -> Validation:
     """Read, check and join every layer, collecting every problem.
@@ -185,8 +215,14 @@ def validate_project(
     config
         The project.
     read_townships
-        Reads and checks the township layer; a caller may pass one that
-        reuses an earlier result (the pipeline's cache).
+        Reads and checks the township layer.
+    remember
+        Keeps the checked townships (kind ``"townships"``, keyed by
+        :func:`townships_depend_on`) and each point table's
+        :class:`JoinedLayer` (kind ``"points"``, keyed by
+        :func:`points_depend_on`); the pipeline passes its cache's
+        ``get_or_compute``, so that an unchanged layer is not read again
+        when another one changed.
     progress
         Where to report each step (reading and checking each layer, joining
         each point table).
@@ -200,8 +236,25 @@ def validate_project(
             problems.extend(error.problems)
             return None
 
-    with progress.step("townships"):
-        checked_townships = read_townships(config.townships)
+    def remembered(kind: str, key_parts: Sequence[object], compute: Callable[[], T], name: str = "") -> T:
+        """``remember``'s result; one progress line when it was not computed now."""
+        computed, start = False, time.perf_counter()
+
+        def counted() -> T:
+            nonlocal computed
+            computed = True
+            return compute()
+
+        result = remember(kind, key_parts, counted)
+        if not computed:
+            progress.done(f"cached_{kind}", time.perf_counter() - start, name=name)
+        return result
+
+    def read_checked() -> CheckedBoundaries:
+        with progress.step("townships"):
+            return read_townships(config.townships)
+
+    checked_townships = remembered("townships", townships_depend_on(config.townships), read_checked)
     townships = checked_townships.frame
     problems.extend(checked_townships.problems)
     counties = None
@@ -215,23 +268,33 @@ def validate_project(
     labels = {code: matcher.full_name(code) for code in townships["township_code"]} if matcher else {}
     sources: dict[str, TableSource] = {}
 
-    def checked_points(name: str, layer: LayerConfig, check) -> JoinResult | None:
+    def joined_layer(name: str, layer: LayerConfig, check) -> JoinedLayer:
+        found: list[Problem] = []
         with progress.step("read_points", layer.path.name) as step:
-            read = attempt(lambda: read_table(layer, layer_name=name))
-            if read is None:
-                return None
-            table, sources[name] = read
-            checked: CheckedLayer = check(table, sources[name], crs=layer.crs, region=region)
-            problems.extend(checked.problems)
+            try:
+                table, source = read_table(layer, layer_name=name)
+            except InputDataError as error:
+                return JoinedLayer(None, None, tuple(error.problems), 0)
+            checked: CheckedLayer = check(table, source, crs=layer.crs, region=region)
+            found.extend(checked.problems)
             step.detail = _rows(len(table), progress.lang)
         if townships is None:
-            return unassigned(checked.frame)
+            return JoinedLayer(unassigned(checked.frame), source, tuple(found), len(table))
         with progress.step("join_points", layer.path.name):
             join = assign_points_to_townships(
                 checked.frame, townships, snap_tolerance_m=config.snap_tolerance_m, matcher=matcher
             )
-            problems.extend(join.problems(sources[name], labels))
-        return join
+            found.extend(join.problems(source, labels))
+        return JoinedLayer(join, source, tuple(found), len(table))
+
+    def checked_points(name: str, layer: LayerConfig, check) -> JoinResult | None:
+        joined = remembered(
+            "points", [name, *points_depend_on(config, layer)], lambda: joined_layer(name, layer, check), layer.path.name
+        )
+        problems.extend(joined.problems)
+        if joined.source is not None:
+            sources[name] = joined.source
+        return joined.join
 
     site_join = checked_points("sites", config.sites, check_sites)
     village_join = checked_points("villages", config.villages, check_villages) if config.villages else None
