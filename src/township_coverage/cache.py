@@ -114,6 +114,16 @@ class Cache:
                 _remove(path)
 
 
+#: ``remember(kind, key_parts, compute)``: ``compute()``'s result, kept per key
+#: (:meth:`Cache.get_or_compute`, or :func:`compute_now`, which keeps nothing).
+Remember = Callable[[str, Sequence[object], Callable[[], Any]], Any]
+
+
+def compute_now(kind: str, key_parts: Sequence[object], compute: Callable[[], T]) -> T:
+    """A :data:`Remember` that keeps nothing: ``compute()``."""
+    return compute()
+
+
 def output_cache(output_dir: Path, *, enabled: bool = True) -> Cache:
     """The cache of an output folder (:data:`CACHE_FOLDER` inside it), or a disabled one."""
     return Cache(output_dir / CACHE_FOLDER if enabled else None)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -439,6 +438,11 @@ class CoverageTopology:
         """Number of distinct arcs."""
         return len(self.arc_offsets) - 1
 
+    def point_indices(self, arcs: np.ndarray) -> np.ndarray:
+        """Indices into ``arc_points`` of the points of ``arcs``, one arc after another."""
+        lengths = np.diff(self.arc_offsets)[arcs]
+        return np.repeat(self.arc_offsets[arcs] - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+
     @property
     def shapes(self) -> list[list[list[list[int]]]]:
         """Per geometry, its polygons; per polygon, its rings; per ring, its arc references."""
@@ -559,9 +563,7 @@ def _oriented_rings(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     if kind == shapely.GeometryType.POLYGON:  # one polygon (or none) per geometry
         offsets = (*offsets, np.arange(len(geometries) + 1))
     ring_offsets, part_offsets, owner_offsets = offsets
-    ring_of_point = np.repeat(np.arange(len(ring_offsets) - 1), np.diff(ring_offsets))
-    ring_part = np.repeat(np.arange(len(part_offsets) - 1), np.diff(part_offsets))
-    part_owner = np.repeat(np.arange(len(owner_offsets) - 1), np.diff(owner_offsets))
+    ring_of_point, ring_part, part_owner = _group_of(ring_offsets), _group_of(part_offsets), _group_of(owner_offsets)
     if not len(coords):
         return coords, ring_of_point, ring_part, part_owner
     # Twice each ring's signed area (shoelace; rings are closed): positive when counter-clockwise.
@@ -739,9 +741,9 @@ def encode_topology(topology: CoverageTopology) -> dict:
     # The stream in order: each geometry's count, then per polygon its count, then per ring its count and references.
     rings, polygons, shapes = (np.diff(topology.ring_offsets), np.diff(topology.polygon_offsets),
                                np.diff(topology.shape_offsets))
-    ring_polygon = np.repeat(np.arange(len(polygons)), polygons)
-    polygon_shape = np.repeat(np.arange(len(shapes)), shapes)
-    reference_ring = np.repeat(np.arange(len(rings)), rings)
+    reference_ring, ring_polygon, polygon_shape = (
+        _group_of(topology.ring_offsets), _group_of(topology.polygon_offsets), _group_of(topology.shape_offsets)
+    )
     # Sort keys (shape, polygon, ring, reference); a count sorts before what it counts (-1).
     keys = np.concatenate([
         np.column_stack([np.arange(len(shapes)), *np.full((3, len(shapes)), -1)]),
@@ -877,23 +879,25 @@ def simplify_arcs(topology: CoverageTopology, tolerance: float, *, grid: float |
     keep = first | last | np.r_[True, np.any(points[1:] != points[:-1], axis=1)]
     points, arc_of_point = points[keep], arc_of_point[keep]
     offsets = np.r_[0, np.cumsum(np.bincount(arc_of_point, minlength=topology.arc_count))]
-    return dataclasses.replace(topology, grid=topology.grid * factor, arc_points=points, arc_offsets=offsets)
+    return replace(topology, grid=topology.grid * factor, arc_points=points, arc_offsets=offsets)
 
 
 def _arc_lines(topology: CoverageTopology, arcs: np.ndarray) -> np.ndarray:
     """Arcs as LineStrings in grid units."""
-    lengths = np.diff(topology.arc_offsets)[arcs]
-    starts = np.repeat(topology.arc_offsets[arcs], lengths)
-    point = starts + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     return shapely.linestrings(
-        topology.arc_points[point].astype(float), indices=np.repeat(np.arange(len(arcs)), lengths)
+        topology.arc_points[topology.point_indices(arcs)].astype(float),
+        indices=_group_of(np.r_[0, np.cumsum(np.diff(topology.arc_offsets)[arcs])]),
     )
 
 
 def _flat_references(topology: CoverageTopology) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every arc used by a ring, in order: the arc's index, the ring's number and the geometry's number."""
     references = topology.references
-    ring = np.repeat(np.arange(len(topology.ring_offsets) - 1), np.diff(topology.ring_offsets))
-    polygon_of_ring = np.repeat(np.arange(len(topology.polygon_offsets) - 1), np.diff(topology.polygon_offsets))
-    shape_of_polygon = np.repeat(np.arange(len(topology.shape_offsets) - 1), np.diff(topology.shape_offsets))
-    return np.where(references >= 0, references, ~references), ring, shape_of_polygon[polygon_of_ring[ring]]
+    ring = _group_of(topology.ring_offsets)
+    shape_of_polygon = _group_of(topology.shape_offsets)
+    return np.where(references >= 0, references, ~references), ring, shape_of_polygon[_group_of(topology.polygon_offsets)[ring]]
+
+
+def _group_of(offsets: np.ndarray) -> np.ndarray:
+    """For ragged offsets (group ``g`` is items ``offsets[g]`` to ``offsets[g + 1] - 1``), the group of each item."""
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))

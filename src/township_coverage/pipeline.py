@@ -8,7 +8,6 @@ the only module that imports every stage.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -20,6 +20,7 @@ from typing import TypeVar
 import geopandas as gpd
 import pandas as pd
 
+from township_coverage.cache import Remember, compute_now
 from township_coverage.errors import InputDataError, Problem
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
 from township_coverage.inputs.io import TableSource, read_boundaries, read_table
@@ -190,19 +191,13 @@ class JoinedLayer:
     rows: int
 
 
-#: ``remember(kind, key_parts, compute)``: a result computed once per key (see ``cache.Cache.get_or_compute``).
-Remember = Callable[[str, Sequence[object], Callable[[], T]], T]
-
-
-def _compute(kind: str, key_parts: Sequence[object], compute: Callable[[], T]) -> T:
-    return compute()
 
 
 def validate_project(
     config: ProjectConfig,
     *,
     read_townships: Callable[[LayerConfig], CheckedBoundaries] = read_checked_townships,
-    remember: Remember = _compute,
+    remember: Remember = compute_now,
     progress: Progress = SILENT,
 ) -> Validation:
     """Read, check and join every layer, collecting every problem.

@@ -17,9 +17,8 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from township_coverage.cache import Remember
 from township_coverage.classes import INDICATORS, Classes
 from township_coverage.geometry import (
     CoverageTopology,
@@ -77,8 +77,6 @@ BY_ZOOM_MAX_IN_VIEW = 1_500
 # Sites whose coverage circles the radius layer draws.
 COVERING_SITES = ("township_station", "community_room")
 _CLASS_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-#: ``remember(kind, key_parts, compute)``: a result computed once per key (see ``cache.Cache.get_or_compute``).
-Remember = Callable[[str, Sequence[object], Callable[[], Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -167,14 +165,13 @@ def script_json(value: object) -> str:
     return text
 
 
-def side_script(kind: str, call: str, payload: object, *, folder: str, encoded: bool = False) -> tuple[str, str]:
+def side_script(kind: str, call: str, payload: object, *, folder: str) -> tuple[str, str]:
     """The file (under ``folder``, beside the page) and text of a script that hands ``payload`` to the page.
 
-    The script calls ``TownshipCoverage.<call>(payload)``; ``encoded``:
-    ``payload`` is JSON text already. The name carries a hash of the
-    content, so that a page never reads another run's data.
+    The script calls ``TownshipCoverage.<call>(payload)``. The name carries
+    a hash of the content, so that a page never reads another run's data.
     """
-    script = f"TownshipCoverage.{call}({payload if encoded else script_json(payload)});\n"
+    script = f"TownshipCoverage.{call}({script_json(payload)});\n"
     return f"{folder}/{kind}-{hashlib.sha256(script.encode('utf-8')).hexdigest()[:16]}.js", script
 
 
@@ -266,8 +263,7 @@ def border_detail(topology: CoverageTopology, folder: str = DETAILS_FOLDER) -> t
     dict
         The scripts, by path.
     """
-    starts = topology.arc_offsets[:-1]
-    lengths = np.diff(topology.arc_offsets)
+    starts, lengths = topology.arc_offsets[:-1], np.diff(topology.arc_offsets)
     low = np.minimum.reduceat(topology.arc_points, starts, axis=0)
     high = np.maximum.reduceat(topology.arc_points, starts, axis=0)
     column, row = np.floor((low + high) / 2 / (DETAIL_CELL_DEGREES / topology.grid)).astype(np.int64).T
@@ -277,9 +273,7 @@ def border_detail(topology: CoverageTopology, folder: str = DETAILS_FOLDER) -> t
     cell_starts = np.flatnonzero(np.r_[True, cell_of_arc[1:] != cell_of_arc[:-1]])
     arc_steps = np.diff(arcs, prepend=0)
     arc_steps[cell_starts] = arcs[cell_starts]
-    point = np.repeat(starts[arcs], lengths[arcs]) + np.arange(lengths.sum()) - np.repeat(
-        np.cumsum(lengths[arcs]) - lengths[arcs], lengths[arcs]
-    )
+    point = topology.point_indices(arcs)
     steps = np.diff(topology.arc_points[point], axis=0, prepend=np.zeros((1, 2), np.int64))
     first_points = np.r_[0, np.cumsum(lengths[arcs])][cell_starts]
     steps[first_points] = topology.arc_points[point[first_points]]
@@ -294,7 +288,7 @@ def border_detail(topology: CoverageTopology, folder: str = DETAILS_FOLDER) -> t
     files, scripts = [], {}
     for cell in range(len(cell_starts)):
         payload = ",".join(f'"{key}":"{texts[cell]}"' for key, texts in streams.items())
-        name, script = side_script("borders", "borders", f'{{"cell":{cell},{payload}}}', folder=folder, encoded=True)
+        name, script = side_script("borders", "borders", JsonText(f'{{"cell":{cell},{payload}}}'), folder=folder)
         files.append(name)
         scripts[name] = script
     boxes = np.round(np.column_stack([west_south, east_north]), 6).tolist()
