@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from _support import LINYI
 from township_coverage.cli import main
+from township_coverage.report_html import _table
 
 
 NBS_TOWNSHIPS = pd.read_csv(LINYI / "sources" / "nbs2023_linyi" / "townships.csv", dtype=str)
@@ -121,3 +123,49 @@ def test_run_without_a_cjk_font_still_writes_the_html_report(tmp_path, monkeypat
     names = {p.name for p in result.outputs}
     assert "report.html" in names and not any(name.endswith(".png") for name in names)
     assert result.notes and "no font for Chinese text was found" in result.notes[0]
+
+
+class _Cells(HTMLParser):
+    """Rows of header and data cells' texts, and every start tag, as a browser's parser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.tags: list[str] = []
+        self.in_cell = False
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.rows[-1].append("")
+            self.in_cell = True
+
+    def handle_endtag(self, tag) -> None:
+        if tag in ("td", "th"):
+            self.in_cell = False
+
+    def handle_data(self, data) -> None:
+        if self.in_cell:
+            self.rows[-1][-1] += data
+
+
+def test_report_tables_escape_every_name_and_keep_every_value():
+    hostile = ["<script>alert(1)</script>", "A & B \"引号\" 'x'", "</td></tr><tr><td>", "R&amp;D &lt;", None]
+    frame = pd.DataFrame({
+        "名称<b>": hostile,
+        "人数": [1.0, 2.5, float("nan"), 1234567.0, 0.0],
+        "编号": pd.array([7, None, 9, 10, 11], dtype="Int64"),
+    })
+    parser = _Cells()
+    parser.feed(str(_table(frame, table_id="townships")))
+    assert parser.tags.count("script") == 0 and parser.tags.count("b") == 0
+    assert parser.rows == [
+        ["名称<b>", "人数", "编号"],
+        ["<script>alert(1)</script>", "1", "7"],
+        ["A & B \"引号\" 'x'", "2.5", ""],
+        ["</td></tr><tr><td>", "", "9"],
+        ["R&amp;D &lt;", "1234567", "10"],
+        ["", "0", "11"],
+    ]

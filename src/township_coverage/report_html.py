@@ -13,8 +13,10 @@ import base64
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from township_coverage.levels import relabel_values
 from township_coverage.report import ReportContent
@@ -73,6 +75,32 @@ def render_report_html(content: ReportContent, *, map_html: str = "", map_link: 
 
 
 def _table(frame: pd.DataFrame, *, table_id: str | None = None) -> Markup:
-    """A pandas table as escaped HTML."""
-    html = frame.to_html(index=False, escape=True, na_rep="", border=0, table_id=table_id)
-    return Markup(html)
+    """A table as HTML, every header and cell escaped; missing values are empty cells.
+
+    Written column by column with pyarrow: pandas' ``to_html`` formats each
+    cell in Python and takes a quarter of a minute for 40,000 townships.
+    """
+    identifier = f' id="{escape(table_id)}"' if table_id else ""
+    header = "".join(f"<th>{escape(str(name))}</th>" for name in frame.columns)
+    cells = [
+        pc.binary_join_element_wise("<td>", _cell_texts(frame.iloc[:, i]), "</td>", "") for i in range(frame.shape[1])
+    ]
+    rows = pc.binary_join_element_wise("<tr>", *cells, "</tr>\n", "") if cells else pa.array([], pa.string())
+    body = "".join(rows.to_pylist())
+    return Markup(f"<table{identifier}>\n<thead><tr>{header}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>")
+
+
+def _cell_texts(values: pd.Series) -> pa.Array:
+    """Each value as escaped text: whole floats without ``.0``, missing values empty."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        texts = [f"{v:.0f}" if v.is_integer() else repr(v) for v in values.astype(float).tolist()]
+    else:
+        texts = values.astype("string").fillna("").tolist()
+    strings = pa.array(texts, pa.string())
+    for character, entity in _ENTITIES:
+        strings = pc.replace_substring(strings, character, entity)
+    return pc.if_else(pa.array(values.isna().to_numpy()), "", strings)
+
+
+# "&" first, so that the other entities are not escaped again.
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;"))
