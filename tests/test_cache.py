@@ -7,6 +7,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -213,3 +214,80 @@ def test_the_map_borders_are_reused_until_a_border_changes(config, monkeypatch):
     east = max(shape.bounds[2] for shape in map_townships(page).values())
     assert east == pytest.approx(118.025, abs=2e-5)
     assert moved.townships.shape[0] == 2
+
+
+def _table_outputs(folder: Path) -> dict[str, bytes]:
+    """The tables and workbook of an output folder, by name (the other outputs hold ids made per run)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".xlsx")}
+
+
+def test_outputs_of_unchanged_villages_are_copied_and_equal_those_of_a_run_without_cache(tmp_path: Path, monkeypatch):
+    from township_coverage import xlsx
+
+    config = load_project(write_multipart_project(tmp_path), output_dir=tmp_path / "out")
+    fresh = dataclasses.replace(config, output_dir=tmp_path / "fresh")
+    written: Counter = Counter()
+    write_csv, write_sheets = pipeline.write_csv, xlsx.write_sheets
+
+    def counted_csv(frame, path):
+        written[path.name] += 1
+        return write_csv(frame, path)
+
+    def counted_sheets(sheets, path):
+        written["village sheets"] += 1
+        return write_sheets(sheets, path)
+
+    monkeypatch.setattr(pipeline, "write_csv", counted_csv)
+    monkeypatch.setattr(xlsx, "write_sheets", counted_sheets)
+
+    def same_as_without_cache() -> None:
+        run(fresh, report_formats=("html",), use_cache=False)
+        assert _table_outputs(config.output_dir) == _table_outputs(fresh.output_dir)
+
+    first = run(config, report_formats=("html",))
+    with open(config.sites.path, "a", encoding="utf-8") as sites:
+        sites.write("R9,社工室,新建社工室,118.052,35.052,\n")
+    second = run(config, report_formats=("html",))
+    assert second.city["community_rooms"] == first.city["community_rooms"] + 1
+    assert written["villages_joined.csv"] == 1 and written["village sheets"] == 1
+    assert written["sites_joined.csv"] == 2
+    same_as_without_cache()
+
+    text = config.villages.path.read_text(encoding="utf-8")
+    config.villages.path.write_text(text.replace("城中村", "城中新村"), encoding="utf-8")
+    run(config, report_formats=("html",))
+    assert written["villages_joined.csv"] == 3 and written["village sheets"] == 3  # this run, and the run without cache
+    rows = (config.output_dir / "villages_joined.csv").read_text(encoding="utf-8-sig")
+    assert "城中新村" in rows and "城中村" not in rows
+    workbook = pd.read_excel(config.output_dir / "coverage.xlsx", sheet_name="村（社区）逐行", dtype=str)
+    assert "城中新村" in set(workbook["名称"])
+    same_as_without_cache()
+
+    shutil.rmtree(config.output_dir / CACHE_FOLDER)
+    run(config, report_formats=("html",))
+    assert written["villages_joined.csv"] == 5
+    same_as_without_cache()
+
+
+def test_a_stored_file_is_a_copy_of_its_own(tmp_path: Path):
+    store = Cache(tmp_path / "cache", keep=2)
+    made: list[str] = []
+
+    def write(text: str):
+        def to(path: Path) -> None:
+            made.append(text)
+            path.write_text(text, encoding="utf-8")
+        return to
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    assert not store.get_or_write("rows", ["a"], first, write("a"))
+    first.write_text("edited by the user", encoding="utf-8")  # an output changed in place ...
+    assert store.get_or_write("rows", ["a"], second, write("a again"))
+    assert second.read_text(encoding="utf-8") == "a" and made == ["a"]  # ... is not what the cache holds
+    for key in "bcd":
+        store.get_or_write("rows", [key], tmp_path / f"{key}.csv", write(key))
+    assert len(store.entries("rows")) == 2
+    assert not Cache(None).get_or_write("rows", ["a"], tmp_path / "off.csv", write("off"))
+    assert (tmp_path / "off.csv").read_text(encoding="utf-8") == "off"
+    with pytest.raises(ValueError, match="cache kind"):
+        store.get_or_write("Rows!", [], tmp_path / "x", write("x"))

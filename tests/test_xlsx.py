@@ -12,7 +12,7 @@ import pytest
 from _support import write_multipart_project
 from township_coverage import load_project, report, run
 from township_coverage.report import write_xlsx
-from township_coverage.xlsx import MAX_SHEET_NAME, split_long_tables, write_workbook
+from township_coverage.xlsx import MAX_SHEET_NAME, split_long_tables, write_sheets, write_workbook
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -112,3 +112,20 @@ def test_a_run_puts_every_village_row_in_the_workbook_over_several_sheets(tmp_pa
     pd.testing.assert_frame_equal(rows.fillna(""), joined.fillna(""))
     assert list(rows["编号"]) == list(result.validation.village_join.points["village_code"])
     assert [len(sheets[name]) for name in ("站点逐行 1", "站点逐行 2", "站点逐行 3")] == [3, 3, 3]
+
+
+def test_a_workbook_started_from_written_sheets_reads_as_one_written_at_once(tmp_path: Path):
+    tables = _tables()
+    later = {"村（社区）逐行 1": tables["townships"], "村（社区）逐行 2": tables["validation"]}
+    parts = write_sheets(later, tmp_path / "parts.zip")
+    assert parts.names == tuple(later)
+    write_workbook({"townships": tables["townships"]}, tmp_path / "started.xlsx", written=parts)
+    write_workbook({"townships": tables["townships"], **later}, tmp_path / "at_once.xlsx")
+    started = pd.read_excel(tmp_path / "started.xlsx", sheet_name=None, dtype=str)
+    at_once = pd.read_excel(tmp_path / "at_once.xlsx", sheet_name=None, dtype=str)
+    assert list(started) == list(at_once) == ["townships", "村（社区）逐行 1", "村（社区）逐行 2"]
+    for name in at_once:
+        pd.testing.assert_frame_equal(started[name], at_once[name])
+    assert openpyxl.load_workbook(tmp_path / "started.xlsx")["村（社区）逐行 2"].freeze_panes == "A2"
+    with pytest.raises(ValueError, match="occurs twice"):
+        write_workbook({"村（社区）逐行 1": tables["townships"]}, tmp_path / "twice.xlsx", written=parts)

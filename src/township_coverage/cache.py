@@ -3,10 +3,11 @@
 An entry is found by a key made of everything its result depends on: the
 bytes of the input files, the settings (anything with a stable ``repr``),
 the tool's version and source, and :data:`CACHE_FORMAT`. A changed file,
-setting or tool therefore never finds an old entry. Entries are pickles
-written atomically (a temporary file in the cache folder, then
-``os.replace``); an entry that cannot be read is removed and computed
-again, never an error. Only the newest :data:`KEEP_PER_KIND` entries of
+setting or tool therefore never finds an old entry. Entries are pickles,
+or copies of output files (:meth:`Cache.get_or_write`), written
+atomically (a temporary file in the cache folder, then ``os.replace``);
+an entry that cannot be read is removed and computed again, never an
+error. Only the newest :data:`KEEP_PER_KIND` entries of
 each kind are kept.
 
 The folder (:data:`CACHE_FOLDER` inside the output folder) is the user's
@@ -22,6 +23,7 @@ import io
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +39,8 @@ CACHE_FORMAT = 1
 #: Entries kept per kind; the least recently used beyond these are removed.
 KEEP_PER_KIND = 3
 _ENTRY_SUFFIX = ".pickle"
+# Entries that are output files, copied as they are.
+_FILE_SUFFIX = ".file"
 _TEMPORARY_SUFFIX = ".tmp"
 # Temporary files older than this are left over from killed runs.
 _ABANDONED_AFTER_S = 3600.0
@@ -98,11 +102,49 @@ class Cache:
             self._prune(self.folder, kind)
         return value
 
+    def get_or_write(self, kind: str, key_parts: Sequence[object], path: Path, write: Callable[[Path], None]) -> bool:
+        """Make the file ``path``: a copy of the one stored for ``key_parts``, else ``write(path)``'s, then stored.
+
+        For outputs that take long to write and depend on few inputs (e.g.
+        the rows of an unchanged village table). The stored file is a copy,
+        so an output edited in place never changes what the cache holds.
+
+        Parameters
+        ----------
+        kind, key_parts
+            As for :meth:`get_or_compute`.
+        path
+            The file to make.
+        write
+            Writes the file to the path it is given.
+
+        Returns
+        -------
+        bool
+            Whether the stored file was used.
+        """
+        if not _KIND.fullmatch(kind):
+            raise ValueError(f"cache kind {kind!r}: use lower-case letters, digits and '_'")
+        if self.folder is None:
+            write(path)
+            return False
+        stored = self.folder / f"{kind}-{entry_key(key_parts)}{_FILE_SUFFIX}"
+        try:
+            shutil.copyfile(stored, path)
+        except OSError:
+            write(path)
+            if _store_copy(stored, path):
+                self._prune(self.folder, kind)
+            return False
+        _mark_used(stored)
+        return True
+
     def entries(self, kind: str) -> list[Path]:
         """Entry files of ``kind``, most recently used first."""
         if self.folder is None or not self.folder.is_dir():
             return []
-        return sorted(self.folder.glob(f"{kind}-*{_ENTRY_SUFFIX}"), key=_modified, reverse=True)
+        found = [p for p in self.folder.glob(f"{kind}-*") if p.suffix in (_ENTRY_SUFFIX, _FILE_SUFFIX)]
+        return sorted(found, key=_modified, reverse=True)
 
     def _prune(self, folder: Path, kind: str) -> None:
         """Drop entries of ``kind`` beyond :attr:`keep` and temporary files of killed runs."""
@@ -196,13 +238,28 @@ def _load(path: Path) -> tuple[bool, Any]:
 def _store(path: Path, value: object) -> bool:
     """Write ``value`` to ``path`` atomically; whether it was written (a full disk is no error)."""
     data = _pickled(value)
+    return _store_atomically(path, lambda file: file.write(data))
+
+
+def _store_copy(path: Path, source: Path) -> bool:
+    """Copy the file ``source`` to ``path`` atomically; whether it was copied."""
+
+    def copy(file) -> None:
+        with open(source, "rb") as original:
+            shutil.copyfileobj(original, file, 2**20)
+
+    return _store_atomically(path, copy)
+
+
+def _store_atomically(path: Path, write: Callable[[Any], object]) -> bool:
+    """``write(file)`` into a temporary file, then rename it to ``path``; whether that worked."""
     temporary: Path | None = None
     try:
         _create_folder(path.parent)
         handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=_TEMPORARY_SUFFIX, dir=path.parent)
         temporary = Path(name)
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            write(file)
         os.replace(temporary, path)
         return True
     except OSError:

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from township_coverage import scale, staticmap
-from township_coverage.cache import output_cache
+from township_coverage.cache import Cache, output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
@@ -37,7 +37,7 @@ from township_coverage.report import (
     joined_rows_tables,
     plan_summary,
     summary_text,
-    write_joined_rows,
+    workbook_sheets,
     write_plan_tables,
     write_tables,
 )
@@ -53,6 +53,7 @@ from township_coverage.staticmap import (
 from township_coverage.validation import (
     Validation,
     left_out_notes,
+    points_depend_on,
     read_checked_townships,
     refuse_blocking_errors,
     validate_project,
@@ -295,6 +296,7 @@ def run(
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
     prepare_outputs(config, "run", report_formats=report_formats)
     progress = progress.with_levels(config.levels)
+    cache = output_cache(config.output_dir, enabled=use_cache)
     validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
     left_out = left_out_notes(validation, lang)
     notes += tuple(left_out)
@@ -341,9 +343,7 @@ def run(
             written += [staging / MAP_FILE, staging / EMBED_FILE]
             written += _write_side_files(side_files, staging)
         joined = joined_rows_tables(validation, lang=lang, levels=config.levels)
-        written += write_joined_rows(
-            validation, staging, lang=lang, levels=config.levels, progress=progress, tables=joined
-        )
+        written += _write_joined_rows(joined, staging, config=config, lang=lang, cache=cache, progress=progress)
         map_size = (staging / MAP_FILE).stat().st_size
         embed_map = scale.map_is_embedded(map_size)
         if "html" in report_formats and not embed_map:
@@ -351,7 +351,7 @@ def run(
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
-            atlas=atlas, classified=classified, progress=progress, joined=joined,
+            atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
@@ -388,12 +388,13 @@ def _what_reports_leave_out(
 def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
+    cache: Cache = Cache(None),
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
     The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
     """
-    from township_coverage.report import labelled, report_table, summary_rows, write_xlsx
+    from township_coverage.report import labelled, report_table, summary_rows
 
     written: list[Path] = []
     shapes = gpd.GeoDataFrame(
@@ -448,14 +449,71 @@ def _write_reports(
                 content, folder / REPORT_FILES["docx"], township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS,
             ))
     levels = config.levels
-    with progress.step("workbook"):
+    with progress.step("workbook") as step:
         sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
                   "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
                   "validation": validation_table(validation)}
-        sheets.update(joined_rows_sheets(validation, lang=lang, levels=levels, tables=joined))
-        write_xlsx(sheets, folder / WORKBOOK_FILE)
+        if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
+            progress.reused(step)
     written.append(folder / WORKBOOK_FILE)
     return written
+
+
+def _village_rows_depend_on(config: ProjectConfig, lang: str) -> list[object]:
+    """What the table of every village row depends on: the villages and townships as read and joined, the words."""
+    return [*points_depend_on(config, config.villages), lang, config.levels]
+
+
+def _write_joined_rows(
+    tables: dict[str, pd.DataFrame], folder: Path, *, config: ProjectConfig, lang: str, cache: Cache,
+    progress: Progress = SILENT,
+) -> list[Path]:
+    """Write each point layer's rows (``sites_joined.csv`` ...); the village rows come from ``cache`` when unchanged."""
+    written = []
+    for name, rows in tables.items():
+        path = folder / joined_rows_name(name)
+        with progress.step("joined_rows", path.name) as step:
+            if name != "villages":
+                write_csv(rows, path)
+            elif cache.get_or_write("village_rows", _village_rows_depend_on(config, lang), path,
+                                    lambda target: write_csv(rows, target)):
+                progress.reused(step)
+        written.append(path)
+    return written
+
+
+def _write_workbook(
+    sheets: dict[str, pd.DataFrame], joined: dict[str, pd.DataFrame], path: Path, *, config: ProjectConfig,
+    lang: str, cache: Cache,
+) -> bool:
+    """Write ``sheets`` and the sheets of every row of each point layer, the village rows last.
+
+    The village rows are most of a large workbook and change only with the
+    villages: their sheets are written into a file of their own, kept in
+    ``cache``, and the workbook starts from a copy of it.
+
+    Returns
+    -------
+    bool
+        Whether the village sheets came from the cache.
+    """
+    from township_coverage.report import write_xlsx
+    from township_coverage.xlsx import WrittenSheets, write_sheets
+
+    villages = {name: rows for name, rows in joined.items() if name == "villages"}
+    sheets = {**sheets, **joined_rows_sheets({k: v for k, v in joined.items() if k not in villages}, lang=lang)}
+    if not villages:
+        write_xlsx(sheets, path)
+        return False
+    village_sheets = workbook_sheets(joined_rows_sheets(villages, lang=lang))
+    parts = path.with_name(f".{path.name}-villages")
+    try:
+        reused = cache.get_or_write("village_sheets", _village_rows_depend_on(config, lang), parts,
+                                    lambda target: write_sheets(village_sheets, target))
+        write_xlsx(sheets, path, written=WrittenSheets(tuple(village_sheets), parts))
+    finally:
+        parts.unlink(missing_ok=True)
+    return reused
 
 
 def _top_folders(side_files: dict[str, str]) -> list[str]:

@@ -69,6 +69,10 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
 }
 
 
+#: The detail of a step whose output was copied from the cache instead of written again.
+FROM_CACHE = {"zh": "沿用缓存", "en": "from the cache"}
+
+
 @dataclass
 class Step:
     """A step under way; ``detail`` (e.g. ``"141,234 行"``) is printed after its time."""
@@ -104,6 +108,10 @@ class Progress:
     def with_levels(self, levels: LevelNames) -> Progress:
         """The same progress, labels using a project's names of the levels."""
         return Progress(self.lang, self.stream, enabled=self.enabled, levels=levels)
+
+    def reused(self, step: Step) -> None:
+        """Say on ``step``'s line that its output came from the cache."""
+        step.detail = FROM_CACHE[self.lang]
 
     def label(self, key: str, name: str = "") -> str:
         """The label of step ``key`` in this language."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,8 +13,10 @@ from township_coverage.inputs.config import LevelNames
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
 from township_coverage.outputs import write_csv
-from township_coverage.progress import SILENT, Progress
 from township_coverage.validation import POINT_LAYERS, Validation
+
+if TYPE_CHECKING:
+    from township_coverage.xlsx import WrittenSheets
 
 #: Output column headers per language; columns not listed keep their name.
 COLUMN_LABELS: Mapping[str, Mapping[str, str]] = {
@@ -325,8 +328,19 @@ def report_table(
     return frame.reset_index().rename(columns=column_labels(lang, levels))
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.xlsx`).
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, *, written: WrittenSheets | None = None) -> None:
+    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.xlsx`), named by :func:`workbook_sheets`.
+
+    ``written`` are further sheets, already written by
+    :func:`township_coverage.xlsx.write_sheets`, that follow these.
+    """
+    from township_coverage import xlsx
+
+    xlsx.write_workbook(workbook_sheets(sheets), path, written=written)
+
+
+def workbook_sheets(sheets: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The sheets as a workbook holds them: names cut to 31 characters, long tables over several sheets.
 
     A table longer than a sheet holds goes into several sheets, numbered
     (``村（社区）逐行 1``, ``村（社区）逐行 2`` ...), each with the header row.
@@ -334,7 +348,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
     from township_coverage import xlsx
 
     named = {name[: xlsx.MAX_SHEET_NAME]: frame for name, frame in sheets.items()}
-    xlsx.write_workbook(xlsx.split_long_tables(named, max_rows=XLSX_MAX_ROWS), path)
+    return xlsx.split_long_tables(named, max_rows=XLSX_MAX_ROWS)
 
 
 #: Row statuses as the tables show them.
@@ -449,31 +463,7 @@ def joined_rows_tables(validation: Validation, *, lang: str, levels: LevelNames 
     }
 
 
-def write_joined_rows(
-    validation: Validation, folder: Path, *, lang: str, levels: LevelNames = LevelNames(), progress: Progress = SILENT,
-    tables: Mapping[str, pd.DataFrame] | None = None,
-) -> list[Path]:
-    """Write ``sites_joined.csv`` (and ``villages_joined.csv``): every input row and what became of it.
-
-    ``tables`` are the :func:`joined_rows_tables` when they were made already.
-    """
-    written = []
-    tables = joined_rows_tables(validation, lang=lang, levels=levels) if tables is None else tables
-    for name, table in tables.items():
-        with progress.step("joined_rows", joined_rows_name(name)):
-            write_csv(table, folder / joined_rows_name(name))
-        written.append(folder / joined_rows_name(name))
-    return written
-
-
-def joined_rows_sheets(
-    validation: Validation, *, lang: str, levels: LevelNames = LevelNames(),
-    tables: Mapping[str, pd.DataFrame] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """The joined-rows tables as workbook sheets (:func:`write_xlsx` splits those too long for one sheet).
-
-    ``tables`` are the :func:`joined_rows_tables` when they were made already.
-    """
+def joined_rows_sheets(tables: Mapping[str, pd.DataFrame], *, lang: str) -> dict[str, pd.DataFrame]:
+    """:func:`joined_rows_tables` as workbook sheets, named in ``lang`` (:func:`workbook_sheets` splits long ones)."""
     titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
-    tables = joined_rows_tables(validation, lang=lang, levels=levels) if tables is None else tables
     return {titles.get(name, f"{name} rows"): table for name, table in tables.items()}

@@ -6,14 +6,18 @@ take many minutes. A table sheet needs little of the format: a row of
 headers, then text (inline strings), numbers and true/false. Here each
 column becomes the XML of its cells in one vectorised pass, the columns
 are joined into rows, and the rows go into the zip file as they are.
-The same tables give the same bytes (fixed zip dates).
+The same tables give the same bytes (fixed zip dates). The sheets of long
+tables can be written once into a file of their own (:func:`write_sheets`)
+and a workbook started from a copy of it.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -37,7 +41,23 @@ _PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relatio
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
+@dataclass(frozen=True)
+class WrittenSheets:
+    """Sheets whose parts :func:`write_sheets` wrote into a zip file, for :func:`write_workbook` to start from.
+
+    Attributes
+    ----------
+    names
+        The sheet names, in order.
+    path
+        The zip file.
+    """
+
+    names: tuple[str, ...]
+    path: Path
+
+
+def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path, *, written: WrittenSheets | None = None) -> None:
     """Write each table as a sheet: a bold header row, then its rows (the index is not written).
 
     Text stays text (codes keep their leading zeros), numbers are numbers,
@@ -52,25 +72,50 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:
         :data:`MAX_DATA_ROWS` rows (see :func:`split_long_tables`).
     path
         The ``.xlsx`` file to write.
+    written
+        Further sheets, already written (:func:`write_sheets`), that come
+        after ``sheets``; the workbook starts as a copy of their file.
 
     Raises
     ------
     ValueError
         If a sheet name is too long or repeated, or a table too long.
     """
-    names = list(sheets)
     _check_sheets(sheets)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        _add(archive, "[Content_Types].xml", _content_types(len(names)))
+    names = list(sheets) + list(written.names if written else ())
+    _check_names(names)
+    parts = [f"sheet{number}" for number in range(1, len(sheets) + 1)]
+    parts += [f"written{number}" for number in range(1, len(names) - len(sheets) + 1)]
+    if written:
+        shutil.copyfile(written.path, path)
+    with zipfile.ZipFile(path, "a" if written else "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        _add(archive, "[Content_Types].xml", _content_types(parts))
         _add(archive, "_rels/.rels", _package_relationships())
         _add(archive, "xl/workbook.xml", _workbook(names))
-        _add(archive, "xl/_rels/workbook.xml.rels", _workbook_relationships(len(names)))
+        _add(archive, "xl/_rels/workbook.xml.rels", _workbook_relationships(parts))
         _add(archive, "xl/styles.xml", _STYLES)
-        for number, frame in enumerate(sheets.values(), start=1):
-            info = zipfile.ZipInfo(f"xl/worksheets/sheet{number}.xml", _ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as stream:
-                _write_sheet(frame, stream)
+        _add_sheets(archive, sheets.values(), parts)
+
+
+def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> WrittenSheets:
+    """Write the sheets' parts alone into the zip file ``path``, for :func:`write_workbook`'s ``written``.
+
+    Long tables take most of a workbook's time; a caller may keep the file
+    and start the next workbook of the same tables from it. The checks and
+    errors are those of :func:`write_workbook`.
+    """
+    _check_sheets(sheets)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        _add_sheets(archive, sheets.values(), [f"written{number}" for number in range(1, len(sheets) + 1)])
+    return WrittenSheets(tuple(sheets), path)
+
+
+def _add_sheets(archive: zipfile.ZipFile, frames: Iterable[pd.DataFrame], parts: Iterable[str]) -> None:
+    for frame, part in zip(frames, parts):
+        info = zipfile.ZipInfo(f"xl/worksheets/{part}.xml", _ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as stream:
+            _write_sheet(frame, stream)
 
 
 def split_long_tables(sheets: Mapping[str, pd.DataFrame], *, max_rows: int = MAX_DATA_ROWS) -> dict[str, pd.DataFrame]:
@@ -93,15 +138,20 @@ def split_long_tables(sheets: Mapping[str, pd.DataFrame], *, max_rows: int = MAX
 
 
 def _check_sheets(sheets: Mapping[str, pd.DataFrame]) -> None:
-    seen: set[str] = set()
+    _check_names(list(sheets))
     for name, frame in sheets.items():
+        if len(frame) > MAX_DATA_ROWS:
+            raise ValueError(f"sheet {name!r} has {len(frame):,} rows; a sheet holds {MAX_DATA_ROWS:,}")
+
+
+def _check_names(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
         if not name or len(name) > MAX_SHEET_NAME or any(c in name for c in "[]:*?/\\"):
             raise ValueError(f"sheet name {name!r}: 1 to {MAX_SHEET_NAME} characters, none of []:*?/\\")
         if name.lower() in seen:
             raise ValueError(f"sheet name {name!r} occurs twice")
         seen.add(name.lower())
-        if len(frame) > MAX_DATA_ROWS:
-            raise ValueError(f"sheet {name!r} has {len(frame):,} rows; a sheet holds {MAX_DATA_ROWS:,}")
 
 
 def _write_sheet(frame: pd.DataFrame, stream) -> None:
@@ -204,11 +254,11 @@ def _add(archive: zipfile.ZipFile, name: str, text: str) -> None:
     archive.writestr(info, text.encode("utf-8"))
 
 
-def _content_types(sheets: int) -> str:
+def _content_types(parts: list[str]) -> str:
     overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        f'<Override PartName="/xl/worksheets/{part}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, sheets + 1)
+        for part in parts
     )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -242,16 +292,16 @@ def _workbook(names: list[str]) -> str:
     )
 
 
-def _workbook_relationships(sheets: int) -> str:
+def _workbook_relationships(parts: list[str]) -> str:
     worksheet = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
     styles = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
     links = "".join(
-        f'<Relationship Id="rId{i}" Type="{worksheet}" Target="worksheets/sheet{i}.xml"/>'
-        for i in range(1, sheets + 1)
+        f'<Relationship Id="rId{i}" Type="{worksheet}" Target="worksheets/{part}.xml"/>'
+        for i, part in enumerate(parts, start=1)
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
-        f'{links}<Relationship Id="rId{sheets + 1}" Type="{styles}" Target="styles.xml"/></Relationships>'
+        f'{links}<Relationship Id="rId{len(parts) + 1}" Type="{styles}" Target="styles.xml"/></Relationships>'
     )
 
 
