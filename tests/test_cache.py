@@ -217,17 +217,18 @@ def test_the_map_borders_are_reused_until_a_border_changes(config, monkeypatch):
 
 
 def _table_outputs(folder: Path) -> dict[str, bytes]:
-    """The tables and workbook of an output folder, by name (the other outputs hold ids made per run)."""
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".xlsx")}
+    """The tables, workbook and static maps of an output folder (the other outputs hold ids made per run)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".xlsx", ".png")}
 
 
-def test_outputs_of_unchanged_villages_are_copied_and_equal_those_of_a_run_without_cache(tmp_path: Path, monkeypatch):
-    from township_coverage import xlsx
+def test_outputs_of_unchanged_inputs_are_copied_and_equal_those_of_a_run_without_cache(tmp_path: Path, monkeypatch):
+    from township_coverage import staticmap, xlsx
 
     config = load_project(write_multipart_project(tmp_path), output_dir=tmp_path / "out")
     fresh = dataclasses.replace(config, output_dir=tmp_path / "fresh")
+    formats = ("html", "png")
     written: Counter = Counter()
-    write_csv, write_sheets = pipeline.write_csv, xlsx.write_sheets
+    write_csv, write_sheets, draw_map = pipeline.write_csv, xlsx.write_sheets, staticmap.draw_indicator_map
 
     def counted_csv(frame, path):
         written[path.name] += 1
@@ -237,25 +238,32 @@ def test_outputs_of_unchanged_villages_are_copied_and_equal_those_of_a_run_witho
         written["village sheets"] += 1
         return write_sheets(sheets, path)
 
+    def counted_map(table, column, **options):
+        written[f"map of {column}"] += 1
+        return draw_map(table, column, **options)
+
     monkeypatch.setattr(pipeline, "write_csv", counted_csv)
     monkeypatch.setattr(xlsx, "write_sheets", counted_sheets)
+    monkeypatch.setattr(staticmap, "draw_indicator_map", counted_map)
 
     def same_as_without_cache() -> None:
-        run(fresh, report_formats=("html",), use_cache=False)
+        run(fresh, report_formats=formats, use_cache=False)
         assert _table_outputs(config.output_dir) == _table_outputs(fresh.output_dir)
 
-    first = run(config, report_formats=("html",))
+    first = run(config, report_formats=formats)
     with open(config.sites.path, "a", encoding="utf-8") as sites:
         sites.write("R9,社工室,新建社工室,118.052,35.052,\n")
-    second = run(config, report_formats=("html",))
+    second = run(config, report_formats=formats)
     assert second.city["community_rooms"] == first.city["community_rooms"] + 1
     assert written["villages_joined.csv"] == 1 and written["village sheets"] == 1
     assert written["sites_joined.csv"] == 2
+    assert written["map of station_staff"] == 1  # the new room changes no station
+    assert written["map of community_rooms"] == written["map of gap_score"] == 2
     same_as_without_cache()
 
     text = config.villages.path.read_text(encoding="utf-8")
     config.villages.path.write_text(text.replace("城中村", "城中新村"), encoding="utf-8")
-    run(config, report_formats=("html",))
+    run(config, report_formats=formats)
     assert written["villages_joined.csv"] == 3 and written["village sheets"] == 3  # this run, and the run without cache
     rows = (config.output_dir / "villages_joined.csv").read_text(encoding="utf-8-sig")
     assert "城中新村" in rows and "城中村" not in rows
@@ -263,9 +271,14 @@ def test_outputs_of_unchanged_villages_are_copied_and_equal_those_of_a_run_witho
     assert "城中新村" in set(workbook["名称"])
     same_as_without_cache()
 
+    # Another title is another map: drawn again, never copied.
+    maps_before = written["map of station_staff"]
+    run(dataclasses.replace(config, name="另一个项目"), report_formats=formats)
+    assert written["map of station_staff"] == maps_before + 1
+
     shutil.rmtree(config.output_dir / CACHE_FOLDER)
-    run(config, report_formats=("html",))
-    assert written["villages_joined.csv"] == 5
+    run(config, report_formats=formats)
+    assert written["villages_joined.csv"] == 5  # the title changes no row
     same_as_without_cache()
 
 

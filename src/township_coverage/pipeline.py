@@ -407,7 +407,7 @@ def _write_reports(
     images = static_maps(
         shapes, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
-        classified=classified, progress=progress,
+        classified=classified, progress=progress, keep=cache.get_or_write,
     ) if map_formats or needs_png else {}
     for paths in images.values():
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]

@@ -9,7 +9,8 @@ bar is true. The atlas is one PDF page per county.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,16 +286,19 @@ def _north_arrow(axes, lang: str) -> None:
 
 
 def save_figure(figure, stem: Path, formats: Sequence[str], *, dpi: int = 300) -> list[Path]:
-    """Save a figure as ``stem.<format>`` for each format (png at ``dpi``)."""
+    """Save a figure as ``stem.<format>`` for each format (png at ``dpi``), then close it."""
     import matplotlib.pyplot as plt
 
-    written = []
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        figure.savefig(path, dpi=dpi if fmt == "png" else None, format=fmt, metadata=_metadata(fmt))
-        written.append(path)
+    written = [save_as(figure, stem.with_suffix(f".{fmt}"), dpi=dpi) for fmt in formats]
     plt.close(figure)
     return written
+
+
+def save_as(figure, path: Path, *, dpi: int = 300) -> Path:
+    """Save a figure in the format its file name ends with (png at ``dpi``)."""
+    fmt = path.suffix[1:]
+    figure.savefig(path, dpi=dpi if fmt == "png" else None, format=fmt, metadata=_metadata(fmt))
+    return path
 
 
 def _metadata(fmt: str) -> dict | None:
@@ -330,13 +334,17 @@ def static_maps(
     classes: Mapping[str, ClassScheme] | None = None,
     classified: Mapping[str, Classes] | None = None,
     progress: Progress = SILENT,
+    keep: KeepFile | None = None,
 ) -> dict[str, list[Path]]:
     """Draw and save one map per indicator as ``map_<column>.<format>``.
 
     ``classes`` are the project's schemes per column; ``classified``, the
     classes a run computed once for all its maps
     (:func:`township_coverage.classes.classify_table`), used instead when given.
-    ``progress`` gets one line per map.
+    ``progress`` gets one line per map. ``keep`` (a cache's
+    :meth:`~township_coverage.cache.Cache.get_or_write`) makes each file:
+    a map whose outlines, colours, legend and words are those of a kept one
+    is copied instead of drawn.
 
     Returns
     -------
@@ -348,18 +356,65 @@ def static_maps(
     font = find_cjk_font()
     classes = classes or {}
     written = {}
-    shapes = map_shapes(table, counties)
+    shapes: MapShapes | None = None
+    outlines = _outlines_digest(table, counties) if keep is not None else ""
     for column in columns:
         indicator = indicator_by_column(column)
-        with progress.step("static_map", indicator.label[lang]):
-            figure = draw_indicator_map(
-                table, column,
-                title=f"{title}：{indicator.label[lang]}" if lang == "zh" else f"{title}: {indicator.label[lang]}",
-                counties=counties, footer=footer, lang=lang, scheme=classes.get(column), font=font,
-                classified=classified.get(column) if classified is not None else None, shapes=shapes,
+        label = indicator.label[lang]
+        map_classes = classified.get(column) if classified is not None else None
+        if map_classes is None:
+            map_classes = classify(table[column], indicator, lang=lang, scheme=classes.get(column))
+        map_title = f"{title}：{label}" if lang == "zh" else f"{title}: {label}"
+        figure = None
+
+        def save(path: Path) -> None:
+            nonlocal shapes, figure
+            shapes = shapes if shapes is not None else map_shapes(table, counties)
+            figure = figure if figure is not None else draw_indicator_map(
+                table, column, title=map_title, counties=counties, footer=footer, lang=lang, font=font,
+                classified=map_classes, shapes=shapes,
             )
-            written[column] = save_figure(figure, folder / _map_stem(column), formats)
+            save_as(figure, path)
+
+        with progress.step("static_map", label) as step:
+            paths = [folder / f"{_map_stem(column)}.{fmt}" for fmt in formats]
+            if keep is None:
+                for path in paths:
+                    save(path)
+            else:
+                drawn = [outlines, column, map_title, footer, lang, font, list(map_classes.colours_for(table.index)),
+                         map_classes.legend]
+                kept = [keep(f"static_map_{column}_{path.suffix[1:]}", drawn, path, save) for path in paths]
+                if all(kept):
+                    progress.reused(step)
+            if figure is not None:
+                _close(figure)
+            written[column] = paths
     return written
+
+
+#: ``keep(kind, key_parts, path, write)``: makes the file ``path``, by a copy of
+#: the one kept for ``key_parts`` or by ``write(path)``; whether it was a copy.
+KeepFile = Callable[[str, Sequence[object], Path, Callable[[Path], None]], bool]
+
+
+def _outlines_digest(table: gpd.GeoDataFrame, counties: gpd.GeoDataFrame | None) -> str:
+    """A digest of what a map draws besides the colours: the township and county outlines and the county names."""
+    digest = hashlib.sha256()
+    digest.update(repr(list(table.index)).encode("utf-8"))
+    for geometries in (table.geometry, counties.geometry if counties is not None else None):
+        if geometries is not None:
+            digest.update(b"".join(shapely.to_wkb(geometries.to_numpy(), output_dimension=2)))
+            digest.update(str(geometries.crs).encode("utf-8"))
+    if counties is not None and "county_name" in counties:
+        digest.update(repr(list(counties["county_name"])).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _close(figure) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
 
 
 #: Columns of the per-county table on atlas pages.
