@@ -4,7 +4,10 @@ For each size (generated projects of N townships, ``bench/scale_data.py``),
 in one run and side by side:
 
 - ``township-coverage run --project P --output DIR``, the whole job, as a
-  subprocess: wall time, peak RSS, size of ``coverage.html``;
+  subprocess: wall time, peak RSS, size of ``coverage.html``; then twice
+  more on the same output folder, its cache kept: with the same inputs,
+  and with one community room added to the site list (wall time as a
+  fraction of the first run's, outputs copied from the cache);
 - our map alone: a subprocess that reads, checks and joins the project and
   computes the indicators (timed as preparation), then builds and saves
   the map with :func:`township_coverage.webmap.build_coverage_map` and
@@ -542,6 +545,9 @@ def bench_size(
         "html_bytes": coverage_html.stat().st_size if cli.ok and coverage_html.exists() else None,
     }
     print(f"[{n}] township-coverage run: {_describe(cli)}", flush=True)
+    if cli.ok:
+        result["second_runs"] = second_runs(command, project.parent / "sites.csv", timeout_s=timeout_s, scratch=scratch)
+        print(f"[{n}] second runs: {_describe_second_runs(result['second_runs'], cli.seconds)}", flush=True)
 
     ours_html = folder / "ours_map.html"
     ours = run_measured(child_command("ours", project, ours_html), timeout=timeout_s, scratch=scratch)
@@ -571,6 +577,38 @@ def bench_size(
     result["browser"] = measure_pages(pages, rounds=rounds, timeout_s=timeout_s) if pages else {}
     print(f"[{n}] browser: done", flush=True)
     return result
+
+
+def second_runs(command: Sequence[str], sites: Path, *, timeout_s: float, scratch: Path) -> dict:
+    """``command`` again on the same output folder (its cache kept): with the same inputs, then with one room added.
+
+    The room is a copy of the last community room of ``sites``, with a new
+    id and name, 1 km to the east; ``sites`` is restored afterwards. For
+    each run: wall time, peak RSS and the progress lines that say an output
+    came from the cache.
+    """
+    results = {"same inputs": run_measured(command, timeout=timeout_s, scratch=scratch)}
+    original = sites.read_bytes()
+    rows = original.decode("utf-8").splitlines()
+    header, room = rows[0].split(","), next(row for row in reversed(rows) if ",community_room," in row).split(",")
+    room[header.index("site_id")] += "-NEW"
+    room[header.index("name")] += "（新建）"
+    room[header.index("lon")] = f"{float(room[header.index('lon')]) + 0.011:.6f}"
+    try:
+        sites.write_bytes(original + (",".join(room) + "\n").encode("utf-8"))
+        results["one room added"] = run_measured(command, timeout=timeout_s, scratch=scratch)
+    finally:
+        sites.write_bytes(original)
+    return {name: _summary(measured) | {"from_cache": measured.stderr.count("沿用缓存")}
+            for name, measured in results.items()}
+
+
+def _describe_second_runs(runs: dict, first_s: float) -> str:
+    return "; ".join(
+        f"{name} {run['seconds']:.1f} s ({run['seconds'] / first_s:.2f} of the first run, "
+        f"{run['from_cache']} outputs from the cache)" if run["returncode"] == 0 else f"{name} failed"
+        for name, run in runs.items()
+    )
 
 
 def _summary(measured: Measured) -> dict:
@@ -633,6 +671,8 @@ def format_table(result: dict) -> str:
         lines.append(
             f"  {metric + ' [' + unit + ']':<52} {_cell(ours)} {_cell(peer)} {_cell(ratio, 'x')} {_cell(inverse, 'x')}"
         )
+    if result.get("second_runs") and result["cli_run"].get("returncode") == 0:
+        lines.append(f"  second runs (cache kept): {_describe_second_runs(result['second_runs'], result['cli_run']['seconds'])}")
     notes = [f"  {name}: {page['failure']}" for name, page in result.get("browser", {}).items() if page.get("failure")]
     notes += [f"  {name} page errors: {page['errors']}" for name, page in result.get("browser", {}).items()
               if page.get("errors")]

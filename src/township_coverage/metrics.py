@@ -10,6 +10,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
+from scipy.spatial import cKDTree
 
 #: Site types counted per township, with the column each count goes to.
 SITE_COUNT_COLUMNS = {
@@ -72,22 +74,27 @@ def distance_to_nearest_site(
     """Distance in metres from each village to the nearest covering site.
 
     Covering sites are township stations and community rooms. Distances are
-    measured in the UTM zone of the villages. Villages without a position
-    get NaN; with no covering site at all, infinity.
+    straight lines in the UTM zone of the villages (a k-d tree of the sites
+    finds the nearest). Villages without a position get NaN; with no
+    covering site at all, infinity.
     """
-    located = villages[villages.geometry.notna()]
-    covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
-    if located.empty:
-        return pd.Series(np.nan, index=villages.index, name="distance_m")
-    if covering.empty:
-        return pd.Series(np.inf, index=located.index, name="distance_m").reindex(villages.index)
-    metric = located.estimate_utm_crs()
-    nearest = gpd.sjoin_nearest(
-        located[["geometry"]].to_crs(metric),
-        covering[["geometry"]].to_crs(metric),
-        distance_col="distance_m",
-    )
-    return nearest.groupby(level=0)["distance_m"].min().reindex(villages.index).rename("distance_m")
+    located = (villages.geometry.notna() & ~villages.geometry.is_empty).to_numpy()
+    covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna() & ~sites.geometry.is_empty]
+    distances = np.full(len(villages), np.nan)
+    if located.any():
+        if covering.empty:
+            distances[located] = np.inf
+        else:
+            metric = villages[located].estimate_utm_crs()
+            tree = cKDTree(_metric_coordinates(covering.geometry, metric))
+            distances[located], _ = tree.query(_metric_coordinates(villages.geometry[located], metric), workers=-1)
+    return pd.Series(distances, index=villages.index, name="distance_m")
+
+
+def _metric_coordinates(points: gpd.GeoSeries, crs) -> np.ndarray:
+    """``(n, 2)`` coordinates of points in ``crs``."""
+    to_metric = Transformer.from_crs(points.crs, crs, always_xy=True)
+    return np.column_stack(to_metric.transform(points.x.to_numpy(), points.y.to_numpy()))
 
 
 def village_indicators(
