@@ -88,11 +88,9 @@ class Cache:
         compute
             Makes the result when there is no usable entry.
         """
-        if not _KIND.fullmatch(kind):
-            raise ValueError(f"cache kind {kind!r}: use lower-case letters, digits and '_'")
-        if self.folder is None:
+        path = self._entry(kind, key_parts, _ENTRY_SUFFIX)
+        if path is None:
             return compute()
-        path = self.folder / f"{kind}-{entry_key(key_parts)}{_ENTRY_SUFFIX}"
         found, value = _load(path)
         if found:
             _mark_used(path)
@@ -123,12 +121,10 @@ class Cache:
         bool
             Whether the stored file was used.
         """
-        if not _KIND.fullmatch(kind):
-            raise ValueError(f"cache kind {kind!r}: use lower-case letters, digits and '_'")
-        if self.folder is None:
+        stored = self._entry(kind, key_parts, _FILE_SUFFIX)
+        if stored is None:
             write(path)
             return False
-        stored = self.folder / f"{kind}-{entry_key(key_parts)}{_FILE_SUFFIX}"
         try:
             shutil.copyfile(stored, path)
         except OSError:
@@ -138,6 +134,14 @@ class Cache:
             return False
         _mark_used(stored)
         return True
+
+    def _entry(self, kind: str, key_parts: Sequence[object], suffix: str) -> Path | None:
+        """The entry file for ``key_parts`` (``None`` when the cache is off); refuses kinds that are not plain names."""
+        if not _KIND.fullmatch(kind):
+            raise ValueError(f"cache kind {kind!r}: use lower-case letters, digits and '_'")
+        if self.folder is None:
+            return None
+        return self.folder / f"{kind}-{entry_key(key_parts)}{suffix}"
 
     def entries(self, kind: str) -> list[Path]:
         """Entry files of ``kind``, most recently used first."""

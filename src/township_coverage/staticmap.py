@@ -285,15 +285,6 @@ def _north_arrow(axes, lang: str) -> None:
     )
 
 
-def save_figure(figure, stem: Path, formats: Sequence[str], *, dpi: int = 300) -> list[Path]:
-    """Save a figure as ``stem.<format>`` for each format (png at ``dpi``), then close it."""
-    import matplotlib.pyplot as plt
-
-    written = [save_as(figure, stem.with_suffix(f".{fmt}"), dpi=dpi) for fmt in formats]
-    plt.close(figure)
-    return written
-
-
 def save_as(figure, path: Path, *, dpi: int = 300) -> Path:
     """Save a figure in the format its file name ends with (png at ``dpi``)."""
     fmt = path.suffix[1:]
@@ -351,6 +342,8 @@ def static_maps(
     dict
         Indicator column -> files written.
     """
+    import matplotlib.pyplot as plt
+
     if not formats:
         return {}
     font = find_cjk_font()
@@ -388,7 +381,7 @@ def static_maps(
                 if all(kept):
                     progress.reused(step)
             if figure is not None:
-                _close(figure)
+                plt.close(figure)
             written[column] = paths
     return written
 
@@ -409,12 +402,6 @@ def _outlines_digest(table: gpd.GeoDataFrame, counties: gpd.GeoDataFrame | None)
     if counties is not None and "county_name" in counties:
         digest.update(repr(list(counties["county_name"])).encode("utf-8"))
     return digest.hexdigest()
-
-
-def _close(figure) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
 
 
 #: Columns of the per-county table on atlas pages.
