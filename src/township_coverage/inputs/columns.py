@@ -26,6 +26,17 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "village_code": ("村代码", "村(社区)代码", "村居代码", "村编码", "统计用区划代码"),
     "village_name": ("村名", "村(社区)", "村居名称", "村庄名称", "村名称", "村(社区)名称", "village"),
     "population": ("人口", "户籍人口", "常住人口", "人口数", "population"),
+    "opened": (
+        "建成时间", "建成日期", "建成年份", "建成年月", "建站时间", "建站日期", "成立时间", "成立日期", "启用时间",
+        "启用日期", "开放时间", "开放日期", "挂牌时间", "挂牌日期", "运营时间", "开始运营时间", "投入使用时间",
+        "建设时间", "设立时间", "设立日期", "opened", "opening date", "open date", "date opened", "opened on",
+        "opened_on", "start date", "start_date", "established",
+    ),
+    "closed": (
+        "关闭时间", "关闭日期", "撤销时间", "撤销日期", "停用时间", "停用日期", "注销时间", "注销日期", "撤并时间",
+        "停止运营时间", "closing date", "close date", "date closed", "closed on", "closed_on", "end date",
+        "end_date",
+    ),
 }
 
 _UNIT = re.compile(r"\([^()]*\)$")

@@ -21,6 +21,7 @@ import shapely
 from township_coverage.inputs.columns import ALIASES
 from township_coverage.inputs.config import LayerConfig
 from township_coverage.inputs.crs import to_wgs84
+from township_coverage.inputs.dates import DATE_FORMS, parse_dates
 from township_coverage.inputs.io import TableSource
 from township_coverage.errors import Problem
 
@@ -211,7 +212,25 @@ def check_sites(
     if "village_code" not in frame:
         frame["village_code"] = pd.NA
     frame["village_code"] = frame["village_code"].astype("string").str.strip().replace("", pd.NA)
+    _parse_opening_dates(frame, problems, source)
     return CheckedLayer(frame, _in_row_order(problems))
+
+
+def _parse_opening_dates(frame: pd.DataFrame, problems: list[Problem], source: TableSource) -> None:
+    """Set ``opened`` and ``closed`` (``NaT`` where not given); bad cells and reversed dates make the row invalid."""
+    for column in ("opened", "closed"):
+        if column not in frame:
+            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+            continue
+        written = frame[column].astype("string").fillna("").str.strip()
+        parsed = parse_dates(written)
+        _invalid(frame, problems, source, parsed.bad, column, written, f"not a date; write {DATE_FORMS}")
+        frame[f"{column}_as_written"] = written
+        frame[column] = parsed.dates
+    reversed_dates = (frame["closed"] < frame["opened"]).to_numpy()
+    if reversed_dates.any():
+        _invalid(frame, problems, source, reversed_dates, "closed", frame["closed_as_written"],
+                 f"before the opening date ({source.header('opened')}) of the same row; a site closes after it opens")
 
 
 def check_villages(
