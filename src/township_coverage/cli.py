@@ -53,6 +53,36 @@ _LANG = click.option(
 )
 
 
+
+class _DateType(click.ParamType):
+    """A day written in any form a site list may use (2022-12-31, 2022/12/31, 2022年12月31日, 2022年12月, 2022)."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        from township_coverage.inputs.dates import DATE_FORMS, parse_date
+
+        if not isinstance(value, str):
+            return value
+        day = parse_date(value)
+        if day is None:
+            self.fail(f"{value!r} is not a date; write {DATE_FORMS}", param, ctx)
+        return day
+
+
+_AS_OF = click.option(
+    "--as-of", "as_of", type=_DateType(),
+    help="Count only the sites open on this day (opening and closing dates in the site list; sites without a date "
+    "always count). Default: today, when the site list has dates.",
+)
+_TIMELINE = click.option(
+    "--timeline", type=click.Choice(["auto", "yearly", "quarterly", "none"]), default="auto", show_default=True,
+    help="Figures at the end of each year or quarter from the first opening date to the as-of day: timeline.csv, "
+    "a chart, a map with a time slider and a progress section in the reports. auto: yearly when the site list has "
+    "dates.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="township-coverage")
 def main() -> None:
@@ -79,9 +109,11 @@ def main() -> None:
     help="Background map. 'none' works offline; the others load tiles from the internet. "
     "Tianditu needs a key in TIANDITU_KEY; with Amap (GCJ-02 tiles) the overlays are shifted to match.",
 )
+@_AS_OF
+@_TIMELINE
 def run(
     project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, cdn: bool,
-    basemap: str,
+    basemap: str, as_of, timeline: str,
 ) -> None:
     """Join sites to townships, compute indicators, write the map and tables.
 
@@ -94,7 +126,7 @@ def run(
         config = load_project(project, output_dir=output)
         result = run_pipeline(
             config, lang=lang, offline=not cdn, basemap=basemap, skip_invalid=skip_invalid, use_cache=not no_cache,
-            progress=_progress(lang, quiet),
+            progress=_progress(lang, quiet), as_of=as_of, timeline=timeline,
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
@@ -152,9 +184,11 @@ def _formats(value: str) -> tuple[str, ...]:
     "(3713 = every county whose code starts with 3713), or 'all'. Also [report] atlas_counties in the project "
     "file. Default: every county, but none when there are more than 200 (a note says so).",
 )
+@_AS_OF
+@_TIMELINE
 def report(
     project: Path | None, output: Path, lang: str, skip_invalid: bool | None, no_cache: bool, quiet: bool, formats: str,
-    atlas_counties: str | None,
+    atlas_counties: str | None, as_of, timeline: str,
 ) -> None:
     """Write reports: static maps, county atlas, HTML and Word reports, tables.
 
@@ -170,7 +204,8 @@ def report(
         config = load_project(project, output_dir=output)
         result = run_pipeline(
             config, lang=lang, report_formats=chosen, skip_invalid=skip_invalid, use_cache=not no_cache,
-            progress=_progress(lang, quiet), atlas_counties=parse_county_choice(atlas_counties),
+            progress=_progress(lang, quiet), atlas_counties=parse_county_choice(atlas_counties), as_of=as_of,
+            timeline=timeline,
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None

@@ -46,6 +46,23 @@ SHARE_COLUMNS = (
 CITY_SUMMARY_COLUMNS = ("townships", "townships_with_station", *_ADDITIVE, *SHARE_COLUMNS)
 
 
+def sites_open_on(sites: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
+    """Which sites are open on ``day``, aligned to ``sites``.
+
+    A site is open from its opening date (always, without one) until the
+    start of its closing date (never closed, without one).
+
+    Parameters
+    ----------
+    sites
+        Sites with ``opened`` and ``closed`` (``NaT`` where not given).
+    day
+        The day asked about.
+    """
+    opened, closed = sites["opened"], sites["closed"]
+    return ((opened.isna() | (opened <= day)) & (closed.isna() | (closed > day))).rename("open")
+
+
 def count_sites(sites: pd.DataFrame, township_codes: pd.Index) -> pd.DataFrame:
     """Number of sites of each type per township.
 

@@ -9,7 +9,7 @@ the only module that imports every stage.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,17 +26,20 @@ from township_coverage.inputs.config import LayerConfig, ProjectConfig
 from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
-from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up
+from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up, sites_open_on
 from township_coverage.progress import SILENT, Progress
 from township_coverage.report import (
     PLAN_TABLE_FILES,
     TABLE_FILES,
     ReportContent,
+    dated_title,
     joined_rows_name,
     joined_rows_sheets,
     joined_rows_tables,
     plan_summary,
     summary_text,
+    table_frames,
+    undated_sites_note,
     workbook_sheets,
     write_plan_tables,
     write_tables,
@@ -94,6 +97,68 @@ class RunResult:
     outputs: tuple[Path, ...]
     title: str = ""
     notes: tuple[str, ...] = ()
+    timeline: Timeline | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The indicators at the end of each year or quarter of the build-out.
+
+    Attributes
+    ----------
+    every
+        ``"yearly"`` or ``"quarterly"``.
+    steps
+        The days of the steps, in order: each period end from the first
+        dated opening or closing up to the as-of day, and that day last.
+    townships
+        The township indicator table at each step (:func:`coverage_table`).
+    counties, city
+        The county and city figures at each step, one row per step and
+        county (city), with the step's day in the column ``step``.
+    """
+
+    every: str
+    steps: tuple[pd.Timestamp, ...]
+    townships: tuple[pd.DataFrame, ...]
+    counties: pd.DataFrame
+    city: pd.DataFrame
+
+
+#: Most steps of a timeline (25 years of quarters).
+MAX_TIMELINE_STEPS = 100
+
+
+def timeline_steps(sites: pd.DataFrame, last_day: pd.Timestamp, every: str) -> tuple[pd.Timestamp, ...]:
+    """Each year or quarter end from the first dated opening or closing of ``sites`` up to ``last_day``, then it.
+
+    Returns no steps when no site has a date on or before ``last_day``; the
+    first steps are dropped when there would be more than
+    :data:`MAX_TIMELINE_STEPS`.
+    """
+    dates = pd.concat([sites["opened"], sites["closed"]]).dropna()
+    dates = dates[dates <= last_day]
+    if dates.empty:
+        return ()
+    ends = pd.date_range(dates.min(), last_day, freq="YE" if every == "yearly" else "QE")
+    steps = [*ends[ends < last_day], last_day]
+    return tuple(steps[-MAX_TIMELINE_STEPS:])
+
+
+def build_timeline(
+    townships: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, *,
+    steps: Sequence[pd.Timestamp], every: str, radius_km: float, progress: Progress = SILENT,
+) -> Timeline:
+    """The indicators with the sites open at each step, computed by the same functions as one run's."""
+    tables, counties, cities = [], [], []
+    with progress.step("timeline") as step:
+        for day in steps:
+            table = coverage_table(townships, sites[sites_open_on(sites, day).to_numpy()], villages, radius_km=radius_km)
+            tables.append(table)
+            counties.append(roll_up(table, by="county_code").assign(step=day))
+            cities.append(city_summary(table).to_frame().T.assign(step=day))
+        step.detail = f"{len(steps)} 步" if progress.lang == "zh" else f"{len(steps)} steps"
+    return Timeline(every, tuple(steps), tuple(tables), pd.concat(counties), pd.concat(cities).reset_index(drop=True))
 
 
 def validated_project(config: ProjectConfig, *, use_cache: bool = True, progress: Progress = SILENT) -> Validation:
@@ -233,6 +298,8 @@ def run(
     use_cache: bool = True,
     progress: Progress = SILENT,
     atlas_counties: Sequence[str] | None = None,
+    as_of: pd.Timestamp | None = None,
+    timeline: str = "auto",
 ) -> RunResult:
     """Run the default job on a project and write its outputs.
 
@@ -271,6 +338,16 @@ def run(
         or ``["all"]``; by default the project's ``[report] atlas_counties``,
         else every county up to :data:`township_coverage.scale.MAX_ATLAS_PAGES`
         (above that none, and a note says how to choose them).
+    as_of
+        Count only the sites open on this day (:func:`sites_as_of`); the
+        title of every output and the tables name the day. By default,
+        when some sites have opening or closing dates, today.
+    timeline
+        ``"yearly"`` or ``"quarterly"``: the indicators at each year or
+        quarter end up to the as-of day (:func:`build_timeline`), written
+        as ``timeline.csv``, workbook sheets, a chart, a map with a time
+        slider and a progress section of the reports; ``"auto"`` (default):
+        yearly when some sites have dates; ``"none"``: no timeline.
 
     Returns
     -------
@@ -301,12 +378,23 @@ def run(
     left_out = left_out_notes(validation, lang)
     notes += tuple(left_out)
     townships = validation.townships
-    sites = validation.site_join.usable()
+    every_site = validation.site_join.usable()
+    dated = sites_as_of(every_site, as_of, lang=lang)
+    sites, day = dated.sites, dated.day
+    notes += dated.notes
+    config = replace(config, name=dated_title(config.name, day, lang))  # every output's title names the day
     villages = validation.village_join.usable() if validation.village_join is not None else None
     with progress.step("indicators"):
         table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
         counties = roll_up(table, by="county_code")
         city = city_summary(table)
+    every = "quarterly" if timeline == "quarterly" else "yearly"
+    steps = timeline_steps(every_site, day, every) if day is not None and timeline != "none" else ()
+    over_time = build_timeline(
+        townships, every_site, villages, steps=steps, every=every, radius_km=config.radius_km, progress=progress,
+    ) if steps else None
+    if not steps and timeline in ("yearly", "quarterly"):
+        notes += (no_timeline_note(lang),)
     atlas, scale_notes = _what_reports_leave_out(
         config, validation, table, report_formats, lang=lang,
         atlas_counties=config.atlas_counties if atlas_counties is None else tuple(atlas_counties),
@@ -333,7 +421,7 @@ def run(
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
         with progress.step("tables"):
-            written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels)
+            written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
             write_csv(validation_table(validation), staging / VALIDATION_FILE)
             written.append(staging / VALIDATION_FILE)
         with progress.step("map_files"):
@@ -351,10 +439,45 @@ def run(
         written += _write_reports(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
-            atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache,
+            atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
+
+
+@dataclass(frozen=True)
+class SitesAsOf:
+    """The sites open on a day.
+
+    Attributes
+    ----------
+    sites
+        The sites open on ``day`` (every site when ``day`` is ``None``).
+    day
+        The day, or ``None`` when no day applies (no dates and none asked for).
+    notes
+        What the run says about sites without dates.
+    """
+
+    sites: gpd.GeoDataFrame
+    day: pd.Timestamp | None
+    notes: tuple[str, ...] = ()
+
+
+def sites_as_of(sites: gpd.GeoDataFrame, as_of: pd.Timestamp | None, *, lang: str) -> SitesAsOf:
+    """The sites open on ``as_of``; by default, when some sites carry dates, today.
+
+    A list without any opening or closing date counts every site, as of no
+    particular day, unless a day is asked for. Sites without an opening
+    date count as open at every date, and a note says how many there are.
+    """
+    has_dates = bool(sites["opened"].notna().any() or sites["closed"].notna().any())
+    if as_of is None and not has_dates:
+        return SitesAsOf(sites, None)
+    day = pd.Timestamp.today().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+    undated = int(sites["opened"].isna().sum())
+    notes = (undated_sites_note(undated, len(sites), lang),) if undated else ()
+    return SitesAsOf(sites[sites_open_on(sites, day).to_numpy()], day, notes)
 
 
 def _what_reports_leave_out(
@@ -388,13 +511,13 @@ def _what_reports_leave_out(
 def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
-    cache: Cache = Cache(None),
+    cache: Cache = Cache(None), as_of: pd.Timestamp | None = None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
     The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
     """
-    from township_coverage.report import labelled, report_table, summary_rows
+    from township_coverage.report import report_table, summary_rows
 
     written: list[Path] = []
     shapes = gpd.GeoDataFrame(
@@ -448,10 +571,8 @@ def _write_reports(
             written.append(write_report_docx(
                 content, folder / REPORT_FILES["docx"], township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS,
             ))
-    levels = config.levels
     with progress.step("workbook") as step:
-        sheets = {"townships": labelled(table, lang, levels), "counties": labelled(counties, lang, levels),
-                  "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+        sheets = {**table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of),
                   "validation": validation_table(validation)}
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)

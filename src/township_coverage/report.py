@@ -83,6 +83,49 @@ TABLE_FILES = ("township_coverage.csv", "county_coverage.csv", "city_summary.csv
 PLAN_TABLE_FILES = ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv")
 
 
+def as_of_text(day: pd.Timestamp, lang: str) -> str:
+    """``截至2022年12月31日`` / ``as of 2022-12-31``."""
+    return f"截至{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"as of {day:%Y-%m-%d}"
+
+
+def dated_title(title: str, day: pd.Timestamp | None, lang: str) -> str:
+    """The project's title with the day the figures are for, if they are for one."""
+    if day is None:
+        return title
+    return f"{title}（{as_of_text(day, lang)}）" if lang == "zh" else f"{title} ({as_of_text(day, lang)})"
+
+
+def undated_sites_note(undated: int, total: int, lang: str) -> str:
+    """What a run as of a day says about sites without an opening date."""
+    if lang == "zh":
+        return f"{total:,} 个站点中有 {undated:,} 个没有建成日期，在任何日期都按已开放计算"
+    return f"{undated:,} of {total:,} sites have no opening date; they count as open at every date"
+
+
+def with_as_of(frame: pd.DataFrame, day: pd.Timestamp | None, lang: str) -> pd.DataFrame:
+    """A labelled table with the day its figures are for as its first column (unchanged without a day)."""
+    if day is None:
+        return frame
+    return frame.assign(**{AS_OF_LABELS[lang]: f"{day:%Y-%m-%d}"})[[AS_OF_LABELS[lang], *frame.columns]]
+
+
+#: Header of the column that says the day a table's figures are for.
+AS_OF_LABELS = {"zh": "截至日期", "en": "as_of"}
+
+
+def table_frames(
+    townships: pd.DataFrame, counties: pd.DataFrame, city: pd.Series, *, lang: str,
+    levels: LevelNames = LevelNames(), as_of: pd.Timestamp | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The township, county and city tables with headers in ``lang``, by sheet name."""
+    frames = {
+        "townships": labelled(townships, lang, levels),
+        "counties": labelled(counties, lang, levels),
+        "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+    }
+    return {name: with_as_of(frame, as_of, lang) for name, frame in frames.items()}
+
+
 def write_tables(
     townships: pd.DataFrame,
     counties: pd.DataFrame,
@@ -91,19 +134,18 @@ def write_tables(
     *,
     lang: str,
     levels: LevelNames = LevelNames(),
+    as_of: pd.Timestamp | None = None,
 ) -> list[Path]:
     """Write township, county and city tables as CSV (UTF-8 with BOM), named :data:`TABLE_FILES`.
+
+    With ``as_of``, each table starts with the day its figures are for.
 
     Returns
     -------
     list of Path
         The files written.
     """
-    frames = (
-        labelled(townships, lang, levels),
-        labelled(counties, lang, levels),
-        labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
-    )
+    frames = table_frames(townships, counties, city, lang=lang, levels=levels, as_of=as_of).values()
     for name, frame in zip(TABLE_FILES, frames, strict=True):
         write_csv(frame.round(4), folder / name)
     return [folder / name for name in TABLE_FILES]
@@ -369,7 +411,7 @@ _JOINED_LABELS = {
         "file": "文件", "sheet": "工作表", "row": "行", "id": "编号", "name": "名称", "site_type": "类型",
         "status": "状态", "township_code": "乡镇代码", "township_name": "乡镇（街道）", "county_name": "县区",
         "lon": "经度（WGS84）", "lat": "纬度（WGS84）", "village_code": "服务的村（社区）代码",
-        "village_link": "村（社区）关联方式", "message": "说明",
+        "village_link": "村（社区）关联方式", "opened": "建成日期", "closed": "关闭日期", "message": "说明",
     },
     "en": {"lon": "lon (WGS84)", "lat": "lat (WGS84)"},
 }
@@ -406,8 +448,9 @@ def joined_rows_table(
     Returns
     -------
     pandas.DataFrame
-        file, sheet, row, id, name, (site type, linked village,) status,
-        township code and names, WGS84 position, message; in input order.
+        file, sheet, row, id, name, (site type,) status, township code and
+        names, WGS84 position, (linked village, opening and closing dates,)
+        message; in input order.
     """
     names = townships.set_index("township_code")[["township_name", "county_name"]]
     codes = points["township_code"]
@@ -432,6 +475,9 @@ def joined_rows_table(
     if "village_link" in points:
         table["village_code"] = points["village_code"].where(points["village_link"].isin(["code", "position"]))
         table["village_link"] = _relabelled(points["village_link"], _LINK_LABELS[lang])
+    for column in ("opened", "closed"):
+        if f"{column}_as_written" in points:  # the day read from the cell, or the cell as written if it is none
+            table[column] = points[column].dt.strftime("%Y-%m-%d").fillna(points[f"{column}_as_written"])
     table["message"] = points["join_detail"]
     return table.rename(columns=relabel_values(_JOINED_LABELS[lang], levels, lang))
 
