@@ -222,7 +222,7 @@ def _table_outputs(folder: Path) -> dict[str, bytes]:
 
 
 def test_outputs_of_unchanged_inputs_are_copied_and_equal_those_of_a_run_without_cache(tmp_path: Path, monkeypatch):
-    from township_coverage import staticmap, xlsx
+    from township_coverage.report import staticmap, xlsx
 
     config = load_project(write_multipart_project(tmp_path), output_dir=tmp_path / "out")
     fresh = dataclasses.replace(config, output_dir=tmp_path / "fresh")

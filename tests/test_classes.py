@@ -16,7 +16,7 @@ from matplotlib.colors import to_hex
 from _support import LINYI, map_settings, write_tiny_project
 from township_coverage.classes import INDICATORS, classify, indicator_by_column, natural_breaks
 from township_coverage.inputs.config import ClassScheme, load_project
-from township_coverage.staticmap import draw_indicator_map, find_cjk_font
+from township_coverage.report.staticmap import draw_indicator_map, find_cjk_font
 from township_coverage.webmap import MapOptions, build_coverage_map
 
 SCHEMES = {"community_rooms": ClassScheme("quantiles", k=3), "station_staff": ClassScheme("fixed", bins=(2, 4, 10))}
@@ -60,7 +60,7 @@ def test_web_map_and_static_maps_show_the_same_classes(linyi):
 
 def test_a_run_classes_each_indicator_once(tmp_path, monkeypatch):
     import township_coverage.classes as classes
-    import township_coverage.staticmap as staticmap
+    import township_coverage.report.staticmap as staticmap
     from township_coverage.pipeline import run
 
     calls = []

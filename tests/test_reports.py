@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from _support import LINYI
 from township_coverage.cli import main
-from township_coverage.report_html import _table
+from township_coverage.report.html import _table
 
 
 NBS_TOWNSHIPS = pd.read_csv(LINYI / "sources" / "nbs2023_linyi" / "townships.csv", dtype=str)
@@ -101,7 +101,7 @@ def test_embed_snippet_is_printed(reports):
 
 
 def test_a_missing_cjk_font_is_a_clear_error(monkeypatch):
-    from township_coverage import staticmap
+    from township_coverage.report import staticmap
 
     monkeypatch.setattr(staticmap, "CJK_FAMILIES", ("No Such Font SC",))
     with pytest.raises(staticmap.FontNotFoundError, match="apt-get install fonts-noto-cjk"):
@@ -115,7 +115,8 @@ def test_unknown_report_format_is_refused():
 
 def test_run_without_a_cjk_font_still_writes_the_html_report(tmp_path, monkeypatch):
     from _support import write_tiny_project
-    from township_coverage import load_project, run, staticmap
+    from township_coverage import load_project, run
+    from township_coverage.report import staticmap
 
     monkeypatch.setattr(staticmap, "CJK_FAMILIES", ("No Such Font SC",))
     project = write_tiny_project(tmp_path)

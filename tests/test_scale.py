@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from _support import write_multipart_project
-from township_coverage import load_project, run, scale, staticmap
+from township_coverage import load_project, run, scale
+from township_coverage.report import staticmap
 from township_coverage.cli import main
 from township_coverage.errors import ConfigError
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from _support import multipart_townships
-from township_coverage import staticmap
-from township_coverage.staticmap import map_shapes
+from township_coverage.report import staticmap
+from township_coverage.report.staticmap import map_shapes
 
 matplotlib.use("Agg")
 

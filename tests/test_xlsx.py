@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from _support import write_multipart_project
-from township_coverage import load_project, report, run
-from township_coverage.report import write_xlsx
-from township_coverage.xlsx import MAX_SHEET_NAME, split_long_tables, write_sheets, write_workbook
+from township_coverage import load_project, run
+from township_coverage.report import tables
+from township_coverage.report.tables import write_xlsx
+from township_coverage.report.xlsx import MAX_SHEET_NAME, split_long_tables, write_sheets, write_workbook
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -100,7 +101,7 @@ def test_bad_sheets_are_refused(tmp_path: Path):
 
 
 def test_a_run_puts_every_village_row_in_the_workbook_over_several_sheets(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(report, "XLSX_MAX_ROWS", 3)  # the multipart project has 7 villages
+    monkeypatch.setattr(tables, "XLSX_MAX_ROWS", 3)  # the multipart project has 7 villages
     project = write_multipart_project(tmp_path)
     result = run(load_project(project, output_dir=tmp_path / "maps"), report_formats=("html",))
     sheets = pd.read_excel(tmp_path / "maps" / "coverage.xlsx", sheet_name=None, dtype=str)

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from township_coverage import scale, staticmap
+from township_coverage import scale
+from township_coverage.report import staticmap
 from township_coverage.cache import Cache, output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
@@ -28,12 +29,13 @@ from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up, sites_open_on
 from township_coverage.progress import SILENT, Progress
-from township_coverage.report import (
+from township_coverage.report.tables import (
     PLAN_TABLE_FILES,
     TABLE_FILES,
     ReportContent,
     dated_title,
     joined_rows_name,
+    no_timeline_note,
     joined_rows_sheets,
     joined_rows_tables,
     plan_summary,
@@ -44,9 +46,9 @@ from township_coverage.report import (
     write_plan_tables,
     write_tables,
 )
-from township_coverage.report_docx import write_report_docx
-from township_coverage.report_html import render_report_html
-from township_coverage.staticmap import (
+from township_coverage.report.docx import write_report_docx
+from township_coverage.report.html import render_report_html
+from township_coverage.report.staticmap import (
     FontNotFoundError,
     atlas_pdf,
     find_cjk_font,
@@ -517,7 +519,7 @@ def _write_reports(
 
     The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
     """
-    from township_coverage.report import report_table, summary_rows
+    from township_coverage.report.tables import report_table, summary_rows
 
     written: list[Path] = []
     shapes = gpd.GeoDataFrame(
@@ -618,8 +620,8 @@ def _write_workbook(
     bool
         Whether the village sheets came from the cache.
     """
-    from township_coverage.report import write_xlsx
-    from township_coverage.xlsx import WrittenSheets, write_sheets
+    from township_coverage.report.tables import write_xlsx
+    from township_coverage.report.xlsx import WrittenSheets, write_sheets
 
     villages = {name: rows for name, rows in joined.items() if name == "villages"}
     sheets = {**sheets, **joined_rows_sheets({k: v for k, v in joined.items() if k not in villages}, lang=lang)}

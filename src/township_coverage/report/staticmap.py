@@ -444,7 +444,7 @@ def atlas_pdf(
         colours = classify(table[column], indicator, lang=lang, scheme=scheme)
     located_sites = sites[sites.geometry.notna()].to_crs(metric)
     outlines = counties.to_crs(metric).set_index("county_code") if counties is not None and "county_code" in counties else None
-    from township_coverage.report import column_labels
+    from township_coverage.report.tables import column_labels
 
     headers = column_labels(lang, levels)
     with _style(font), PdfPages(path, metadata={"Creator": "township-coverage", "Producer": None, "CreationDate": None}) as pdf:

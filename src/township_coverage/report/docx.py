@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from township_coverage.levels import relabel_values
-from township_coverage.report import ReportContent
-from township_coverage.report_html import TEXT
+from township_coverage.report.tables import ReportContent
+from township_coverage.report.html import TEXT
 
 MAP_WIDTH_CM = 16.0  # A4 portrait text width with 2.5 cm margins
 

@@ -16,7 +16,7 @@ from township_coverage.outputs import write_csv
 from township_coverage.validation import POINT_LAYERS, Validation
 
 if TYPE_CHECKING:
-    from township_coverage.xlsx import WrittenSheets
+    from township_coverage.report.xlsx import WrittenSheets
 
 #: Output column headers per language; columns not listed keep their name.
 COLUMN_LABELS: Mapping[str, Mapping[str, str]] = {
@@ -100,6 +100,13 @@ def undated_sites_note(undated: int, total: int, lang: str) -> str:
     if lang == "zh":
         return f"{total:,} 个站点中有 {undated:,} 个没有建成日期，在任何日期都按已开放计算"
     return f"{undated:,} of {total:,} sites have no opening date; they count as open at every date"
+
+
+def no_timeline_note(lang: str) -> str:
+    """What a run asked for a timeline says when no site has a date to build one from."""
+    if lang == "zh":
+        return "站点清单中没有建成或关闭日期，无法生成进展时间线"
+    return "no site has an opening or closing date up to the as-of day, so there is no timeline"
 
 
 def with_as_of(frame: pd.DataFrame, day: pd.Timestamp | None, lang: str) -> pd.DataFrame:
@@ -371,12 +378,12 @@ def report_table(
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, *, written: WrittenSheets | None = None) -> None:
-    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.xlsx`), named by :func:`workbook_sheets`.
+    """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.report.xlsx`), named by :func:`workbook_sheets`.
 
     ``written`` are further sheets, already written by
-    :func:`township_coverage.xlsx.write_sheets`, that follow these.
+    :func:`township_coverage.report.xlsx.write_sheets`, that follow these.
     """
-    from township_coverage import xlsx
+    from township_coverage.report import xlsx
 
     xlsx.write_workbook(workbook_sheets(sheets), path, written=written)
 
@@ -387,7 +394,7 @@ def workbook_sheets(sheets: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
     A table longer than a sheet holds goes into several sheets, numbered
     (``村（社区）逐行 1``, ``村（社区）逐行 2`` ...), each with the header row.
     """
-    from township_coverage import xlsx
+    from township_coverage.report import xlsx
 
     named = {name[: xlsx.MAX_SHEET_NAME]: frame for name, frame in sheets.items()}
     return xlsx.split_long_tables(named, max_rows=XLSX_MAX_ROWS)

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from township_coverage.levels import relabel_values
-from township_coverage.report import ReportContent
+from township_coverage.report.tables import ReportContent
 
 TEXT = {
     "zh": {
@@ -56,7 +56,7 @@ def render_report_html(content: ReportContent, *, map_html: str = "", map_link: 
         Instead, the name of the map's file beside the report, shown from there.
     """
     environment = Environment(
-        loader=PackageLoader("township_coverage", "templates"), autoescape=select_autoescape(["j2", "html"])
+        loader=PackageLoader("township_coverage.report", "templates"), autoescape=select_autoescape(["j2", "html"])
     )
     template = environment.get_template("report.html.j2")
     images = [(base64.b64encode(Path(path).read_bytes()).decode("ascii"), caption) for path, caption in content.static_maps]

@@ -1,0 +1,1 @@
+"""Report outputs: tables (CSV, XLSX), static maps and the atlas, the progress chart, HTML and Word reports."""
