@@ -33,9 +33,14 @@ from township_coverage.report.tables import (
     PLAN_TABLE_FILES,
     TABLE_FILES,
     ReportContent,
+    TIMELINE_FILE,
+    ProgressSection,
     dated_title,
     joined_rows_name,
     no_timeline_note,
+    progress_report_table,
+    progress_sentences,
+    timeline_table,
     joined_rows_sheets,
     joined_rows_tables,
     plan_summary,
@@ -261,8 +266,10 @@ def _point_layers(config: ProjectConfig) -> tuple[str, ...]:
     return ("sites", "villages") if config.villages is not None else ("sites",)
 
 
-def prepare_outputs(config: ProjectConfig, command: str, *, report_formats: Sequence[str] | None = None) -> None:
-    """Check, before any work, that the output folder can take a command's files.
+def prepare_outputs(
+    config: ProjectConfig, command: str, *, report_formats: Sequence[str] | None = None, extra: Sequence[str] = (),
+) -> None:
+    """Check, before any work, that the output folder can take a command's files (and the ``extra`` ones it may write).
 
     Raises
     ------
@@ -271,7 +278,7 @@ def prepare_outputs(config: ProjectConfig, command: str, *, report_formats: Sequ
         replaces is open in another program.
     """
     names = output_names(command, report_formats=report_formats, point_layers=_point_layers(config))
-    prepare_output_folder(config.output_dir, names)
+    prepare_output_folder(config.output_dir, [*names, *extra])
 
 
 def default_report_formats() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -373,7 +380,8 @@ def run(
     unknown = set(report_formats) - set(REPORT_FORMATS)
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(sorted(unknown))}; allowed: {', '.join(REPORT_FORMATS)}")
-    prepare_outputs(config, "run", report_formats=report_formats)
+    prepare_outputs(config, "run", report_formats=report_formats,
+                    extra=timeline_names(chart=True) if timeline != "none" else ())
     progress = progress.with_levels(config.levels)
     cache = output_cache(config.output_dir, enabled=use_cache)
     validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
@@ -384,6 +392,7 @@ def run(
     dated = sites_as_of(every_site, as_of, lang=lang)
     sites, day = dated.sites, dated.day
     notes += dated.notes
+    project_name = config.name
     config = replace(config, name=dated_title(config.name, day, lang))  # every output's title names the day
     villages = validation.village_join.usable() if validation.village_join is not None else None
     with progress.step("indicators"):
@@ -420,12 +429,23 @@ def run(
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
     if atlas is None:
         names = tuple(name for name in names if name != REPORT_FILES["pdf"])
+    chart = over_time is not None and _can_draw_charts()
+    if over_time is not None:
+        names += timeline_names(chart=chart)
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
         with progress.step("tables"):
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
             write_csv(validation_table(validation), staging / VALIDATION_FILE)
             written.append(staging / VALIDATION_FILE)
+        section = None
+        if over_time is not None:
+            with progress.step("timeline_files"):
+                files, section = _write_timeline(
+                    over_time, staging, title=project_name, footer=_footer(config, validation, lang), lang=lang,
+                    levels=config.levels, chart=chart,
+                )
+            written += files
         with progress.step("map_files"):
             map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
             for name in (MAP_FILE, EMBED_FILE):
@@ -442,6 +462,7 @@ def run(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
             atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
+            timeline=over_time, progress_section=section,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
@@ -513,7 +534,8 @@ def _what_reports_leave_out(
 def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
-    cache: Cache = Cache(None), as_of: pd.Timestamp | None = None,
+    cache: Cache = Cache(None), as_of: pd.Timestamp | None = None, timeline: Timeline | None = None,
+    progress_section: ProgressSection | None = None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
@@ -526,7 +548,7 @@ def _write_reports(
         validation.townships.set_index("township_code")[["geometry"]].join(table), crs=validation.townships.crs
     )
     notice = "\n".join([_notice(validation, lang), *notes]).strip()
-    footer = "；".join(part for part in (config.attribution, _notice(validation, lang)) if part)
+    footer = _footer(config, validation, lang)
     map_formats = [f for f in STATIC_MAP_FORMATS if f in formats]
     needs_png = "docx" in formats  # the HTML report shows the PNG maps when they are drawn
     images = static_maps(
@@ -559,6 +581,7 @@ def _write_reports(
         sources=config.attribution,
         lang=lang,
         levels=config.levels,
+        progress=progress_section,
     )
     if "html" in formats:
         with progress.step("report_html"):
@@ -576,6 +599,10 @@ def _write_reports(
     with progress.step("workbook") as step:
         sheets = {**table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of),
                   "validation": validation_table(validation)}
+        if timeline is not None:
+            sheets[TIMELINE_SHEET[lang]] = timeline_table(
+                timeline.city, timeline.counties, every=timeline.every, lang=lang, levels=config.levels
+            )
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)
     written.append(folder / WORKBOOK_FILE)
@@ -650,6 +677,54 @@ def _write_side_files(side_files: dict[str, str], folder: Path) -> list[Path]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     return [folder / top for top in _top_folders(side_files)]
+
+
+def _footer(config: ProjectConfig, validation: Validation, lang: str) -> str:
+    """The sources and the schematic-data notice, as static maps and charts print them."""
+    return "；".join(part for part in (config.attribution, _notice(validation, lang)) if part)
+
+
+#: Name of the workbook sheet of the timeline.
+TIMELINE_SHEET = {"zh": "建设进展", "en": "progress"}
+
+
+def timeline_names(*, chart: bool) -> tuple[str, ...]:
+    """Files a run with a timeline adds: the table, the chart (when drawn)."""
+    from township_coverage.report.chart import CHART_FILES
+
+    return (TIMELINE_FILE, *(CHART_FILES if chart else ()))
+
+
+def _can_draw_charts() -> bool:
+    """Whether a font for Chinese text is installed (else the chart is left out and a note says why)."""
+    try:
+        find_cjk_font()
+    except FontNotFoundError:
+        return False
+    return True
+
+
+def _write_timeline(
+    timeline: Timeline, folder: Path, *, title: str, footer: str, lang: str, levels, chart: bool,
+) -> tuple[list[Path], ProgressSection]:
+    """Write ``timeline.csv`` and the chart; the reports' progress section."""
+    from township_coverage.report.chart import draw_progress_chart
+
+    every = timeline.every
+    write_csv(timeline_table(timeline.city, timeline.counties, every=every, lang=lang, levels=levels).round(4),
+              folder / TIMELINE_FILE)
+    written = [folder / TIMELINE_FILE]
+    caption = f"{title}：建设进展" if lang == "zh" else f"{title}: progress"
+    if chart:
+        written += draw_progress_chart(timeline.city, timeline.counties, folder, every=every, title=caption,
+                                       lang=lang, footer=footer)
+    section = ProgressSection(
+        sentences=progress_sentences(timeline.city, timeline.counties, every=every, lang=lang, levels=levels),
+        table=progress_report_table(timeline.city, every=every, lang=lang, levels=levels),
+        chart=written[1] if chart else None,
+        caption=caption,
+    )
+    return written, section
 
 
 def _notice(validation: Validation, lang: str) -> str:

@@ -29,6 +29,7 @@ TEXT = {
         "no_problems": "未发现问题。",
         "map_linked": "交互地图较大，这里显示的是与本报告同一文件夹中的 {file}；移动或发送本报告时请连同 {file} 一起。",
         "townships_left_out": "乡镇表共 {rows:,} 行，未列于此；全表见 township_coverage.csv 与 coverage.xlsx。",
+        "progress": "建设进展", "progress_table": "各时间点全市指标（各县区见 timeline.csv）",
     },
     "en": {
         "summary": "City summary", "figure": "Figure", "computed": "Computed", "published": "Published",
@@ -39,6 +40,7 @@ TEXT = {
         "keep {file} with the report when you move or send it.",
         "townships_left_out": "The township table has {rows:,} rows and is not listed here; "
         "the whole table is in township_coverage.csv and coverage.xlsx.",
+        "progress": "Progress", "progress_table": "The whole area at each step (each county in timeline.csv)",
     },
 }
 
@@ -59,7 +61,8 @@ def render_report_html(content: ReportContent, *, map_html: str = "", map_link: 
         loader=PackageLoader("township_coverage.report", "templates"), autoescape=select_autoescape(["j2", "html"])
     )
     template = environment.get_template("report.html.j2")
-    images = [(base64.b64encode(Path(path).read_bytes()).decode("ascii"), caption) for path, caption in content.static_maps]
+    images = [(_data(path), caption) for path, caption in content.static_maps]
+    progress = content.progress
     return template.render(
         c=content,
         t=relabel_values(TEXT[content.lang], content.levels, content.lang),
@@ -71,7 +74,15 @@ def render_report_html(content: ReportContent, *, map_html: str = "", map_link: 
         plan_table=_table(content.plan_rooms) if content.plan_rooms is not None else "",
         validation_table=_table(content.validation_counts.reset_index()),
         problems_table=_table(content.problems) if len(content.problems) else "",
+        progress=progress,
+        progress_table=_table(progress.table) if progress is not None else "",
+        progress_chart=_data(progress.chart) if progress is not None and progress.chart is not None else "",
     )
+
+
+def _data(path: Path) -> str:
+    """A PNG file as base64, for a data URL."""
+    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def _table(frame: pd.DataFrame, *, table_id: str | None = None) -> Markup:

@@ -68,7 +68,7 @@ def find_cjk_font() -> str:
     )
 
 
-def _style(font: str):
+def text_style(font: str):
     import matplotlib
 
     return matplotlib.rc_context(
@@ -136,7 +136,7 @@ def draw_indicator_map(
     indicator = indicator_by_column(column)
     shapes = shapes if shapes is not None else map_shapes(table, counties)
     classes = classified if classified is not None else classify(table[column], indicator, lang=lang, scheme=scheme)
-    with _style(font):
+    with text_style(font):
         figure, axes = plt.subplots(figsize=figsize, layout="constrained")
         axes.set_aspect("equal")
         # One collection of all townships: drawn as geopandas draws them, without a patch per polygon.
@@ -447,7 +447,7 @@ def atlas_pdf(
     from township_coverage.report.tables import column_labels
 
     headers = column_labels(lang, levels)
-    with _style(font), PdfPages(path, metadata={"Creator": "township-coverage", "Producer": None, "CreationDate": None}) as pdf:
+    with text_style(font), PdfPages(path, metadata={"Creator": "township-coverage", "Producer": None, "CreationDate": None}) as pdf:
         for county_code, members in shapes.groupby("county_code", sort=True):
             county_name = str(members["county_name"].iloc[0])
             figure = plt.figure(figsize=(8.27, 11.69), layout="constrained")

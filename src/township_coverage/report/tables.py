@@ -314,6 +314,8 @@ class ReportContent:
         ``"zh"`` or ``"en"``.
     levels
         The project's names of the administrative levels.
+    progress
+        The build-out over time, when the sites have dates.
     """
 
     title: str
@@ -329,6 +331,49 @@ class ReportContent:
     sources: str
     lang: str
     levels: LevelNames = LevelNames()
+    progress: ProgressSection | None = None
+
+
+@dataclass(frozen=True)
+class ProgressSection:
+    """The build-out over time, as the reports show it.
+
+    Attributes
+    ----------
+    sentences
+        One for the whole area, then one per county (:func:`progress_sentences`).
+    table
+        The whole area's figures at each step, formatted (:func:`progress_report_table`).
+    chart
+        The chart's PNG file, when it was drawn.
+    caption
+        The chart's caption.
+    """
+
+    sentences: list[str]
+    table: pd.DataFrame
+    chart: Path | None
+    caption: str
+
+
+#: Columns of the progress table of the reports.
+PROGRESS_COLUMNS = (
+    "townships_with_station", "station_share", "stations", "community_rooms", "villages_with_room", "room_share",
+    "population_share_within_radius",
+)
+
+
+def progress_report_table(city: pd.DataFrame, *, every: str, lang: str, levels: LevelNames = LevelNames()) -> pd.DataFrame:
+    """The whole area's figures at each step, shares in %, for the reports."""
+    rows = with_station_share(city)
+    frame = pd.DataFrame({"step_label": rows["step"].map(lambda day: step_label(day, every, lang))})
+    for column in PROGRESS_COLUMNS:
+        values = rows[column]
+        if values.isna().all():
+            continue
+        share = column.endswith("share") or "share_" in column
+        frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.1f}%" if share else f"{v:,.0f}")
+    return frame.rename(columns={**column_labels(lang, levels), **_TIMELINE_LABELS[lang]})
 
 
 #: Columns shown in report tables (the CSV and XLSX files have all).
@@ -520,3 +565,97 @@ def joined_rows_sheets(tables: Mapping[str, pd.DataFrame], *, lang: str) -> dict
     """:func:`joined_rows_tables` as workbook sheets, named in ``lang`` (:func:`workbook_sheets` splits long ones)."""
     titles = {"sites": "站点逐行", "villages": "村（社区）逐行"} if lang == "zh" else {}
     return {titles.get(name, f"{name} rows"): table for name, table in tables.items()}
+
+
+# --- progress over time -----------------------------------------------------------
+
+#: Name of the whole area in progress tables and sentences.
+WHOLE_AREA = {"zh": "全市", "en": "Whole area"}
+#: Files of :func:`write_timeline_table` and the chart (:mod:`township_coverage.report.chart`).
+TIMELINE_FILE = "timeline.csv"
+_TIMELINE_LABELS = {
+    "zh": {"step": "截至日期", "step_label": "时间点", "station_share": "设有社工站的乡镇比例"},
+    "en": {"station_share": "share of townships with a station"},
+}
+
+
+def step_label(day: pd.Timestamp, every: str, lang: str) -> str:
+    """A step as people say it: ``2022年末`` / ``2022年第4季度末`` / ``2026年12月3日`` (zh), ``end of 2022`` ... (en)."""
+    year_end = day.month == 12 and day.day == 31
+    quarter_end = day == day + pd.offsets.QuarterEnd(0)
+    if year_end and every == "yearly":
+        return f"{day.year}年末" if lang == "zh" else f"end of {day.year}"
+    if quarter_end and every == "quarterly":
+        quarter = (day.month - 1) // 3 + 1
+        return f"{day.year}年第{quarter}季度末" if lang == "zh" else f"end of {day.year} Q{quarter}"
+    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"{day:%Y-%m-%d}"
+
+
+def with_station_share(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the share of its townships that have a station, after the count of them."""
+    share = frame["townships_with_station"] / frame["townships"].where(frame["townships"] > 0)
+    at = list(frame.columns).index("townships_with_station") + 1
+    return pd.concat([frame.iloc[:, :at], share.rename("station_share"), frame.iloc[:, at:]], axis=1)
+
+
+def timeline_table(
+    city: pd.DataFrame, counties: pd.DataFrame, *, every: str, lang: str, levels: LevelNames = LevelNames(),
+) -> pd.DataFrame:
+    """The whole area's and each county's figures at each step, one row each, headers in ``lang``.
+
+    Parameters
+    ----------
+    city, counties
+        One row per step (and county, indexed by county code), the step's
+        day in ``step`` (as the pipeline's ``Timeline`` holds them).
+    every
+        ``"yearly"`` or ``"quarterly"``, for the names of the steps.
+    """
+    whole = city.assign(county_code="", county_name=WHOLE_AREA[lang])
+    rows = pd.concat([whole, counties.reset_index()], ignore_index=True)
+    rows = rows.sort_values(["step", "county_code"], kind="stable")
+    first = ["step", "county_code", "county_name", "townships", "townships_with_station"]
+    rows = with_station_share(rows[[*first, *[c for c in rows.columns if c not in first]]])
+    rows.insert(1, "step_label", rows["step"].map(lambda day: step_label(day, every, lang)))
+    rows["step"] = rows["step"].dt.strftime("%Y-%m-%d")
+    rows = rows.convert_dtypes(convert_string=False, convert_boolean=False)  # counts as whole numbers
+    labels = {**column_labels(lang, levels), **_TIMELINE_LABELS[lang]}
+    return rows.reset_index(drop=True).rename(columns=labels)
+
+
+def progress_sentences(
+    city: pd.DataFrame, counties: pd.DataFrame, *, every: str, lang: str, levels: LevelNames = LevelNames(),
+) -> list[str]:
+    """One sentence for the whole area and one per county, from the first step's figures to the last's."""
+    first_day, last_day = city["step"].iloc[0], city["step"].iloc[-1]
+    since, until = step_label(first_day, every, lang), step_label(last_day, every, lang)
+    groups = [(WHOLE_AREA[lang], city.iloc[0], city.iloc[-1])]
+    by_county = counties.reset_index().sort_values(["county_code", "step"], kind="stable").groupby("county_code")
+    groups += [(rows["county_name"].iloc[-1], rows.iloc[0], rows.iloc[-1]) for _, rows in by_county]
+    return [_progress_sentence(name, start, end, since, until, lang) for name, start, end in groups]
+
+
+def _progress_sentence(name: str, start: pd.Series, end: pd.Series, since: str, until: str, lang: str) -> str:
+    """How one area's stations and rooms changed between two steps."""
+    def stations(row: pd.Series) -> tuple[int, int, str]:
+        total, with_station = int(row["townships"]), int(row["townships_with_station"])
+        return with_station, total, f"{with_station / total:.1%}" if total else "—"
+
+    (a, total_a, share_a), (b, total_b, share_b) = stations(start), stations(end)
+    rooms_a, rooms_b = int(start["community_rooms"]), int(end["community_rooms"])
+    if lang == "zh":
+        if b == a:
+            stations_said = f"设有社工站的乡镇（街道）自{since}至{until}保持{b}个（共{total_b}个，{share_b}）"
+        else:
+            stations_said = (f"设有社工站的乡镇（街道）由{since}的{a}个（共{total_a}个，{share_a}）"
+                             f"{'增至' if b > a else '减至'}{until}的{b}个（共{total_b}个，{share_b}）")
+        rooms_said = f"社工室保持{rooms_b}个" if rooms_b == rooms_a else (
+            f"社工室由{rooms_a}个{'增至' if rooms_b > rooms_a else '减至'}{rooms_b}个")
+        return f"{name}：{stations_said}；{rooms_said}。"
+    since, until = (f"at the {label}" if label.startswith("end of") else f"on {label}" for label in (since, until))
+    verb = "rose" if b > a else "fell" if b < a else "stayed"
+    change = f"from {a} of {total_a} ({share_a}) {since} to {b} of {total_b} ({share_b}) {until}"
+    if b == a:
+        change = f"at {b} of {total_b} ({share_b}) {since} and {until}"
+    rooms_said = f"stayed at {rooms_b}" if rooms_b == rooms_a else f"went from {rooms_a} to {rooms_b}"
+    return f"{name}: townships with a station {verb} {change}; community rooms {rooms_said}."
