@@ -12,6 +12,8 @@ from township_coverage.report.tables import WHOLE_AREA, step_label
 
 #: Files of :func:`draw_progress_chart`.
 CHART_FILES = ("timeline_chart.png", "timeline_chart.svg")
+#: Characters per line of the footer (sources and notice).
+FOOTER_CHARACTERS = 110
 #: Above this many counties the chart shows the range of the counties instead of a line each.
 MAX_COUNTY_LINES = 20
 _TEXT = {
@@ -55,31 +57,32 @@ def draw_progress_chart(
         shares["room"] = lambda rows: rows["villages_with_room"] / rows["villages"]
     text = _TEXT[lang]
     with text_style(font):
-        figure, panels = plt.subplots(1, len(shares), figsize=(11.69, 5.2), squeeze=False, sharey=True)
+        figure, panels = plt.subplots(1, len(shares), figsize=(11.69, 5.2), squeeze=False)
         for axes, (key, share) in zip(panels[0], shares.items()):
-            _draw_panel(axes, city, counties, share, lang=lang)
+            highest = _draw_panel(axes, city, counties, share, lang=lang)
             axes.set_title(text[key], fontsize=11)
+            axes.set_ylim(0, min(1.02, max(0.1, highest * 1.15)))
         steps = list(city["step"])
         labels = [step_label(day, every, lang) for day in steps]
         for axes in panels[0]:
             axes.set_xticks(steps, labels, rotation=30 if len(steps) > 4 else 0, ha="right" if len(steps) > 4 else "center")
-            axes.set_ylim(0, 1.02)
-            axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+            axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
             axes.grid(axis="y", color="#dddddd", linewidth=0.6)
             axes.spines[["top", "right"]].set_visible(False)
         handles, names = panels[0][0].get_legend_handles_labels()
         figure.legend(handles, names, loc="center left", bbox_to_anchor=(0.84, 0.5), fontsize=8, frameon=False)
         figure.suptitle(title, fontsize=13)
-        if footer:
-            figure.text(0.01, 0.01, footer, fontsize=7, color="#555555", ha="left", va="bottom", wrap=True)
-        figure.tight_layout(rect=(0, 0.04, 0.83, 0.95))
+        lines = [footer[start:start + FOOTER_CHARACTERS] for start in range(0, len(footer), FOOTER_CHARACTERS)]
+        if lines:
+            figure.text(0.01, 0.01, "\n".join(lines), fontsize=7, color="#555555", ha="left", va="bottom")
+        figure.tight_layout(rect=(0, 0.02 + 0.025 * len(lines), 0.83, 0.95))
         paths = [save_as(figure, folder / name, dpi=150) for name in CHART_FILES]
         plt.close(figure)
     return paths
 
 
-def _draw_panel(axes, city: pd.DataFrame, counties: pd.DataFrame, share, *, lang: str) -> None:
-    """A line per county (or their range) and the whole area's line."""
+def _draw_panel(axes, city: pd.DataFrame, counties: pd.DataFrame, share, *, lang: str) -> float:
+    """A line per county (or their range) and the whole area's line; returns the highest share drawn."""
     codes: Sequence[str] = sorted(counties["county_code"].unique())
     if len(codes) <= MAX_COUNTY_LINES:
         colours = matplotlib_colours(len(codes))
@@ -92,6 +95,7 @@ def _draw_panel(axes, city: pd.DataFrame, counties: pd.DataFrame, share, *, lang
         axes.fill_between(by_step.min().index, by_step.min(), by_step.max(), color="#9ecae1", alpha=0.5,
                           label=_TEXT[lang]["range"])
     axes.plot(city["step"], share(city), color="black", linewidth=2.4, marker="o", markersize=4, label=WHOLE_AREA[lang])
+    return float(pd.concat([share(counties), share(city)]).max(skipna=True) or 0.0)
 
 
 def matplotlib_colours(count: int) -> list:

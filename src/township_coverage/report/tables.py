@@ -12,6 +12,7 @@ import pandas as pd
 from township_coverage.inputs.config import LevelNames
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
+from township_coverage.metrics import SHARE_COLUMNS
 from township_coverage.outputs import write_csv
 from township_coverage.validation import POINT_LAYERS, Validation
 
@@ -618,9 +619,19 @@ def timeline_table(
     rows = with_station_share(rows[[*first, *[c for c in rows.columns if c not in first]]])
     rows.insert(1, "step_label", rows["step"].map(lambda day: step_label(day, every, lang)))
     rows["step"] = rows["step"].dt.strftime("%Y-%m-%d")
-    rows = rows.convert_dtypes(convert_string=False, convert_boolean=False)  # counts as whole numbers
+    rows = _whole_counts(rows, keep=(*SHARE_COLUMNS, "station_share", "step", "step_label", "county_code", "county_name"))
     labels = {**column_labels(lang, levels), **_TIMELINE_LABELS[lang]}
     return rows.reset_index(drop=True).rename(columns=labels)
+
+
+def _whole_counts(frame: pd.DataFrame, *, keep: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its columns of whole numbers, other than ``keep``, as integers (``5``, not ``5.0``)."""
+    frame = frame.copy()
+    for column in frame.columns.difference(list(keep), sort=False):
+        values = pd.to_numeric(frame[column])
+        if (values.dropna() % 1 == 0).all():
+            frame[column] = values.astype("Int64")
+    return frame
 
 
 def progress_sentences(
