@@ -126,3 +126,18 @@ def test_step_labels_show_as_text(open_page, timeline_page):
     # Clicking a label chooses its step.
     labels.first.click()
     assert loaded.page.locator("input.tc-timeline-slider").input_value() == "0"
+
+
+def test_play_runs_through_the_steps_and_stops_at_the_last(open_page, timeline_page):
+    loaded = open_page(timeline_page)
+    _ready(loaded)
+    slider = loaded.page.locator("input.tc-timeline-slider")
+    play = loaded.page.get_by_role("button", name="播放")
+    play.click()  # from the last step it starts again at the first
+    assert slider.input_value() == "0"
+    expect(loaded.page.get_by_role("button", name="暂停")).to_be_visible()
+    expect(slider).to_have_value("1", timeout=5000)
+    expect(slider).to_have_value("2", timeout=5000)
+    expect(play).to_have_attribute("title", "播放")
+    loaded.page.wait_for_timeout(1700)  # stopped: no further step
+    assert slider.input_value() == "2" and loaded.errors == []

@@ -65,17 +65,20 @@
       box.setAttribute("data-step", String(k));
       return k;
     }
+    function name(node, symbol, title) {
+      node.textContent = symbol;
+      node.title = title;
+      node.setAttribute("aria-label", title);
+    }
     function stop() {
       if (playing !== null) clearInterval(playing);
       playing = null;
-      play.textContent = "▶";
-      play.title = text.play;
+      name(play, "▶", text.play);
     }
     function button(symbol, title, action) {
-      var node = element("button", "", undefined, symbol);
+      var node = element("button");
       node.type = "button";
-      node.title = title;
-      node.setAttribute("aria-label", title);
+      name(node, symbol, title);
       L.DomEvent.on(node, "click", action);
       return node;
     }
@@ -90,8 +93,7 @@
       play = button("▶", text.play, function () {
         if (playing !== null) { stop(); return; }
         if (+slider.value >= steps.length - 1) show(0);
-        play.textContent = "⏸";
-        play.title = text.pause;
+        name(play, "⏸", text.pause);
         playing = setInterval(function () {
           if (show(+slider.value + 1) >= steps.length - 1) stop();
         }, PLAY_EVERY_MS);
