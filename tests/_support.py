@@ -312,3 +312,59 @@ def map_county_borders(page: str):
         return MultiLineString()
     arcs = read_arcs(townships["topology"])
     return MultiLineString([arcs[i] for i in read_varints(townships["county_arcs"])])
+
+
+# A timeline: the multipart townships with sites that open (and one that closes) over 2021-2023.
+
+#: Sites: (site_id, site_type, name, lon, lat, staff, township code, opened, closed); "" is an unknown date.
+TIMELINE_SITES = [
+    ("S1", "township_station", "环城街道社工站", 118.010, 35.010, 3, "370001001", "2021-03-01", ""),
+    ("S2", "township_station", "飞地镇社工站", 118.030, 35.030, 2, "370002001", "2021-06-15", ""),
+    ("S3", "township_station", "海岛镇社工站", 118.075, 34.975, 4, "370001002", "2022-05-01", ""),  # on the island
+    ("S4", "township_station", "湖滨镇社工站", 118.010, 35.080, 1, "370001003", "", ""),  # open since always
+    ("S5", "township_station", "双角乡社工站", 118.105, 35.015, 2, "370001004", "2023-02-01", ""),
+    ("R1", "community_room", "海岛村社工室", 118.072, 34.972, None, "370001002", "2021-09-01", "2022-12-31"),
+    ("R3", "community_room", "东角村社工室", 118.135, 35.045, None, "370001004", "2022-12-31", ""),
+    ("R4", "community_room", "飞地村社工室", 118.035, 35.035, None, "370002001", "2023-01-10", ""),
+    ("R5", "community_room", "城中村社工室", 118.050, 35.050, None, "370001001", "2021-01-05", ""),
+]
+TIMELINE_DATES = ("2021-12-31", "2022-12-31", "2023-12-31")
+
+
+def timeline_sites() -> gpd.GeoDataFrame:
+    """The sites of :data:`TIMELINE_SITES` (WGS84), with ``opened`` and ``closed`` as datetime64 (NaT unknown)."""
+    import pandas as pd
+
+    ids, types, names, lons, lats, staff, codes, opened, closed = zip(*TIMELINE_SITES)
+    return gpd.GeoDataFrame(
+        {"site_id": ids, "site_type": types, "name": names, "staff": [s if s is not None else float("nan") for s in staff],
+         "township_code": codes, "opened": pd.to_datetime(list(opened)), "closed": pd.to_datetime(list(closed))},
+        geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326",
+    )
+
+
+def timeline_villages() -> gpd.GeoDataFrame:
+    """The villages of the multipart project, joined to their townships (WGS84)."""
+    codes, names, lons, lats, population, townships, _ = zip(*MULTIPART_VILLAGES)
+    return gpd.GeoDataFrame(
+        {"village_code": codes, "village_name": names, "population": population, "township_code": townships},
+        geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4326",
+    )
+
+
+def timeline_steps(labels: dict[int, dict[str, str]] | None = None) -> list:
+    """One :class:`TimelineStep` per date of :data:`TIMELINE_DATES`, its table from ``coverage_table``
+    of the sites open that day (radius 1 km); ``labels`` by step number."""
+    import pandas as pd
+
+    from township_coverage.metrics import coverage_table
+    from township_coverage.webmap import TimelineStep
+
+    townships, sites, villages = multipart_townships(), timeline_sites(), timeline_villages()
+    steps = []
+    for number, text in enumerate(TIMELINE_DATES):
+        day = pd.Timestamp(text)
+        open_sites = sites[(sites["opened"].isna() | (sites["opened"] <= day)) & (sites["closed"].isna() | (day < sites["closed"]))]
+        table = coverage_table(townships, open_sites, villages, radius_km=1.0)
+        steps.append(TimelineStep(day, table, (labels or {}).get(number, {})))
+    return steps

@@ -17,7 +17,7 @@ import html
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -49,6 +49,7 @@ LABEL_MIN_ZOOM = 10
 _COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
 _TOPOLOGY_JS = files("township_coverage.webmap") / "topology.js"
 _CANVAS_JS = files("township_coverage.webmap") / "canvas.js"
+_TIMELINE_JS = files("township_coverage.webmap") / "timeline.js"
 
 
 @dataclass(frozen=True)
@@ -175,29 +176,45 @@ def build_coverage_map(
     ValueError
         For an unknown language or basemap, or Tianditu without a key.
     """
+    check_options(options)
+    if classified is None:
+        classified = classify_table(table, options.classes, lang=options.lang)
+    scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
+    return fit_size_budget(
+        lambda tolerance: build_page(
+            table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
+            scale, tolerance, remember,
+        ),
+        scale.tolerance,
+        options.size_budget_kb,
+    )
+
+
+def check_options(options: MapOptions) -> None:
+    """Raise ValueError for an unknown language or basemap in ``options``."""
     if options.lang not in TEXT:
         raise ValueError(f"lang={options.lang!r}; allowed: {', '.join(TEXT)}")
     if options.basemap not in BASEMAPS:
         raise ValueError(f"basemap={options.basemap!r}; allowed: {', '.join(BASEMAPS)}")
-    if classified is None:
-        classified = classify_table(table, options.classes, lang=options.lang)
-    scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
-    tolerance = scale.tolerance
+
+
+def fit_size_budget(build: Callable[[float], folium.Map], tolerance: float, budget_kb: int) -> folium.Map:
+    """``build(tolerance)``, the tolerance doubled until the page fits ``budget_kb`` (0: no budget).
+
+    Warns (and returns the last map) when eight doublings do not suffice.
+    """
     for _ in range(8):
-        fmap = _build(
-            table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
-            scale, tolerance, remember,
-        )
-        if not options.size_budget_kb:
+        fmap = build(tolerance)
+        if not budget_kb:
             return fmap
         size_kb = len(fmap.get_root().render().encode("utf-8")) / 1024
-        if size_kb <= options.size_budget_kb:
+        if size_kb <= budget_kb:
             return fmap
         tolerance *= 2
     warnings.warn(
-        f"the map is {size_kb:.0f} kB, over the size budget of {options.size_budget_kb} kB even with "
+        f"the map is {size_kb:.0f} kB, over the size budget of {budget_kb} kB even with "
         f"borders simplified to {tolerance / 2:g}°; raise [map] size_budget_kb",
-        stacklevel=2,
+        stacklevel=3,
     )
     return fmap
 
@@ -240,10 +257,16 @@ def save_map(fmap: folium.Map, path: Path) -> list[Path]:
     return written
 
 
-def _build(
+def build_page(
     table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified, scale,
-    tolerance, remember,
+    tolerance, remember, *, palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None,
 ) -> folium.Map:
+    """The page of :func:`build_coverage_map` at one border tolerance (arguments as there).
+
+    ``palettes`` fixes the colours of each indicator's class letters
+    (:func:`page_data.indicators`); ``timeline`` (the data ``timeline.js``
+    reads, see :mod:`township_coverage.webmap.timeline`) adds the time slider.
+    """
     lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
     table = _display(table, shift)
@@ -266,7 +289,7 @@ def _build(
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
         "townships": townships,
-        "indicators": page_data.indicators(table, lang, classified),
+        "indicators": page_data.indicators(table, lang, classified, palettes=palettes),
         "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
         "sites": page_data.site_layers(sites, positions, lang, scale.grid),
@@ -278,7 +301,11 @@ def _build(
         name, script = page_data.details_script(page_data.split_details(settings), options.data_folder)
         settings["details_file"] = name
         side_files[name] = script
+    if timeline is not None:
+        settings["timeline"] = timeline
     fmap.add_child(CoverageControls(layer_control, settings, side_files))
+    if timeline is not None:
+        fmap.add_child(TimelineControls())
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
     notices = ([text["schematic"]] if schematic else []) + list(notes)
@@ -359,6 +386,29 @@ class CoverageControls(MacroElement):
         super().render(**kwargs)
 
 
+class TimelineControls(MacroElement):
+    """Runs ``timeline.js`` (the time slider) on a page that :class:`CoverageControls` set up."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        TownshipTimeline.init(TownshipCoverage.page);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "TimelineControls"
+
+    def render(self, **kwargs):  # noqa: D102 - adds the slider's script and style
+        figure = self.get_root()
+        script = _TIMELINE_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
+        figure.header.add_child(Element(f"<script>{script}</script>"), name="tc_timeline_js")
+        figure.header.add_child(Element(_TIMELINE_CSS), name="tc_timeline_css")
+        super().render(**kwargs)
+
+
 class JsonData(Element):
     """A ``<script type="application/json">`` element holding ``value``.
 
@@ -419,6 +469,18 @@ _CSS = """<style>
 .tc-search-results span{color:#666}
 .tc-symbol{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:middle;border:1px solid #fff;
   box-shadow:0 0 0 1px #999}
+</style>"""
+
+
+_TIMELINE_CSS = """<style>
+.tc-timeline{background:rgba(255,255,255,.93);padding:8px 10px;font:13px/1.45 sans-serif;color:#222;width:340px}
+.tc-timeline-date{font-weight:bold;margin-bottom:4px}
+.tc-timeline-row{display:flex;align-items:center;gap:4px}
+.tc-timeline-row input[type=range]{flex:1;margin:0 4px}
+.tc-timeline button{font:14px sans-serif;min-width:28px;padding:1px 4px;cursor:pointer}
+.tc-timeline-steps{position:relative;height:16px;font-size:11px;color:#555;margin:2px 44px 0 76px}
+.tc-timeline-steps span{position:absolute;transform:translateX(-50%);white-space:nowrap;cursor:pointer}
+.tc-timeline-steps span.tc-current{color:#000;font-weight:bold}
 </style>"""
 
 

@@ -6,6 +6,8 @@
  * township labels in view when zoomed in, site layers (a layer of
  * thousands of sites as counts until zoomed in), optional coverage circles,
  * search by township or village name, full screen and reset-view buttons.
+ * TownshipCoverage.page lets timeline.js restyle the townships with another
+ * step's values and show only some sites.
  *
  * Text that comes from the data is only ever put into the page with
  * textContent, or is HTML that Python escaped already (legends, layer
@@ -70,10 +72,14 @@
   }
 
   /* Indicator values: varints, 0 for missing, else the zigzag of the value plus one. */
-  function decodeValues(indicator) {
-    indicator.values = Array.from(TownshipTopology.varints(indicator.values), function (code) {
+  function values(text) {
+    return Array.from(TownshipTopology.varints(text), function (code) {
       return code === 0 ? null : TownshipTopology.unzigzag(code - 1);
     });
+  }
+
+  function decodeValues(indicator) {
+    indicator.values = values(indicator.values);
   }
 
   function addTownships(map, layerControl, options, state) {
@@ -99,6 +105,7 @@
       }
     });
     map.on("mouseout", function () { hovered = -1; layer.highlight(-1); tip.remove(); });
+    state.resetHover = function () { hovered = -1; tip.remove(); };
     map.on("click", function (event) {
       if (event.sourceTarget !== map) return;
       var index = layer.townshipAt(event.latlng);
@@ -148,7 +155,7 @@
     if (!state.siteNames) {
       state.siteNames = {};
       state.sites.forEach(function (site) {
-        if (!(site.township >= 0)) return;
+        if (!(site.township >= 0) || site.hidden) return;
         (state.siteNames[site.township] = state.siteNames[site.township] || []).push(site.name);
       });
     }
@@ -248,6 +255,7 @@
     state.sites = [];
     state.siteLayers = [];
     state.covering = [];
+    state.siteRefresh = [];  // per layer: redraw after items were hidden or shown
     var byZoom = options.sites.filter(function (site) { return site.by_zoom; });
     options.sites.forEach(function (site) {
       var items = decodeNamedPoints(site);
@@ -260,21 +268,49 @@
         layer = byZoomLayer(map, items, function (item) { return siteMarker(site, item); },
                             {colour: site.colour, offset: slot * 30, maxInView: site.max_in_view});
       } else {
-        layer = L.featureGroup(items.map(function (item) { return siteMarker(site, item); }));
+        var markers = items.map(function (item) { return siteMarker(site, item); });
+        layer = L.featureGroup(markers);
+        layer.tcRefresh = function () {
+          layer.clearLayers();
+          markers.forEach(function (marker, i) { if (!items[i].hidden) layer.addLayer(marker); });
+        };
       }
       layer.tcSiteType = site.type;
       layer.tcCount = items.length;
       layer.addTo(map);
       layerControl.addOverlay(layer, site.label_html);  // escaped in Python
+      state.siteRefresh.push(function () {
+        var shown = items.filter(function (item) { return !item.hidden; }).length;
+        layer.tcRefresh();
+        relabel(layerControl, layer, '<span class="tc-count">' + shown + "</span>");
+      });
     });
     if (options.radius) {
-      var circles = byZoomLayer(map, state.covering, function (item) {
+      var circles = state.circles = byZoomLayer(map, state.covering, function (item) {
         return L.circle(item.latlng, {
           radius: options.radius.metres, color: "#2b8cbe", weight: 0.6, fillOpacity: 0.06, interactive: false,
         });
       }, {minZoom: RADIUS_MIN_ZOOM});
       layerControl.addOverlay(circles, options.radius.label_html);  // escaped in Python
     }
+  }
+
+  /* Show `count` (HTML) as the layer's count in the layer list (Leaflet keeps each entry's name). */
+  function relabel(layerControl, layer, count) {
+    layerControl._layers.forEach(function (entry) {
+      if (entry.layer === layer) entry.name = entry.name.replace(/<span class="tc-count">\d+<\/span>/, count);
+    });
+    layerControl._update();
+  }
+
+  /* Show only the sites for which visible(layer number, item number) is true. */
+  function filterSites(state, visible) {
+    state.siteLayers.forEach(function (items, k) {
+      items.forEach(function (item, i) { item.hidden = !visible(k, i); });
+      state.siteRefresh[k]();
+    });
+    if (state.circles) state.circles.tcRefresh();
+    state.siteNames = null;
   }
 
   /* A count on a by-zoom layer: a circle with its number, drawn on a canvas (hundreds of them
@@ -332,6 +368,7 @@
       var x0 = view.min.x, y0 = view.min.y, x1 = view.max.x, y1 = view.max.y;
       var inView = [];
       for (var i = 0; i < items.length; i++) {
+        if (items[i].hidden) continue;
         var x = world[2 * i] * scale, y = world[2 * i + 1] * scale;
         if (x >= x0 && x <= x1 && y >= y0 && y <= y1) inView.push(i);
       }
@@ -360,6 +397,7 @@
       });
     }
     layer.on("add", function () { done = null; map.on("moveend", update); update(); });
+    layer.tcRefresh = function () { done = null; update(); };
     layer.on("remove", function () { map.off("moveend", update); });
     return layer;
   }
@@ -511,6 +549,10 @@
     /* The townships drawn: codes, fills(), latlngs(index), at(lat, lng), detail() (the finer borders'
      * {requested, loaded, failed} cells, or null) (set by init; for tests). */
     townships: null,
+    /* What timeline.js needs (set by init): map, options, values(text) (decoded indicator values),
+     * restyle() (after the current indicator's classes or values changed), filterSites(visible)
+     * (show only the sites for which visible(layer number, item number) is true). */
+    page: null,
     /* Called by the details script. */
     details: function (details) {
       if (pendingDetails) pendingDetails(details);
@@ -550,6 +592,17 @@
         latlngs: function (index) { return state.townships.latlngs(index); },
         at: function (lat, lng) { return state.townships.townshipAt(L.latLng(lat, lng)); },
         detail: function () { return state.townships.detail && state.townships.detail.status; },
+      };
+      window.TownshipCoverage.page = {
+        map: map,
+        options: options,
+        values: values,
+        restyle: function () {
+          state.fills = fillsOf(state.indicator);
+          state.townships.setFills(state.fills);
+          state.resetHover();
+        },
+        filterSites: function (visible) { filterSites(state, visible); },
       };
       map.getContainer().setAttribute("data-tc-ready", "1");
       if (options.details_file) {

@@ -304,8 +304,16 @@ def _split_varints(values: np.ndarray, group_starts: np.ndarray) -> list[str]:
     return [base64.b64encode(raw[a:b]).decode("ascii") for a, b in zip(byte_starts[:-1], byte_starts[1:])]
 
 
-def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]) -> list[dict]:
-    """Per indicator: label, legend (escaped HTML), kind and unit, display values, class letters and colours."""
+def indicators(
+    table: pd.DataFrame, lang: str, classified: Mapping[str, Classes], *,
+    palettes: Mapping[str, Sequence[str]] | None = None,
+) -> list[dict]:
+    """Per indicator: label, legend (escaped HTML), kind and unit, display values, class letters and colours.
+
+    ``palettes`` (by column) fixes the colours the class letters stand for,
+    e.g. the same for every step of a timeline; by default the colours
+    present in ``table``.
+    """
     result = []
     for indicator in INDICATORS:
         classes = classified[indicator.column]
@@ -315,9 +323,8 @@ def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]
             f'<div><span class="tc-swatch" style="background:{colour}"></span>{html.escape(label)}</div>'
             for colour, label in classes.legend
         )
-        palette, letters = np.unique(np.asarray(classes.colours_for(table.index), dtype=str), return_inverse=True)
-        if len(palette) > len(_CLASS_LETTERS):
-            raise ValueError(f"{indicator.column}: more than {len(_CLASS_LETTERS)} colours")
+        colours = np.asarray(classes.colours_for(table.index), dtype=str)
+        palette = np.unique(colours) if palettes is None else np.asarray(palettes[indicator.column], dtype=str)
         result.append(
             {
                 "column": indicator.column,
@@ -326,11 +333,29 @@ def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]
                 "kind": indicator.kind,
                 "unit": unit,
                 "palette": palette.tolist(),
-                "classes": np.frombuffer(_CLASS_LETTERS.encode("ascii"), np.uint8)[letters].tobytes().decode("ascii"),
-                "values": _display_values(table[indicator.column], indicator.kind),
+                "classes": class_letters(colours, palette, indicator.column),
+                "values": display_values(table[indicator.column], indicator.kind),
             }
         )
     return result
+
+
+def class_letters(colours: np.ndarray, palette: np.ndarray, column: str = "") -> str:
+    """One letter per colour: ``a`` for ``palette[0]``, ``b`` for ``palette[1]`` ...
+
+    Raises
+    ------
+    ValueError
+        If the palette has more colours than letters, or lacks one of ``colours``.
+    """
+    if len(palette) > len(_CLASS_LETTERS):
+        raise ValueError(f"{column}: more than {len(_CLASS_LETTERS)} colours")
+    positions = pd.Series(np.asarray(colours, dtype=str)).map({colour: i for i, colour in enumerate(palette)})
+    if positions.isna().any():
+        missing = sorted(set(np.asarray(colours, dtype=str)) - set(palette))
+        raise ValueError(f"{column}: colour(s) {missing} not in the palette {list(palette)}")
+    letters = np.frombuffer(_CLASS_LETTERS.encode("ascii"), np.uint8)[positions.to_numpy(dtype=np.int64)]
+    return letters.tobytes().decode("ascii")
 
 
 def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
@@ -344,17 +369,16 @@ def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
 def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES) -> list[dict]:
     """Per site type present: style, label (escaped HTML), points, names and township positions."""
     layers = []
-    for site_type, (zh, en, colour, radius, symbol, letter) in SITE_STYLES.items():
-        frame = sites[sites["site_type"] == site_type]
-        if frame.empty:
-            continue
+    for site_type, frame in site_groups(sites):
+        zh, en, colour, radius, symbol, letter = SITE_STYLES[site_type]
         shape = "50%" if symbol in {"circle", "dot"} else "3px"
         swatch = f'<span class="tc-symbol" style="background:{colour};border-radius:{shape}"></span>'
         label = html.escape(zh if lang == "zh" else en)
+        count = f'<span class="tc-count">{len(frame)}</span>'  # the sites shown (a timeline shows fewer)
         layers.append(
             {
                 "type": site_type,
-                "label_html": f"{swatch}{label}（{len(frame)}）" if lang == "zh" else f"{swatch}{label} ({len(frame)})",
+                "label_html": f"{swatch}{label}（{count}）" if lang == "zh" else f"{swatch}{label} ({count})",
                 "symbol": symbol,
                 "letter": letter,
                 "colour": colour,
@@ -366,6 +390,12 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
             }
         )
     return layers
+
+
+def site_groups(sites: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The sites of each type present, in the order of :data:`SITE_STYLES`: the page's site layers."""
+    groups = ((site_type, sites[sites["site_type"] == site_type]) for site_type in SITE_STYLES)
+    return [(site_type, frame) for site_type, frame in groups if not frame.empty]
 
 
 def split_details(settings: dict) -> dict:
@@ -416,7 +446,7 @@ def _codes(codes: pd.Index) -> list[str] | dict:
     return {"steps": varint_base64(zigzag(np.diff(np.array([int(code) for code in text], dtype=np.int64), prepend=0)))}
 
 
-def _display_values(values: pd.Series, kind: str) -> str:
+def display_values(values: pd.Series, kind: str) -> str:
     """Values as shown in tooltips (shares in whole percent, others whole
     numbers, yes/no as 1/0) as varints: 0 for a missing value, else the
     zigzag of the value plus one."""
