@@ -354,7 +354,7 @@ def timeline_villages() -> gpd.GeoDataFrame:
 
 def timeline_steps(labels: dict[int, dict[str, str]] | None = None) -> list:
     """One :class:`TimelineStep` per date of :data:`TIMELINE_DATES`, its table from ``coverage_table``
-    of the sites open that day (radius 1 km); ``labels`` by step number."""
+    of the sites open that day (radius 1 km); ``labels`` by step number (default: the year ends by name)."""
     import pandas as pd
 
     from township_coverage.metrics import coverage_table
@@ -366,5 +366,6 @@ def timeline_steps(labels: dict[int, dict[str, str]] | None = None) -> list:
         day = pd.Timestamp(text)
         open_sites = sites[(sites["opened"].isna() | (sites["opened"] <= day)) & (sites["closed"].isna() | (day < sites["closed"]))]
         table = coverage_table(townships, open_sites, villages, radius_km=1.0)
-        steps.append(TimelineStep(day, table, (labels or {}).get(number, {})))
+        default = {"zh": f"{day.year}年末", "en": f"end of {day.year}"}
+        steps.append(TimelineStep(day, table, (labels or {}).get(number, default)))
     return steps

@@ -176,3 +176,14 @@ def test_the_command_line_reads_the_day_in_any_form_and_refuses_a_bad_one(dated_
     assert bad.exit_code == 2
     assert "'去年' is not a date" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_time_slider_map_has_the_steps_of_the_table(dated_project, tmp_path):
+    from _support import map_settings
+
+    out = tmp_path / "out"
+    _run(dated_project, out, as_of=pd.Timestamp("2023-12-31"))
+    steps = map_settings((out / "timeline.html").read_text(encoding="utf-8"))["timeline"]["steps"]
+    city = _read(out / "timeline.csv").query("县区 == '全市'")
+    assert [step["label"] for step in steps] == list(city["时间点"]) == ["2021年末", "2022年末", "2023年末"]
+    assert "timeline.html" in [path.name for path in sorted(out.iterdir())]

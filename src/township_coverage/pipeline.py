@@ -24,6 +24,7 @@ from township_coverage.cache import Cache, output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError
 from township_coverage.inputs.config import LayerConfig, ProjectConfig
+from township_coverage.inputs.dates import step_label
 from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
@@ -214,9 +215,11 @@ REPORT_FORMATS = ("html", "docx", "png", "svg", "pdf")
 STATIC_MAP_FORMATS = ("png", "svg", "pdf")
 
 VALIDATION_FILE = "validation.csv"
-MAP_FILE, EMBED_FILE, PLAN_MAP_FILE = "coverage.html", "embed.html", "plan.html"
+MAP_FILE, EMBED_FILE, PLAN_MAP_FILE, TIMELINE_MAP_FILE = "coverage.html", "embed.html", "plan.html", "timeline.html"
 #: Beside ``plan.html``, the scripts a large plan map loads (``coverage.html`` has ``map_data``).
 PLAN_DATA_FOLDER = "plan_data"
+#: Beside ``timeline.html``, the scripts a large timeline map loads.
+TIMELINE_DATA_FOLDER = "timeline_data"
 WORKBOOK_FILE = "coverage.xlsx"
 #: Report files by format (static maps are named by :func:`static_map_names`).
 REPORT_FILES = {"pdf": "atlas.pdf", "html": "report.html", "docx": "report.docx"}
@@ -424,6 +427,10 @@ def run(
                 validation, table, sites, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
                 classified=classified, use_cache=use_cache,
             )
+            timeline_map = _coverage_map(
+                validation, table, every_site, config, lang=lang, offline=offline, basemap=basemap, notes=left_out,
+                use_cache=use_cache, data_folder=TIMELINE_DATA_FOLDER, timeline=over_time,
+            ) if over_time is not None else None
         except ValueError as error:
             raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
@@ -433,6 +440,8 @@ def run(
     if over_time is not None:
         names += timeline_names(chart=chart)
     side_files = map_side_files(fmap)
+    if timeline_map is not None:
+        side_files = {**side_files, **map_side_files(timeline_map)}
     with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
         with progress.step("tables"):
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
@@ -445,7 +454,8 @@ def run(
                     over_time, staging, title=project_name, footer=_footer(config, validation, lang), lang=lang,
                     levels=config.levels, chart=chart,
                 )
-            written += files
+                (staging / TIMELINE_MAP_FILE).write_text(render_map(timeline_map), encoding="utf-8")
+            written += [*files, staging / TIMELINE_MAP_FILE]
         with progress.step("map_files"):
             map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
             for name in (MAP_FILE, EMBED_FILE):
@@ -689,10 +699,10 @@ TIMELINE_SHEET = {"zh": "建设进展", "en": "progress"}
 
 
 def timeline_names(*, chart: bool) -> tuple[str, ...]:
-    """Files a run with a timeline adds: the table, the chart (when drawn)."""
+    """Files a run with a timeline adds: the table, the chart (when drawn), the map with a time slider."""
     from township_coverage.report.chart import CHART_FILES
 
-    return (TIMELINE_FILE, *(CHART_FILES if chart else ()))
+    return (TIMELINE_FILE, *(CHART_FILES if chart else ()), TIMELINE_MAP_FILE)
 
 
 def _can_draw_charts() -> bool:
@@ -744,8 +754,11 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
 def _coverage_map(
     validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
     classified: dict[str, Classes] | None = None, use_cache: bool = True, data_folder: str = "map_data",
+    timeline: Timeline | None = None,
 ):
-    from township_coverage.webmap import MapOptions, build_coverage_map
+    """The interactive map of ``table`` and ``sites``; with ``timeline``, the map with a slider over its steps
+    (``sites`` are then every site, each shown at the steps it is open)."""
+    from township_coverage.webmap import MapOptions, TimelineStep, build_coverage_map, build_timeline_map
 
     townships = validation.townships
     shapes = townships.set_index("township_code")[["geometry"]].join(table)
@@ -756,19 +769,25 @@ def _coverage_map(
         classes=config.classes, size_budget_kb=config.map_size_budget_kb, levels=config.levels,
         data_folder=data_folder,
     )
-    return build_coverage_map(
-        gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
-        sites[sites.geometry.notna()],
+    common = dict(
         title=config.name,
         county_borders=validation.counties is not None or "county_code" in townships,
         villages=villages,
         schematic=validation.schematic,
         sources=config.attribution,
         notes=notes,
-        extra_layers=extra_layers,
         options=options,
-        classified=classified,
         remember=output_cache(config.output_dir, enabled=use_cache).get_or_compute,
+    )
+    shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs)
+    if timeline is not None:
+        steps = [
+            TimelineStep(day, step_table, {language: step_label(day, timeline.every, language) for language in ("zh", "en")})
+            for day, step_table in zip(timeline.steps, timeline.townships)
+        ]
+        return build_timeline_map(shapes, steps, sites[sites.geometry.notna()], **common)
+    return build_coverage_map(
+        shapes, sites[sites.geometry.notna()], extra_layers=extra_layers, classified=classified, **common,
     )
 
 

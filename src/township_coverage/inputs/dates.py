@@ -99,7 +99,25 @@ def parse_date(text: str) -> pd.Timestamp | None:
     return None if parsed.bad.iloc[0] or pd.isna(parsed.dates.iloc[0]) else parsed.dates.iloc[0]
 
 
-def written_date(day: pd.Timestamp, lang: str) -> str:
-    """A day as the tables and maps write it: ``2022年12月31日`` / ``2022-12-31``."""
-    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.strftime("%Y-%m-%d")
+# --- writing days ------------------------------------------------------------------
+
+
+def day_text(day: pd.Timestamp, lang: str) -> str:
+    """A day as tables, maps and reports write it: ``2022年12月31日`` / ``2022-12-31``."""
+    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"{day:%Y-%m-%d}"
+
+
+def step_label(day: pd.Timestamp, every: str, lang: str) -> str:
+    """A step of a timeline as people say it.
+
+    ``2022年末`` / ``end of 2022`` for a year end of a yearly timeline,
+    ``2022年第4季度末`` / ``end of 2022 Q4`` for a quarter end of a
+    quarterly one, else the day (:func:`day_text`).
+    """
+    if every == "yearly" and day.month == 12 and day.day == 31:
+        return f"{day.year}年末" if lang == "zh" else f"end of {day.year}"
+    if every == "quarterly" and day == day + pd.offsets.QuarterEnd(0):
+        quarter = (day.month - 1) // 3 + 1
+        return f"{day.year}年第{quarter}季度末" if lang == "zh" else f"end of {day.year} Q{quarter}"
+    return day_text(day, lang)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from township_coverage.report.staticmap import find_cjk_font, save_as, text_style
-from township_coverage.report.tables import WHOLE_AREA, step_label
+from township_coverage.inputs.dates import step_label
+from township_coverage.report.tables import WHOLE_AREA
 
 #: Files of :func:`draw_progress_chart`.
 CHART_FILES = ("timeline_chart.png", "timeline_chart.svg")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from township_coverage.inputs.config import LevelNames
+from township_coverage.inputs.dates import day_text, step_label
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
 from township_coverage.metrics import SHARE_COLUMNS
@@ -86,7 +87,7 @@ PLAN_TABLE_FILES = ("plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv"
 
 def as_of_text(day: pd.Timestamp, lang: str) -> str:
     """``截至2022年12月31日`` / ``as of 2022-12-31``."""
-    return f"截至{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"as of {day:%Y-%m-%d}"
+    return f"截至{day_text(day, lang)}" if lang == "zh" else f"as of {day_text(day, lang)}"
 
 
 def dated_title(title: str, day: pd.Timestamp | None, lang: str) -> str:
@@ -578,18 +579,6 @@ _TIMELINE_LABELS = {
     "zh": {"step": "截至日期", "step_label": "时间点", "station_share": "设有社工站的乡镇比例"},
     "en": {"station_share": "share of townships with a station"},
 }
-
-
-def step_label(day: pd.Timestamp, every: str, lang: str) -> str:
-    """A step as people say it: ``2022年末`` / ``2022年第4季度末`` / ``2026年12月3日`` (zh), ``end of 2022`` ... (en)."""
-    year_end = day.month == 12 and day.day == 31
-    quarter_end = day == day + pd.offsets.QuarterEnd(0)
-    if year_end and every == "yearly":
-        return f"{day.year}年末" if lang == "zh" else f"end of {day.year}"
-    if quarter_end and every == "quarterly":
-        quarter = (day.month - 1) // 3 + 1
-        return f"{day.year}年第{quarter}季度末" if lang == "zh" else f"end of {day.year} Q{quarter}"
-    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else f"{day:%Y-%m-%d}"
 
 
 def with_station_share(frame: pd.DataFrame) -> pd.DataFrame:

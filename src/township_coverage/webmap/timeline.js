@@ -107,12 +107,13 @@
       slider.setAttribute("aria-label", text.timeline);
       L.DomEvent.on(slider, "input", function () { stop(); show(+slider.value); });
       row.appendChild(button("›", text.next, function () { stop(); show(+slider.value + 1); }));
-      // Labels under the slider at their steps' places: at most MAX_LABELS, always the last.
+      // Labels under the slider at their steps' places: at most MAX_LABELS, always the last, none too close to it.
       var labels = element("div", "tc-timeline-steps", box), every = Math.ceil((steps.length - 1) / (MAX_LABELS - 1)) || 1;
       marks = steps.map(function (step, k) {
         var mark = element("span", "", labels, step.label);
         mark.style.left = (steps.length > 1 ? 100 * k / (steps.length - 1) : 50) + "%";
-        if (k % every && k !== steps.length - 1) mark.style.display = "none";
+        var last = steps.length - 1;
+        if ((k % every || last - k < every) && k !== last) mark.style.display = "none";
         L.DomEvent.on(mark, "click", function () { stop(); show(k); });
         return mark;
       });

@@ -15,7 +15,6 @@ closing date or closes after ``d``.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from township_coverage.cache import Remember
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.geometry import varint_base64, zigzag
 from township_coverage.inputs.config import ClassScheme
+from township_coverage.inputs.dates import day_text
 from township_coverage.webmap import page_data
 from township_coverage.webmap.build import MapOptions, build_page, check_options, fit_size_budget
 from township_coverage.webmap.text import TEXT
@@ -50,7 +50,7 @@ class TimelineStep:
         returns them (indexed by township code), computed from the sites open then.
     labels
         The slider's label per language (``"zh"``, ``"en"``); a missing
-        language gets :func:`step_label` of the date.
+        language gets the day itself (:func:`township_coverage.inputs.dates.day_text`).
     """
 
     date: pd.Timestamp
@@ -58,8 +58,8 @@ class TimelineStep:
     labels: Mapping[str, str] = field(default_factory=dict)
 
     def label(self, lang: str) -> str:
-        """The label in ``lang``."""
-        return self.labels.get(lang) or step_label(self.date, lang)
+        """The label in ``lang`` (the day itself if there is none)."""
+        return self.labels.get(lang) or day_text(self.date, lang)
 
 
 def build_timeline_map(
@@ -184,7 +184,7 @@ def step_settings(steps: Sequence[TimelineStep], lang: str) -> list[dict]:
     return [
         {
             "label": step.label(lang),
-            "as_of": TEXT[lang]["as_of"].format(date=date_text(step.date, lang)),
+            "as_of": TEXT[lang]["as_of"].format(date=day_text(step.date, lang)),
             "day": int(day_numbers(pd.Series([step.date]))[0]),
         }
         for step in steps
@@ -244,32 +244,6 @@ def day_numbers(dates: pd.Series) -> np.ndarray:
     numbers = (days - _EPOCH).astype(np.int64).astype(float)
     numbers[np.isnat(days)] = np.nan
     return numbers
-
-
-def step_label(date: pd.Timestamp, lang: str) -> str:
-    """A short label of a step's date: the end of a year, quarter or month, or the date.
-
-    Examples: ``2022年末`` / ``end of 2022``, ``2023年第1季度末`` /
-    ``end of Q1 2023``, ``2023年5月末`` / ``end of May 2023``, else the date.
-    """
-    date = pd.Timestamp(date)
-    month_end = date.day == calendar.monthrange(date.year, date.month)[1]
-    if month_end and date.month == 12:
-        return f"{date.year}年末" if lang == "zh" else f"end of {date.year}"
-    if month_end and date.month % 3 == 0:
-        quarter = date.month // 3
-        return f"{date.year}年第{quarter}季度末" if lang == "zh" else f"end of Q{quarter} {date.year}"
-    if month_end:
-        return f"{date.year}年{date.month}月末" if lang == "zh" else f"end of {calendar.month_abbr[date.month]} {date.year}"
-    return date_text(date, lang)
-
-
-def date_text(date: pd.Timestamp, lang: str) -> str:
-    """The day written out: ``2022年12月31日`` / ``31 December 2022``."""
-    date = pd.Timestamp(date)
-    if lang == "zh":
-        return f"{date.year}年{date.month}月{date.day}日"
-    return f"{date.day} {calendar.month_name[date.month]} {date.year}"
 
 
 def _page_table(townships: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
