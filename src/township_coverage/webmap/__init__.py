@@ -1,5 +1,5 @@
 """Interactive Folium maps that work offline."""
 
-from township_coverage.webmap.build import BASEMAPS, MapOptions, PointLayer, build_coverage_map, map_side_files, render_map, save_map
+from township_coverage.webmap.build import BASEMAPS, LineLayer, MapOptions, PointLayer, build_coverage_map, map_side_files, render_map, save_map
 
-__all__ = ["BASEMAPS", "MapOptions", "PointLayer", "build_coverage_map", "map_side_files", "render_map", "save_map"]
+__all__ = ["BASEMAPS", "LineLayer", "MapOptions", "PointLayer", "build_coverage_map", "map_side_files", "render_map", "save_map"]

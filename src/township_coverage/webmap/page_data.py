@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import shapely
 
 from township_coverage.cache import Remember
-from township_coverage.classes import INDICATORS, Classes
+from township_coverage.classes import INDICATORS, Classes, Indicator
 from township_coverage.geometry import (
     CoverageTopology,
     arcs_between_groups,
@@ -304,10 +304,12 @@ def _split_varints(values: np.ndarray, group_starts: np.ndarray) -> list[str]:
     return [base64.b64encode(raw[a:b]).decode("ascii") for a, b in zip(byte_starts[:-1], byte_starts[1:])]
 
 
-def indicators(table: pd.DataFrame, lang: str, classified: Mapping[str, Classes]) -> list[dict]:
-    """Per indicator: label, legend (escaped HTML), kind and unit, display values, class letters and colours."""
+def indicators(
+    table: pd.DataFrame, lang: str, classified: Mapping[str, Classes], shown: Sequence[Indicator] = INDICATORS
+) -> list[dict]:
+    """Per indicator of ``shown``: label, legend (escaped HTML), kind and unit, display values, class letters and colours."""
     result = []
-    for indicator in INDICATORS:
+    for indicator in shown:
         classes = classified[indicator.column]
         unit = indicator.unit[lang]
         title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
