@@ -927,8 +927,7 @@ def compare_site_lists(
         title = f"{new.name}：站点变化" if lang == "zh" else f"{new.name}: changes in sites"
         try:
             fmap = build_change_map(
-                gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs),
-                checked[1].site_join.usable(), changes, title=title,
+                gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs), changes, title=title,
                 change_labels=dict(CHANGE_LABELS[lang]),
                 schematic=checked[0].schematic or checked[1].schematic, sources=new.attribution, notes=notes,
                 options=MapOptions(lang=lang, offline=offline, levels=new.levels, data_folder=COMPARE_DATA_FOLDER),

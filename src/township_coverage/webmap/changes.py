@@ -3,7 +3,8 @@
 Townships are coloured by the net change in sites (a diverging scheme:
 losses brown, gains teal), and can be switched to the numbers opened,
 closed and moved; opened sites are green, closed ones red, and moved ones
-drawn as a line from the old to the new position. Tooltips are plain text,
+drawn as a line from the old to the new position; unchanged sites are
+left out (the tables list them). Tooltips are plain text,
 escaped where they become HTML (:mod:`township_coverage.webmap.build`).
 """
 
@@ -33,7 +34,6 @@ _LAYER_LABELS = {
 
 def build_change_map(
     townships: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
     changes: pd.DataFrame,
     *,
     title: str,
@@ -52,8 +52,6 @@ def build_change_map(
         Township polygons indexed by township code, with ``township_name``,
         ``county_name`` (``county_code`` for county borders) and the columns
         of :func:`township_coverage.compare.compare_townships`.
-    sites
-        The new list's sites (points with ``site_type`` and ``name``), drawn by type.
     changes
         The change table of :func:`township_coverage.compare.compare_sites`.
     title
@@ -72,8 +70,10 @@ def build_change_map(
         )
         for indicator in CHANGE_INDICATORS
     }
+    # Only the changes are drawn: the sites by type would hide them (a township station is red, as closed sites are).
+    no_sites = gpd.GeoDataFrame({"site_type": [], "name": [], "township_code": []}, geometry=[], crs="EPSG:4326")
     return build_coverage_map(
-        townships, sites[sites.geometry.notna()], title=title,
+        townships, no_sites, title=title,
         county_borders="county_code" in townships, schematic=schematic, sources=sources, notes=notes,
         extra_layers=change_layers(changes, lang=lang, type_labels=type_labels, change_labels=change_labels),
         options=options, classified=classified, remember=remember, indicators=CHANGE_INDICATORS,
