@@ -227,7 +227,10 @@ def _name_keys(frame: pd.DataFrame) -> pd.Series:
     return names + "\x1f" + frame["site_type"].fillna("").astype(str)
 
 
-def _near_pairs(old_key, new_key, old_free, new_free, old_xy, new_xy, max_distance_m):
+def _near_pairs(
+    old_key: np.ndarray, new_key: np.ndarray, old_free: np.ndarray, new_free: np.ndarray,
+    old_xy: np.ndarray, new_xy: np.ndarray, max_distance_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of free, located rows of the same key within ``max_distance_m``: (old rows, new rows, distances)."""
     old_rows = np.flatnonzero(old_free & ~np.isnan(old_xy[:, 0]))
     new_rows = np.flatnonzero(new_free & ~np.isnan(new_xy[:, 0]))
@@ -236,7 +239,7 @@ def _near_pairs(old_key, new_key, old_free, new_free, old_xy, new_xy, max_distan
     # The key as a third coordinate, keys further apart than the largest distance: only pairs of one key are near.
     spacing = 2 * max_distance_m + 1
 
-    def tree(rows, xy, key):
+    def tree(rows: np.ndarray, xy: np.ndarray, key: np.ndarray) -> cKDTree:
         return cKDTree(np.column_stack([xy[rows], key[rows] * spacing]))
 
     found = tree(old_rows, old_xy, old_key).sparse_distance_matrix(
@@ -245,7 +248,10 @@ def _near_pairs(old_key, new_key, old_free, new_free, old_xy, new_xy, max_distan
     return old_rows[found["i"]], new_rows[found["j"]], found["v"].astype(float)
 
 
-def _same_township_pairs(old, new, old_key, new_key, old_free, new_free, old_xy, new_xy):
+def _same_township_pairs(
+    old: pd.DataFrame, new: pd.DataFrame, old_key: np.ndarray, new_key: np.ndarray,
+    old_free: np.ndarray, new_free: np.ndarray, old_xy: np.ndarray, new_xy: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of free rows of the same key and township, where one of the two has no position."""
     frames = []
     for frame, key, free, xy in ((old, old_key, old_free, old_xy), (new, new_key, new_free, new_xy)):
@@ -259,7 +265,10 @@ def _same_township_pairs(old, new, old_key, new_key, old_free, new_free, old_xy,
     return pairs["row_old"].to_numpy(dtype=int), pairs["row_new"].to_numpy(dtype=int)
 
 
-def _change_rows(old, new, partner, method, old_xy, new_xy, moved_m) -> pd.DataFrame:
+def _change_rows(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, partner: np.ndarray, method: np.ndarray,
+    old_xy: np.ndarray, new_xy: np.ndarray, moved_m: float,
+) -> pd.DataFrame:
     """The change table's rows: the old list in order (with partners), then the new list's other rows."""
     matched_new = np.zeros(len(new), bool)
     matched_new[partner[partner >= 0]] = True
@@ -332,11 +341,10 @@ def _changes(table: pd.DataFrame, distance: pd.Series, moved_m: float) -> np.nda
 
 def _details(table: pd.DataFrame) -> list[str]:
     """Why a row was left out (its status and message), else empty."""
-    details = []
-    for change, status, detail in zip(
-        table["change"],
-        table["_old_status"].where(table["_old_status"].notna(), table["_new_status"]),
-        table["_old_detail"].where(table["_old_status"].notna(), table["_new_detail"]),
-    ):
-        details.append(f"{status}: {detail}" if change == LEFT_OUT and detail else status if change == LEFT_OUT else "")
-    return details
+    on_old = table["_old_status"].notna()
+    statuses = table["_old_status"].where(on_old, table["_new_status"])
+    messages = table["_old_detail"].where(on_old, table["_new_detail"])
+    return [
+        (f"{status}: {message}" if message else str(status)) if change == LEFT_OUT else ""
+        for change, status, message in zip(table["change"], statuses, messages)
+    ]
