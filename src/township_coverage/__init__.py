@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
     from township_coverage.join import JoinResult, assign_points_to_townships
     from township_coverage.metrics import city_summary, coverage_table, roll_up
-    from township_coverage.pipeline import RunResult, output_names, run
+    from township_coverage.compare import compare_sites, compare_townships
+    from township_coverage.pipeline import CompareResult, RunResult, compare_configs, compare_site_lists, output_names, run
     from township_coverage.validation import Validation, validate_project
 
 #: Public name -> module that defines it.
@@ -38,6 +39,11 @@ _MODULES = {
     "coverage_table": "township_coverage.metrics",
     "roll_up": "township_coverage.metrics",
     "RunResult": "township_coverage.pipeline",
+    "CompareResult": "township_coverage.pipeline",
+    "compare_configs": "township_coverage.pipeline",
+    "compare_site_lists": "township_coverage.pipeline",
+    "compare_sites": "township_coverage.compare",
+    "compare_townships": "township_coverage.compare",
     "Validation": "township_coverage.validation",
     "output_names": "township_coverage.pipeline",
     "run": "township_coverage.pipeline",
@@ -45,6 +51,7 @@ _MODULES = {
 }
 
 __all__ = [
+    "CompareResult",
     "ConfigError",
     "CoverageError",
     "InputDataError",
@@ -56,6 +63,10 @@ __all__ = [
     "RunResult",
     "assign_points_to_townships",
     "city_summary",
+    "compare_configs",
+    "compare_site_lists",
+    "compare_sites",
+    "compare_townships",
     "coverage_table",
     "load_project",
     "output_names",

@@ -32,6 +32,8 @@ PALETTES = {
     "OrRd": ("#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#b30000", "#7f0000"),
 }
 YES_NO_COLOURS = {True: "#2c7fb8", False: "#e34a33"}
+#: ColorBrewer diverging BrBG, 7 classes: losses brown, no change grey, gains teal.
+DIVERGING_PALETTE = ("#8c510a", "#d8b365", "#f6e8c3", "#f5f5f5", "#c7eae5", "#5ab4ac", "#01665e")
 #: Natural breaks are exact up to this many distinct values (about 0.3 s);
 #: above it they are found on a sample of this many values.
 EXACT_BREAKS_LIMIT = 1000
@@ -88,6 +90,57 @@ INDICATORS = (
     ),
     Indicator("has_station", {"zh": "是否设有社工站", "en": "Has a station"}, {"zh": "", "en": ""}, "yes_no"),
 )
+
+
+#: Indicators of the map of changes between two site lists (``compare``), per township.
+CHANGE_INDICATORS = (
+    Indicator("net_change", {"zh": "站点净增减", "en": "Net change in sites"}, {"zh": "个", "en": "sites"}, "count"),
+    Indicator("opened", {"zh": "新增站点", "en": "Sites opened"}, {"zh": "个", "en": "sites"}, "count"),
+    Indicator("closed", {"zh": "撤销站点", "en": "Sites closed"}, {"zh": "个", "en": "sites"}, "count", palette="OrRd"),
+    Indicator("moved", {"zh": "迁移站点", "en": "Sites moved"}, {"zh": "个", "en": "sites"}, "count"),
+    Indicator("sites_after", {"zh": "现有站点", "en": "Sites now"}, {"zh": "个", "en": "sites"}, "count"),
+    Indicator("has_station_after", {"zh": "现设有社工站", "en": "Has a station now"}, {"zh": "", "en": ""}, "yes_no"),
+)
+
+
+def change_classes(values: pd.Series, *, lang: str) -> Classes:
+    """Classes of a whole-number change (gains and losses), diverging around no change.
+
+    No change is grey, losses brown and gains teal (:data:`DIVERGING_PALETTE`),
+    equal changes up or down in colours of equal strength. Up to a change
+    of 3 either way each value is a class; beyond, gains and losses are
+    split into three classes of equal width each.
+
+    Parameters
+    ----------
+    values
+        Change per township (missing values are "no data").
+    lang
+        Language of the legend labels.
+    """
+    known = values.dropna().astype(float)
+    largest = int(np.ceil(known.abs().max())) if len(known) else 0
+    width = max(1, int(np.ceil(largest / 3)))
+    uppers = [1, 2, 3][: max(largest, 0)] if largest <= 3 else [width, 2 * width, largest]
+    # Class of each value: 0 for no change, +k / -k for the k-th class up / down.
+    numbers = values.fillna(0).to_numpy(dtype=float)
+    magnitude = np.searchsorted(np.array(uppers, dtype=float), np.abs(numbers)) + 1
+    step = np.where(numbers == 0, 0, np.sign(numbers) * magnitude).astype(int)
+    colours = pd.Series(np.array(DIVERGING_PALETTE)[3 + step], index=values.index).where(values.notna(), NO_DATA_COLOUR)
+    lowers = [1, *[u + 1 for u in uppers[:-1]]]
+
+    def label(lower: int, upper: int, sign: str) -> str:
+        if lower == upper:
+            return f"{sign}{upper}"
+        return f"−{upper} – −{lower}" if sign == "−" else f"+{lower} – +{upper}"
+
+    classes = list(zip(range(1, len(uppers) + 1), lowers, uppers))
+    legend = [(DIVERGING_PALETTE[3 - k], label(lower, upper, "−")) for k, lower, upper in reversed(classes)]
+    legend.append((DIVERGING_PALETTE[3], "0"))
+    legend += [(DIVERGING_PALETTE[3 + k], label(lower, upper, "+")) for k, lower, upper in classes]
+    no_data = "无数据" if lang == "zh" else "no data"
+    bounds = tuple(float(-u) for u in uppers[::-1]) + (0.0,) + tuple(float(u) for u in uppers)
+    return Classes(colours, legend + _no_data_row(values, no_data), bounds)
 
 
 def indicator_by_column(column: str) -> Indicator:

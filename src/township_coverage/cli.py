@@ -305,3 +305,59 @@ def plan(
     click.echo("")
     for path in outcome.outputs:
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path, exists=True))
+@click.argument("new", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--project",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Project (project.toml or its folder) whose townships the lists are joined to, and whose site-layer "
+    "settings (columns, CRS, sheet) read a bare site table. Default: NEW if it is a project, else OLD if it is "
+    "one, else the embedded Linyi dataset.",
+)
+@_OUTPUT
+@_LANG
+@click.option(
+    "--moved-m", type=click.FloatRange(min=0), default=100.0, show_default=True,
+    help="A matched site whose position differs by more than this many metres has moved.",
+)
+@click.option(
+    "--match-within-m", type=click.FloatRange(min=0), default=2000.0, show_default=True,
+    help="Sites without a common id match by name and type only within this many metres (nearest pairs first).",
+)
+@_SKIP_INVALID
+@_NO_CACHE
+@_QUIET
+def compare(
+    old: Path, new: Path, project: Path | None, output: Path, lang: str, moved_m: float, match_within_m: float,
+    skip_invalid: bool | None, no_cache: bool, quiet: bool,
+) -> None:
+    """Compare an old and a new site list: which sites opened, closed or moved.
+
+    OLD and NEW are each a project (project.toml or its folder) or a site
+    table (.csv/.xlsx). Sites match by their own id where both lists have
+    ids, else by name and type, nearest first. Writes compare_sites.csv
+    (every row of both lists once), compare_townships.csv, compare.xlsx
+    and compare.html (a map of the changes).
+    """
+    from township_coverage.pipeline import compare_configs, compare_site_lists
+
+    try:
+        old_config, new_config = compare_configs(old, new, project=project, output_dir=output)
+        result = compare_site_lists(
+            old_config, new_config, lang=lang, moved_m=moved_m, max_distance_m=match_within_m,
+            skip_invalid=skip_invalid, use_cache=not no_cache, progress=_progress(lang, quiet),
+        )
+    except CoverageError as error:
+        raise click.ClickException(str(error)) from None
+    for warning in result.warnings:
+        click.echo(str(warning), err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(result.summary)
+    click.echo("")
+    for path in result.outputs:
+        click.echo(f"wrote {path}")

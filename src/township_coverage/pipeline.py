@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -22,8 +23,8 @@ from township_coverage import scale
 from township_coverage.report import staticmap
 from township_coverage.cache import Cache, output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
-from township_coverage.errors import ConfigError, InputDataError
-from township_coverage.inputs.config import LayerConfig, ProjectConfig
+from township_coverage.errors import ConfigError, InputDataError, Problem
+from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
 from township_coverage.inputs.dates import step_label
 from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
@@ -969,3 +970,230 @@ def _newly_covered_villages(villages, existing, new_sites, radius_km) -> gpd.Geo
         return hit
 
     return villages[within(new_sites) & ~within(existing)]
+
+
+# --- compare: last year's site list against this year's ------------------------------
+
+#: File endings of a site table that ``compare`` takes in place of a project.
+SITE_TABLE_SUFFIXES = (".csv", ".xlsx")
+COMPARE_MAP_FILE = "compare.html"
+#: Beside ``compare.html``, the scripts a large map of changes loads.
+COMPARE_DATA_FOLDER = "compare_data"
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """Two site lists compared, and the files written.
+
+    Attributes
+    ----------
+    changes
+        One row per matched pair and per unmatched or left-out row
+        (:func:`township_coverage.compare.compare_sites`).
+    townships
+        Per township: sites before and after, opened, closed, moved
+        (:func:`township_coverage.compare.compare_townships`).
+    counts
+        Rows per change.
+    summary
+        The text summary printed on the terminal.
+    outputs
+        Files written.
+    warnings
+        Warnings about either list or the townships.
+    notes
+        Rows left out (lenient mode), one line per list.
+    """
+
+    changes: pd.DataFrame
+    townships: pd.DataFrame
+    counts: pd.Series
+    summary: str
+    outputs: tuple[Path, ...]
+    warnings: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def compare_output_names() -> tuple[str, ...]:
+    """Names of the files ``compare`` writes into the output folder."""
+    from township_coverage.report.compare import COMPARE_TABLE_FILES
+
+    return (*COMPARE_TABLE_FILES, COMPARE_MAP_FILE)
+
+
+def compare_configs(
+    old: Path, new: Path, *, project: Path | None = None, output_dir: Path = Path("maps")
+) -> tuple[ProjectConfig, ProjectConfig]:
+    """The two projects whose site layers are the old and the new list, with one township layer.
+
+    Parameters
+    ----------
+    old, new
+        Each a project (``project.toml`` or its folder), whose site layer
+        is the list, or a site table (CSV/XLSX), read with the site-layer
+        settings (columns, CRS, sheet) of the base project.
+    project
+        The base project: townships, counties and settings. By default
+        ``new`` if it is a project, else ``old`` if it is one, else the
+        embedded Linyi project.
+    output_dir
+        Where the outputs go.
+
+    Raises
+    ------
+    ConfigError
+        If a path is neither a project nor a site table, or a project file
+        has errors.
+    """
+    old_is_project, new_is_project = _is_project(old, "OLD"), _is_project(new, "NEW")
+    if project is None:
+        project = new if new_is_project else old if old_is_project else None
+    base = load_project(project, output_dir=output_dir)
+
+    def with_sites(path: Path, is_project: bool) -> ProjectConfig:
+        sites = load_project(path).sites if is_project else replace(base.sites, path=Path(path).resolve())
+        return replace(base, sites=sites, villages=None)
+
+    return with_sites(old, old_is_project), with_sites(new, new_is_project)
+
+
+def _is_project(path: Path, label: str) -> bool:
+    """Whether ``path`` is a project (a ``.toml`` file or a folder) rather than a site table."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() == ".toml":
+        return True
+    if path.suffix.lower() in SITE_TABLE_SUFFIXES:
+        return False
+    raise ConfigError(
+        f"{label} {str(path)!r} is neither a project (project.toml or its folder) nor a site table "
+        f"({', '.join(SITE_TABLE_SUFFIXES)})"
+    )
+
+
+def compare_site_lists(
+    old: ProjectConfig,
+    new: ProjectConfig,
+    *,
+    lang: str = "zh",
+    moved_m: float = 100.0,
+    max_distance_m: float = 2000.0,
+    offline: bool = True,
+    skip_invalid: bool | None = None,
+    use_cache: bool = True,
+    progress: Progress = SILENT,
+) -> CompareResult:
+    """Compare an old and a new site list and write the changes.
+
+    Both lists are read, checked and joined to the townships of ``new``
+    (:func:`validated_project`), then matched
+    (:func:`township_coverage.compare.compare_sites`). Writes
+    ``compare_sites.csv``, ``compare_townships.csv``, ``compare.xlsx`` and
+    ``compare.html`` into ``new.output_dir``, all or none.
+
+    Parameters
+    ----------
+    old, new
+        Projects that differ in their site layer (:func:`compare_configs`).
+    lang
+        Language of the tables, the map and the summary (``"zh"`` or ``"en"``).
+    moved_m
+        A matched site farther than this (metres) from its old position has moved.
+    max_distance_m
+        Largest distance between two sites matched by name and type.
+    offline
+        Inline the map's JS/CSS (default) instead of linking to CDNs.
+    skip_invalid
+        Leave rows with errors out instead of refusing the input (default:
+        the project's ``[join] skip_invalid``); they are listed as left out.
+    use_cache
+        Reuse the checked townships and lists of an earlier run.
+    progress
+        Where to report each long step.
+
+    Raises
+    ------
+    InputDataError
+        Listing every error in both lists and the townships; nothing is written.
+    OutputError
+        If the output folder cannot take the outputs.
+    """
+    from township_coverage.compare import LEFT_OUT, change_counts, compare_sites, compare_townships
+    from township_coverage.report.compare import CHANGE_LABELS, compare_summary, write_compare_tables
+    from township_coverage.webmap import MapOptions, map_side_files, render_map
+    from township_coverage.webmap.changes import build_change_map
+
+    output_dir = new.output_dir
+    prepare_output_folder(output_dir, compare_output_names())
+    progress = progress.with_levels(new.levels)
+    checked = [validated_project(config, use_cache=use_cache, progress=progress) for config in (old, new)]
+    skip = new.skip_invalid if skip_invalid is None else skip_invalid
+    _refuse_errors_of_either(*checked, skip_invalid=skip)
+    townships = checked[1].townships
+    with progress.step("compare"):
+        changes = compare_sites(
+            *(_compared_rows(validation) for validation in checked), townships=townships,
+            moved_m=moved_m, max_distance_m=max_distance_m,
+        )
+        per_township = compare_townships(changes, townships)
+        counts = change_counts(changes)
+    labels = _list_labels(old.sites.path, new.sites.path)
+    notes = tuple(_left_out_note(label, changes, side, lang) for label, side in zip(labels, ("old", "new"))
+                  if ((changes["change"] == LEFT_OUT) & changes[f"{side}_row"].notna()).any())
+    with progress.step("compare_map"):
+        shapes = per_township.join(townships.set_index("township_code")[["geometry"]])
+        title = f"{new.name}：站点变化" if lang == "zh" else f"{new.name}: changes in sites"
+        try:
+            fmap = build_change_map(
+                gpd.GeoDataFrame(shapes, geometry="geometry", crs=townships.crs), changes, title=title,
+                change_labels=dict(CHANGE_LABELS[lang]),
+                schematic=checked[0].schematic or checked[1].schematic, sources=new.attribution, notes=notes,
+                options=MapOptions(lang=lang, offline=offline, levels=new.levels, data_folder=COMPARE_DATA_FOLDER),
+                remember=output_cache(output_dir, enabled=use_cache).get_or_compute,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    side_files = map_side_files(fmap)
+    with staged_outputs(output_dir, [*compare_output_names(), *_top_folders(side_files)]) as staging:
+        with progress.step("compare_files"):
+            written = write_compare_tables(changes, per_township, staging, lang=lang, levels=new.levels)
+            (staging / COMPARE_MAP_FILE).write_text(render_map(fmap), encoding="utf-8")
+            written += [staging / COMPARE_MAP_FILE, *_write_side_files(side_files, staging)]
+    summary = compare_summary(counts, old=labels[0], new=labels[1], moved_m=moved_m, lang=lang)
+    warnings = tuple(dict.fromkeys(p for validation in checked for p in validation.warnings))
+    outputs = tuple(output_dir / path.name for path in written)
+    return CompareResult(changes, per_township, counts, summary, outputs, warnings, notes)
+
+
+def _refuse_errors_of_either(old: Validation, new: Validation, *, skip_invalid: bool) -> None:
+    """:class:`InputDataError` listing the errors of both lists (and of the townships once) that stop the comparison."""
+    sources = {f"{side}_sites": v.sources["sites"] for side, v in (("old", old), ("new", new)) if "sites" in v.sources}
+    problems = tuple(dict.fromkeys([*old.problems, *new.problems]))
+    both = Validation(new.townships, new.counties, None, None, problems, MappingProxyType(sources))
+    refuse_blocking_errors(both, skip_invalid=skip_invalid)
+
+
+def _compared_rows(validation: Validation) -> gpd.GeoDataFrame:
+    """Every row of a validated site list, with ``own_id``: whether its id is the list's own, not made from file and row."""
+    points = validation.site_join.points
+    source = validation.sources["sites"]
+    has_ids = "site_id" in source.headers
+    own = points["site_id"].astype(str) != source.row_ids(points["_row"].astype(int))
+    return points.assign(own_id=own & has_ids)
+
+
+def _list_labels(old: Path, new: Path) -> tuple[str, str]:
+    """How the two lists are named in messages: their file names, with their folders when the names are equal."""
+    if old.name == new.name:
+        return f"{old.parent.name}/{old.name}", f"{new.parent.name}/{new.name}"
+    return old.name, new.name
+
+
+def _left_out_note(label: str, changes: pd.DataFrame, side: str, lang: str) -> str:
+    """One line saying how many rows of a list were left out because of errors."""
+    from township_coverage.compare import LEFT_OUT
+
+    rows = changes[f"{side}_row"].notna()
+    count, total = int(((changes["change"] == LEFT_OUT) & rows).sum()), int(rows.sum())
+    if lang == "zh":
+        return f"{label}：{total} 行中有 {count} 行因有误未计入（见 compare_sites.csv）"
+    return f"{label}: {count} of {total} rows were left out because of errors (see compare_sites.csv)"

@@ -46,6 +46,9 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
         "report_docx": "写出 Word 报告",
         "workbook": "写出 Excel 工作簿",
         "validation": "写出校验结果",
+        "compare": "比对新旧站点名单",
+        "compare_map": "生成站点变化地图",
+        "compare_files": "写出站点变化表格与地图",
     },
     "en": {
         "cached_townships": "Reading the townships as checked in an earlier run (cache)",
@@ -69,6 +72,9 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
         "report_docx": "Writing the Word report",
         "workbook": "Writing the Excel workbook",
         "validation": "Writing the validation results",
+        "compare": "Matching the old and the new site list",
+        "compare_map": "Building the map of changes",
+        "compare_files": "Writing the tables and the map of changes",
     },
 }
 

@@ -1,10 +1,20 @@
 """Interactive Folium maps that work offline."""
 
-from township_coverage.webmap.build import BASEMAPS, MapOptions, PointLayer, build_coverage_map, map_side_files, render_map, save_map
+from township_coverage.webmap.build import (
+    BASEMAPS,
+    LineLayer,
+    MapOptions,
+    PointLayer,
+    build_coverage_map,
+    map_side_files,
+    render_map,
+    save_map,
+)
 from township_coverage.webmap.timeline import TimelineStep, build_timeline_map
 
 __all__ = [
     "BASEMAPS",
+    "LineLayer",
     "MapOptions",
     "PointLayer",
     "TimelineStep",

@@ -31,7 +31,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from township_coverage.classes import Classes, classify_table
+from township_coverage.classes import INDICATORS, Classes, Indicator, classify_table
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
@@ -115,6 +115,28 @@ class PointLayer:
     radius: int = 6
 
 
+@dataclass(frozen=True)
+class LineLayer:
+    """An extra layer of lines drawn on the map (e.g. sites moved from their old to their new position).
+
+    Attributes
+    ----------
+    label
+        Name in the layer control (plain text).
+    lines
+        WGS84 lines with a ``name`` column, shown as tooltip (plain text).
+    colour
+        Line colour.
+    weight
+        Line width in pixels.
+    """
+
+    label: str
+    lines: gpd.GeoDataFrame
+    colour: str
+    weight: int = 3
+
+
 def build_coverage_map(
     table: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -125,10 +147,11 @@ def build_coverage_map(
     schematic: bool = False,
     sources: str = "",
     notes: Sequence[str] = (),
-    extra_layers: Sequence[PointLayer] = (),
+    extra_layers: Sequence[PointLayer | LineLayer] = (),
     options: MapOptions = MapOptions(),
     classified: Mapping[str, Classes] | None = None,
     remember: page_data.Remember | None = None,
+    indicators: Sequence[Indicator] = INDICATORS,
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
@@ -155,7 +178,7 @@ def build_coverage_map(
         Further notices shown with the schematic one (plain text), e.g.
         how many input rows were left out.
     extra_layers
-        Further point layers (e.g. proposed rooms), drawn above the sites.
+        Further point or line layers (e.g. proposed rooms), drawn above the sites.
     options
         Language, basemap, offline assets, classes, size budget.
     classified
@@ -166,6 +189,11 @@ def build_coverage_map(
         ``remember(kind, key_parts, compute)`` keeps expensive results for
         later runs (the pipeline passes its cache's ``get_or_compute``):
         here the simplified township topology, keyed by the borders.
+    indicators
+        The indicators to switch between, the first shown at start; by
+        default those of :data:`township_coverage.classes.INDICATORS`.
+        ``table`` has their columns and ``classified`` (required for
+        others) their classes.
 
     Returns
     -------
@@ -178,12 +206,12 @@ def build_coverage_map(
     """
     check_options(options)
     if classified is None:
-        classified = classify_table(table, options.classes, lang=options.lang)
+        classified = classify_table(table, options.classes, lang=options.lang, columns=[i.column for i in indicators])
     scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
     return fit_size_budget(
         lambda tolerance: build_page(
             table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
-            scale, tolerance, remember,
+            scale, tolerance, remember, indicators=indicators,
         ),
         scale.tolerance,
         options.size_budget_kb,
@@ -259,7 +287,8 @@ def save_map(fmap: folium.Map, path: Path) -> list[Path]:
 
 def build_page(
     table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified, scale,
-    tolerance, remember, *, palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None,
+    tolerance, remember, *, indicators: Sequence[Indicator] = INDICATORS,
+    palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None,
 ) -> folium.Map:
     """The page of :func:`build_coverage_map` at one border tolerance (arguments as there).
 
@@ -275,7 +304,7 @@ def build_page(
     fmap.get_root().header.add_child(Element(_CSS), name="tc_css")
     _add_basemap(fmap, options.basemap, text)
     for layer in extra_layers:
-        _point_layer(layer, shift).add_to(fmap)
+        (_line_layer(layer, shift) if isinstance(layer, LineLayer) else _point_layer(layer, shift)).add_to(fmap)
     layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
     positions = pd.Index(table.index.astype(str))
@@ -289,7 +318,7 @@ def build_page(
         "bounds": [[lat_min, lon_min], [lat_max, lon_max]],
         "text": text,
         "townships": townships,
-        "indicators": page_data.indicators(table, lang, classified, palettes=palettes),
+        "indicators": page_data.indicators(table, lang, classified, indicators, palettes=palettes),
         "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
         "sites": page_data.site_layers(sites, positions, lang, scale.grid),
@@ -500,7 +529,22 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
 
 
+def _line_layer(layer: LineLayer, shift: bool) -> folium.GeoJson:
+    lines = _display(layer.lines, shift)
+    frame = gpd.GeoDataFrame(
+        {"tip": [html.escape(str(n)) for n in lines["name"]]}, geometry=lines.geometry.to_numpy(), crs="EPSG:4326"
+    )
+    swatch = f'<span class="tc-symbol" style="background:{layer.colour};height:3px;border:0;box-shadow:none"></span>'
+    colour, weight = layer.colour, layer.weight
+    return folium.GeoJson(
+        _points_geojson(frame),
+        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
+        style_function=lambda _: {"color": colour, "weight": weight, "opacity": 0.9},
+        on_each_feature=JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip); }"),
+    )
+
+
 def _points_geojson(frame: gpd.GeoDataFrame) -> dict:
-    """GeoJSON dict of points, coordinates rounded to about 1 m."""
+    """GeoJSON dict of points (or lines), coordinates rounded to about 1 m."""
     geometry = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, COORDINATE_DECIMALS))
     return json.loads(frame.set_geometry(geometry).to_json(drop_id=True, ensure_ascii=False))

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import shapely
 
 from township_coverage.cache import Remember
-from township_coverage.classes import INDICATORS, Classes
+from township_coverage.classes import INDICATORS, Classes, Indicator
 from township_coverage.geometry import (
     CoverageTopology,
     arcs_between_groups,
@@ -305,17 +305,17 @@ def _split_varints(values: np.ndarray, group_starts: np.ndarray) -> list[str]:
 
 
 def indicators(
-    table: pd.DataFrame, lang: str, classified: Mapping[str, Classes], *,
+    table: pd.DataFrame, lang: str, classified: Mapping[str, Classes], shown: Sequence[Indicator] = INDICATORS, *,
     palettes: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict]:
-    """Per indicator: label, legend (escaped HTML), kind and unit, display values, class letters and colours.
+    """Per indicator of ``shown``: label, legend (escaped HTML), kind and unit, display values, class letters and colours.
 
     ``palettes`` (by column) fixes the colours the class letters stand for,
     e.g. the same for every step of a timeline; by default the colours
     present in ``table``.
     """
     result = []
-    for indicator in INDICATORS:
+    for indicator in shown:
         classes = classified[indicator.column]
         unit = indicator.unit[lang]
         title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
