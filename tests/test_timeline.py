@@ -187,3 +187,34 @@ def test_the_time_slider_map_has_the_steps_of_the_table(dated_project, tmp_path)
     city = _read(out / "timeline.csv").query("县区 == '全市'")
     assert [step["label"] for step in steps] == list(city["时间点"]) == ["2021年末", "2022年末", "2023年末"]
     assert "timeline.html" in [path.name for path in sorted(out.iterdir())]
+
+
+def test_the_reports_show_the_changes_of_the_last_comparison(tmp_path):
+    """Last year's list lacked R3 (双角乡, 甲县) and had R1 about 700 m away on the island."""
+    pytest.importorskip("docx")
+    project = write_multipart_project(tmp_path)
+    sites = pd.read_csv(tmp_path / "sites.csv", dtype=str, keep_default_na=False)
+    old = sites[sites["site_id"] != "R3"].copy()
+    old.loc[old["site_id"] == "R1", ["lon", "lat"]] = ["118.077", "34.977"]
+    old.to_csv(tmp_path / "sites_last_year.csv", index=False)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    compared = runner.invoke(main, ["compare", str(tmp_path / "sites_last_year.csv"), str(project), "--output", str(out),
+                                    "-q"])
+    assert compared.exit_code == 0, compared.output
+    reported = runner.invoke(main, ["report", "--project", str(project), "--output", str(out), "--format", "html,docx",
+                                    "-q"])
+    assert reported.exit_code == 0, reported.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    expected = [
+        "全市：站点由8个变为9个，其中新增1个、撤销0个、迁移1个。",
+        "甲县：站点由6个变为7个，其中新增1个、撤销0个、迁移1个。",
+        "乙县：站点由2个变为2个，其中新增0个、撤销0个、迁移0个。",
+    ]
+    for sentence in expected:
+        assert f"<p>{sentence}</p>" in page
+    assert "各时间点全市指标" not in page  # the list has no dates: only the changes
+    import docx
+
+    paragraphs = [p.text for p in docx.Document(out / "report.docx").paragraphs]
+    assert all(sentence in paragraphs for sentence in expected)

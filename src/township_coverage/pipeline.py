@@ -448,7 +448,7 @@ def run(
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
             write_csv(validation_table(validation), staging / VALIDATION_FILE)
             written.append(staging / VALIDATION_FILE)
-        section = None
+        section = ProgressSection()
         if over_time is not None:
             with progress.step("timeline_files"):
                 files, section = _write_timeline(
@@ -457,6 +457,7 @@ def run(
                 )
                 (staging / TIMELINE_MAP_FILE).write_text(render_map(timeline_map), encoding="utf-8")
             written += [*files, staging / TIMELINE_MAP_FILE]
+        section = _with_last_comparison(section, config, lang=lang)
         with progress.step("map_files"):
             map_html = render_map(fmap)  # rendered once: the embeddable page is the same page
             for name in (MAP_FILE, EMBED_FILE):
@@ -473,7 +474,7 @@ def run(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
             atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
-            timeline=over_time, progress_section=section,
+            timeline=over_time, progress_section=None if section.empty else section,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
@@ -718,7 +719,7 @@ def _can_draw_charts() -> bool:
 def _write_timeline(
     timeline: Timeline, folder: Path, *, title: str, footer: str, lang: str, levels, chart: bool,
 ) -> tuple[list[Path], ProgressSection]:
-    """Write ``timeline.csv`` and the chart; the reports' progress section."""
+    """Write ``timeline.csv`` and the chart; the timeline's part of the reports' progress section."""
     from township_coverage.report.chart import draw_progress_chart
 
     every = timeline.every
@@ -736,6 +737,18 @@ def _write_timeline(
         caption=caption,
     )
     return written, section
+
+
+def _with_last_comparison(section: ProgressSection, config: ProjectConfig, *, lang: str) -> ProgressSection:
+    """``section`` with the changes per county of the last ``compare`` run in the output folder, if any."""
+    from township_coverage.report.compare import COMPARE_TABLE_FILES, changes_by_county, read_compare_townships
+    from township_coverage.report.tables import WHOLE_AREA
+
+    townships = read_compare_townships(config.output_dir / COMPARE_TABLE_FILES[1], config.levels)
+    if townships is None:
+        return section
+    table, sentences = changes_by_county(townships, lang=lang, whole_area=WHOLE_AREA[lang], levels=config.levels)
+    return replace(section, change_sentences=sentences, change_table=table)
 
 
 def _notice(validation: Validation, lang: str) -> str:

@@ -129,3 +129,59 @@ def compare_summary(counts: pd.Series, *, old: str, new: str, moved_m: float, la
             note = f"（相距超过 {moved_m:g} 米）" if lang == "zh" else f" (more than {moved_m:g} m)"
         lines.append(f"  {labels[change]}: {counts[change]:,}{note}")
     return "\n".join(lines)
+
+
+# --- the last comparison in the reports -----------------------------------------------
+
+#: Figures of ``compare_townships.csv`` the reports sum per county.
+COUNTY_FIGURES = ("sites_before", "sites_after", "opened", "closed", "moved")
+_READ_BACK = ("county_code", "county_name", *COUNTY_FIGURES, "has_station_before", "has_station_after")
+
+
+def read_compare_townships(path: Path, levels: LevelNames = LevelNames()) -> pd.DataFrame | None:
+    """The per-township table of the last ``compare`` run in a folder, with standard column names.
+
+    It may have been written in either language. ``None`` when the file
+    is absent or is not such a table.
+    """
+    if not path.exists():
+        return None
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    empty = pd.DataFrame(columns=list(_READ_BACK), index=pd.Index([], name="township_code"))
+    for lang in CHANGE_LABELS:
+        headers = compare_townships_table(empty, lang=lang, levels=levels).columns[1:]  # after the township code
+        if set(headers) <= set(table.columns):
+            frame = table[list(headers)].set_axis(list(_READ_BACK), axis=1)
+            figures = frame[list(COUNTY_FIGURES)].apply(pd.to_numeric, errors="coerce")
+            if figures.isna().any().any():
+                return None
+            return frame.assign(**{column: figures[column].astype(int) for column in COUNTY_FIGURES})
+    return None
+
+
+def changes_by_county(
+    townships: pd.DataFrame, *, lang: str, whole_area: str, levels: LevelNames = LevelNames(),
+) -> tuple[pd.DataFrame, list[str]]:
+    """Sites before and after, opened, closed and moved, for the whole area and each county; and a sentence each.
+
+    Parameters
+    ----------
+    townships
+        As :func:`read_compare_townships` returns it.
+    whole_area
+        The name of the whole area's row.
+    """
+    counties = townships.groupby(["county_code", "county_name"], sort=True)[list(COUNTY_FIGURES)].sum()
+    rows = pd.concat([counties.sum().to_frame(("", whole_area)).T, counties])
+    sentences = [_change_sentence(name, row, lang) for (_, name), row in rows.iterrows()]
+    labels = {**column_labels(lang, levels), **relabel_values(_TOWNSHIP_LABELS[lang], levels, lang)}
+    table = rows.reset_index(level=0, drop=True).rename_axis("county_name").reset_index()
+    return table.rename(columns=labels), sentences
+
+
+def _change_sentence(name: str, row: pd.Series, lang: str) -> str:
+    """How many sites an area had before and has now, and what opened, closed and moved."""
+    before, after, opened, closed, moved = (int(row[column]) for column in COUNTY_FIGURES)
+    if lang == "zh":
+        return f"{name}：站点由{before:,}个变为{after:,}个，其中新增{opened:,}个、撤销{closed:,}个、迁移{moved:,}个。"
+    return f"{name}: {before:,} sites before and {after:,} now; {opened:,} opened, {closed:,} closed, {moved:,} moved."

@@ -50,11 +50,17 @@ def write_report_docx(content: ReportContent, path: Path, *, township_table: boo
         document.add_heading(text["progress"], level=1)
         for sentence in content.progress.sentences:
             document.add_paragraph(sentence)
-        document.add_paragraph(text["progress_table"])
-        _add_table(document, content.progress.table, font_size=8)
+        if content.progress.table is not None:
+            document.add_paragraph(text["progress_table"])
+            _add_table(document, content.progress.table, font_size=8)
         if content.progress.chart is not None:
             document.add_picture(str(content.progress.chart), width=Cm(MAP_WIDTH_CM))
             document.add_paragraph(content.progress.caption, style="Caption")
+        if content.progress.change_table is not None:
+            document.add_heading(text["changes"], level=2)
+            for sentence in content.progress.change_sentences:
+                document.add_paragraph(sentence)
+            _add_table(document, content.progress.change_table, font_size=8)
 
     document.add_heading(text["map"], level=1)
     for image, caption in content.static_maps:

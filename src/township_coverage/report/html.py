@@ -30,6 +30,7 @@ TEXT = {
         "map_linked": "交互地图较大，这里显示的是与本报告同一文件夹中的 {file}；移动或发送本报告时请连同 {file} 一起。",
         "townships_left_out": "乡镇表共 {rows:,} 行，未列于此；全表见 township_coverage.csv 与 coverage.xlsx。",
         "progress": "建设进展", "progress_table": "各时间点全市指标（各县区见 timeline.csv）",
+        "changes": "与上一份站点名单相比（最近一次 compare 的结果，见 compare_sites.csv、compare_townships.csv）",
     },
     "en": {
         "summary": "City summary", "figure": "Figure", "computed": "Computed", "published": "Published",
@@ -41,6 +42,7 @@ TEXT = {
         "townships_left_out": "The township table has {rows:,} rows and is not listed here; "
         "the whole table is in township_coverage.csv and coverage.xlsx.",
         "progress": "Progress", "progress_table": "The whole area at each step (each county in timeline.csv)",
+        "changes": "Against the previous site list (the last compare run; see compare_sites.csv, compare_townships.csv)",
     },
 }
 
@@ -75,7 +77,10 @@ def render_report_html(content: ReportContent, *, map_html: str = "", map_link: 
         validation_table=_table(content.validation_counts.reset_index()),
         problems_table=_table(content.problems) if len(content.problems) else "",
         progress=progress,
-        progress_table=_table(progress.table) if progress is not None else "",
+        progress_table=_table(progress.table) if progress is not None and progress.table is not None else "",
+        changes_table=(
+            _table(progress.change_table) if progress is not None and progress.change_table is not None else ""
+        ),
         progress_chart=_data(progress.chart) if progress is not None and progress.chart is not None else "",
     )
 

@@ -338,24 +338,36 @@ class ReportContent:
 
 @dataclass(frozen=True)
 class ProgressSection:
-    """The build-out over time, as the reports show it.
+    """The build-out over time and the changes since the last list, as the reports show them.
 
     Attributes
     ----------
     sentences
-        One for the whole area, then one per county (:func:`progress_sentences`).
+        From the timeline: one for the whole area, then one per county (:func:`progress_sentences`).
     table
-        The whole area's figures at each step, formatted (:func:`progress_report_table`).
+        From the timeline: the whole area's figures at each step (:func:`progress_report_table`).
     chart
-        The chart's PNG file, when it was drawn.
+        The timeline's chart (PNG), when it was drawn.
     caption
         The chart's caption.
+    change_sentences
+        From the last ``compare`` run in the output folder: one for the
+        whole area, then one per county.
+    change_table
+        The same as a table.
     """
 
-    sentences: list[str]
-    table: pd.DataFrame
-    chart: Path | None
-    caption: str
+    sentences: Sequence[str] = ()
+    table: pd.DataFrame | None = None
+    chart: Path | None = None
+    caption: str = ""
+    change_sentences: Sequence[str] = ()
+    change_table: pd.DataFrame | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is neither a timeline nor a comparison to show."""
+        return not self.sentences and not self.change_sentences
 
 
 #: Columns of the progress table of the reports.
