@@ -218,3 +218,12 @@ def test_the_reports_show_the_changes_of_the_last_comparison(tmp_path):
 
     paragraphs = [p.text for p in docx.Document(out / "report.docx").paragraphs]
     assert all(sentence in paragraphs for sentence in expected)
+
+
+def test_a_plan_keeps_the_sites_open_today(dated_project, tmp_path):
+    from township_coverage.pipeline import plan_rooms
+
+    outcome = plan_rooms(load_project(dated_project, output_dir=tmp_path / "out"), new_rooms=1)
+    # R4 (飞地镇, closed 2024-06-30) is no room any more: the other three rooms and the five stations stay.
+    assert outcome.before["community_rooms"].sum() == 3
+    assert outcome.before["stations"].sum() == 5

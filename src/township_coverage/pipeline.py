@@ -858,8 +858,9 @@ def plan_rooms(
 
     Exactly one of ``new_rooms`` (maximal covering with K rooms) and
     ``target_share`` (fewest rooms reaching a covered share) is given.
-    Existing rooms and stations stay; candidates are villages without a
-    room (or those listed in ``candidates``), minus those in ``exclude``.
+    Existing rooms and stations stay (of a list with dates, those open
+    today); candidates are villages without a room (or those listed in
+    ``candidates``), minus those in ``exclude``.
     With ``use_cache``, checked inputs of an earlier run with the same
     input files and settings are reused (:func:`validated_project`).
     ``progress`` reports reading and checking the inputs.
@@ -887,7 +888,8 @@ def plan_rooms(
     radius_km = config.radius_km if radius_km is None else radius_km
     villages = validation.village_join.usable()
     villages = villages[villages.geometry.notna()]
-    sites = validation.site_join.usable()
+    dated = sites_as_of(validation.site_join.usable(), None, lang=lang)  # a dated list: the sites open today
+    sites, left_out = dated.sites, [*left_out, *dated.notes]
     existing = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
     pool = _candidate_villages(villages, sites, candidates, exclude)
     by_population = villages["population"].notna().all()
