@@ -140,15 +140,21 @@ def _progress(lang: str, quiet: bool):
     return Progress(lang, enabled=not quiet)
 
 
-def _report_result(result) -> None:
-    for warning in result.validation.warnings:
+def _say_outcome(*, warnings, notes, summary: str, outputs) -> None:
+    """Warnings and notes on stderr, then the summary and the files written."""
+    for warning in warnings:
         click.echo(str(warning), err=True)
-    for note in result.notes:
+    for note in notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(result.summary)
+    click.echo(summary)
     click.echo("")
-    for path in result.outputs:
+    for path in outputs:
         click.echo(f"wrote {path}")
+
+
+def _report_result(result) -> None:
+    _say_outcome(warnings=result.validation.warnings, notes=result.notes, summary=result.summary,
+                 outputs=result.outputs)
     embed = next((p for p in result.outputs if p.name == "embed.html"), None)
     if embed is not None:
         click.echo("")
@@ -299,12 +305,7 @@ def plan(
         )
     except (CoverageError, PlanningError) as error:
         raise click.ClickException(str(error)) from None
-    for note in outcome.notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(outcome.summary)
-    click.echo("")
-    for path in outcome.outputs:
-        click.echo(f"wrote {path}")
+    _say_outcome(warnings=(), notes=outcome.notes, summary=outcome.summary, outputs=outcome.outputs)
 
 
 @main.command()
@@ -353,11 +354,4 @@ def compare(
         )
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
-    for warning in result.warnings:
-        click.echo(str(warning), err=True)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(result.summary)
-    click.echo("")
-    for path in result.outputs:
-        click.echo(f"wrote {path}")
+    _say_outcome(warnings=result.warnings, notes=result.notes, summary=result.summary, outputs=result.outputs)
