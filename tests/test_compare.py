@@ -348,3 +348,10 @@ def test_the_map_draws_opened_closed_and_moved_sites(two_lists, tmp_path: Path):
         assert json.dumps(label)[1:-1] in page, label
     assert map_settings(page)["indicators"][0]["label"] == "站点净增减"
     assert '"LineString"' in page and "[118.072, 34.972], [118.078, 34.978]" in page
+
+
+def test_change_classes_of_larger_changes_are_ordered_ranges_ending_at_the_largest():
+    four = change_classes(pd.Series([-4.0, -1.0, 0.0, 3.0]), lang="en")
+    assert [label for _, label in four.legend] == ["−4 – −3", "−2 – −1", "0", "+1 – +2", "+3 – +4"]
+    seven = change_classes(pd.Series([-7.0, 0.0, 2.0]), lang="en")
+    assert [label for _, label in seven.legend] == ["−7", "−6 – −4", "−3 – −1", "0", "+1 – +3", "+4 – +6", "+7"]

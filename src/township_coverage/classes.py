@@ -109,7 +109,8 @@ def change_classes(values: pd.Series, *, lang: str) -> Classes:
     No change is grey, losses brown and gains teal (:data:`DIVERGING_PALETTE`),
     equal changes up or down in colours of equal strength. Up to a change
     of 3 either way each value is a class; beyond, gains and losses are
-    split into three classes of equal width each.
+    split into up to three classes of equal width (the last one ending at
+    the largest change).
 
     Parameters
     ----------
@@ -121,7 +122,7 @@ def change_classes(values: pd.Series, *, lang: str) -> Classes:
     known = values.dropna().astype(float)
     largest = int(np.ceil(known.abs().max())) if len(known) else 0
     width = max(1, int(np.ceil(largest / 3)))
-    uppers = [1, 2, 3][: max(largest, 0)] if largest <= 3 else [width, 2 * width, largest]
+    uppers = [1, 2, 3][: max(largest, 0)] if largest <= 3 else sorted({width, 2 * width, largest})
     # Class of each value: 0 for no change, +k / -k for the k-th class up / down.
     numbers = values.fillna(0).to_numpy(dtype=float)
     magnitude = np.searchsorted(np.array(uppers, dtype=float), np.abs(numbers)) + 1
