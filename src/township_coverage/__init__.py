@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from township_coverage.errors import ConfigError, CoverageError, InputDataError, OutputError, Problem
     from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
     from township_coverage.join import JoinResult, assign_points_to_townships
-    from township_coverage.metrics import city_summary, coverage_table, roll_up
+    from township_coverage.inputs.dates import parse_dates
+    from township_coverage.metrics import city_summary, coverage_table, roll_up, sites_open_on
     from township_coverage.compare import compare_sites, compare_townships
-    from township_coverage.pipeline import CompareResult, RunResult, compare_configs, compare_site_lists, output_names, run
+    from township_coverage.pipeline import (
+        CompareResult, RunResult, Timeline, build_timeline, compare_configs, compare_site_lists, output_names, run,
+    )
     from township_coverage.validation import Validation, validate_project
 
 #: Public name -> module that defines it.
@@ -38,6 +41,10 @@ _MODULES = {
     "city_summary": "township_coverage.metrics",
     "coverage_table": "township_coverage.metrics",
     "roll_up": "township_coverage.metrics",
+    "sites_open_on": "township_coverage.metrics",
+    "parse_dates": "township_coverage.inputs.dates",
+    "Timeline": "township_coverage.pipeline",
+    "build_timeline": "township_coverage.pipeline",
     "RunResult": "township_coverage.pipeline",
     "CompareResult": "township_coverage.pipeline",
     "compare_configs": "township_coverage.pipeline",
@@ -61,7 +68,9 @@ __all__ = [
     "Problem",
     "ProjectConfig",
     "RunResult",
+    "Timeline",
     "assign_points_to_townships",
+    "build_timeline",
     "city_summary",
     "compare_configs",
     "compare_site_lists",
@@ -70,8 +79,10 @@ __all__ = [
     "coverage_table",
     "load_project",
     "output_names",
+    "parse_dates",
     "roll_up",
     "run",
+    "sites_open_on",
     "validate_project",
     "Validation",
 ]

@@ -86,7 +86,7 @@ def _draw_panel(axes, city: pd.DataFrame, counties: pd.DataFrame, share, *, lang
     """A line per county (or their range) and the whole area's line; returns the highest share drawn."""
     codes: Sequence[str] = sorted(counties["county_code"].unique())
     if len(codes) <= MAX_COUNTY_LINES:
-        colours = matplotlib_colours(len(codes))
+        colours = _colours(len(codes))
         for code, colour in zip(codes, colours):
             rows = counties[counties["county_code"] == code].sort_values("step")
             axes.plot(rows["step"], share(rows), color=colour, linewidth=1.2, marker="o", markersize=3,
@@ -99,7 +99,7 @@ def _draw_panel(axes, city: pd.DataFrame, counties: pd.DataFrame, share, *, lang
     return float(pd.concat([share(counties), share(city)]).max(skipna=True) or 0.0)
 
 
-def matplotlib_colours(count: int) -> list:
+def _colours(count: int) -> list:
     """``count`` distinct colours (matplotlib's tab20)."""
     from matplotlib import colormaps
 
