@@ -66,12 +66,26 @@ class ParsedDates:
 def parse_dates(cells: pd.Series) -> ParsedDates:
     """Read every cell of ``cells`` as a date (see the module docstring for the forms).
 
+    Each distinct cell is read once: a long list holds few distinct dates.
+
     Parameters
     ----------
     cells
         Cells as text, as :func:`township_coverage.inputs.io.read_table` gives them.
     """
-    text = cells.astype("string").fillna("").map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
+    written = cells.astype("string").fillna("")
+    distinct = pd.Index(written.unique())
+    dates, bad = _parse_distinct(pd.Series(distinct, dtype="string"))
+    at = distinct.get_indexer(written)
+    return ParsedDates(
+        pd.Series(dates[at], index=cells.index, name=cells.name, dtype="datetime64[ns]"),
+        pd.Series(bad[at], index=cells.index),
+    )
+
+
+def _parse_distinct(cells: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The day of each cell (NaT if none), and which cells hold something but no date."""
+    text = cells.map(lambda cell: unicodedata.normalize("NFKC", cell).strip())
     parts = text.str.extract(_PATTERN)
     year = _first_of(parts, ("y1", "y2", "y3", "y4"))
     month = _first_of(parts, ("m1", "m2", "m4")).fillna(1)
@@ -84,13 +98,16 @@ def parse_dates(cells: pd.Series) -> ParsedDates:
     dates = dates.where(~from_serial, _EXCEL_EPOCH + pd.to_timedelta(serial.where(from_serial), unit="D"))
     dates = dates.where(dates.dt.year.between(FIRST_YEAR, LAST_YEAR)).astype("datetime64[ns]")
     bad = (text != "").to_numpy(dtype=bool) & dates.isna().to_numpy()
-    return ParsedDates(dates.rename(cells.name), pd.Series(bad, index=cells.index))
+    return dates.to_numpy(), bad
 
 
 def _first_of(parts: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     """The first of ``columns`` that matched, as numbers (NaN where none did)."""
-    values = parts[list(columns)].bfill(axis=1).iloc[:, 0]
-    return pd.to_numeric(values, errors="coerce").astype(float)
+    values = np.full(len(parts), np.nan)
+    for column in columns:
+        numbers = pd.to_numeric(parts[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = np.where(np.isnan(values), numbers, values)
+    return pd.Series(values, index=parts.index)
 
 
 def parse_date(text: str) -> pd.Timestamp | None:
