@@ -589,7 +589,7 @@ WHOLE_AREA = {"zh": "全市", "en": "Whole area"}
 TIMELINE_FILE = "timeline.csv"
 _TIMELINE_LABELS = {
     "zh": {"step": "截至日期", "step_label": "时间点", "station_share": "设有社工站的乡镇比例"},
-    "en": {"station_share": "share of townships with a station"},
+    "en": {},
 }
 
 
