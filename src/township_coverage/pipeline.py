@@ -448,12 +448,15 @@ def run(
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
             write_csv(validation_table(validation), staging / VALIDATION_FILE)
             written.append(staging / VALIDATION_FILE)
-        section = ProgressSection()
+        section, over_time_rows = ProgressSection(), None
         if over_time is not None:
+            over_time_rows = timeline_table(
+                over_time.city, over_time.counties, every=over_time.every, lang=lang, levels=config.levels
+            )
             with progress.step("timeline_files"):
                 files, section = _write_timeline(
-                    over_time, staging, title=project_name, footer=_footer(config, validation, lang), lang=lang,
-                    levels=config.levels, chart=chart,
+                    over_time, over_time_rows, staging, title=project_name, footer=_footer(config, validation, lang),
+                    lang=lang, levels=config.levels, chart=chart,
                 )
                 (staging / TIMELINE_MAP_FILE).write_text(render_map(timeline_map), encoding="utf-8")
             written += [*files, staging / TIMELINE_MAP_FILE]
@@ -474,10 +477,12 @@ def run(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
             atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
-            timeline=over_time, progress_section=None if section.empty else section,
+            timeline_rows=over_time_rows, progress_section=None if section.empty else section,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
-    return RunResult(table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes))
+    return RunResult(
+        table, counties, city, validation, summary, outputs, config.name, notes + tuple(scale_notes), over_time,
+    )
 
 
 @dataclass(frozen=True)
@@ -546,10 +551,12 @@ def _what_reports_leave_out(
 def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
-    cache: Cache = Cache(None), as_of: pd.Timestamp | None = None, timeline: Timeline | None = None,
+    cache: Cache = Cache(None), as_of: pd.Timestamp | None = None, timeline_rows: pd.DataFrame | None = None,
     progress_section: ProgressSection | None = None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
+
+    ``timeline_rows`` (:func:`timeline_table`) become a sheet of the workbook.
 
     The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
     """
@@ -611,10 +618,8 @@ def _write_reports(
     with progress.step("workbook") as step:
         sheets = {**table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of),
                   "validation": validation_table(validation)}
-        if timeline is not None:
-            sheets[TIMELINE_SHEET[lang]] = timeline_table(
-                timeline.city, timeline.counties, every=timeline.every, lang=lang, levels=config.levels
-            )
+        if timeline_rows is not None:
+            sheets[TIMELINE_SHEET[lang]] = timeline_rows
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)
     written.append(folder / WORKBOOK_FILE)
@@ -717,21 +722,21 @@ def _can_draw_charts() -> bool:
 
 
 def _write_timeline(
-    timeline: Timeline, folder: Path, *, title: str, footer: str, lang: str, levels, chart: bool,
+    timeline: Timeline, rows: pd.DataFrame, folder: Path, *, title: str, footer: str, lang: str, levels, chart: bool,
 ) -> tuple[list[Path], ProgressSection]:
-    """Write ``timeline.csv`` and the chart; the timeline's part of the reports' progress section."""
+    """Write ``rows`` (:func:`timeline_table`) as ``timeline.csv`` and the chart; the timeline's part of the
+    reports' progress section."""
     from township_coverage.report.chart import draw_progress_chart
 
     every = timeline.every
-    write_csv(timeline_table(timeline.city, timeline.counties, every=every, lang=lang, levels=levels).round(4),
-              folder / TIMELINE_FILE)
+    write_csv(rows.round(4), folder / TIMELINE_FILE)
     written = [folder / TIMELINE_FILE]
     caption = f"{title}：建设进展" if lang == "zh" else f"{title}: progress"
     if chart:
         written += draw_progress_chart(timeline.city, timeline.counties, folder, every=every, title=caption,
                                        lang=lang, footer=footer)
     section = ProgressSection(
-        sentences=progress_sentences(timeline.city, timeline.counties, every=every, lang=lang, levels=levels),
+        sentences=progress_sentences(timeline.city, timeline.counties, every=every, lang=lang),
         table=progress_report_table(timeline.city, every=every, lang=lang, levels=levels),
         chart=written[1] if chart else None,
         caption=caption,

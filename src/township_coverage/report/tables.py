@@ -111,15 +111,15 @@ def no_timeline_note(lang: str) -> str:
     return "no site has an opening or closing date up to the as-of day, so there is no timeline"
 
 
+#: Header of the column that says the day a table's figures are for.
+AS_OF_LABELS = {"zh": "截至日期", "en": "as_of"}
+
+
 def with_as_of(frame: pd.DataFrame, day: pd.Timestamp | None, lang: str) -> pd.DataFrame:
     """A labelled table with the day its figures are for as its first column (unchanged without a day)."""
     if day is None:
         return frame
     return frame.assign(**{AS_OF_LABELS[lang]: f"{day:%Y-%m-%d}"})[[AS_OF_LABELS[lang], *frame.columns]]
-
-
-#: Header of the column that says the day a table's figures are for.
-AS_OF_LABELS = {"zh": "截至日期", "en": "as_of"}
 
 
 def table_frames(
@@ -382,11 +382,8 @@ def progress_report_table(city: pd.DataFrame, *, every: str, lang: str, levels: 
     rows = with_station_share(city)
     frame = pd.DataFrame({"step_label": rows["step"].map(lambda day: step_label(day, every, lang))})
     for column in PROGRESS_COLUMNS:
-        values = rows[column]
-        if values.isna().all():
-            continue
-        share = column.endswith("share") or "share_" in column
-        frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.1f}%" if share else f"{v:,.0f}")
+        if rows[column].notna().any():
+            frame[column] = _shown(rows[column], column, share_decimals=1)
     return frame.rename(columns={**column_labels(lang, levels), **_TIMELINE_LABELS[lang]})
 
 
@@ -428,12 +425,15 @@ def report_table(
     for column in frame.columns:
         if column in keys:
             continue
-        values = frame[column]
-        if column.endswith("share") or "share_" in column:
-            frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.0f}%")
-        else:
-            frame[column] = values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+        frame[column] = _shown(frame[column], column, share_decimals=0)
     return frame.reset_index().rename(columns=column_labels(lang, levels))
+
+
+def _shown(values: pd.Series, column: str, *, share_decimals: int) -> pd.Series:
+    """A column as reports show it: shares in % (``share_decimals`` places), other numbers whole, missing empty."""
+    if column.endswith("share") or "share_" in column:
+        return values.map(lambda v: "" if pd.isna(v) else f"{100 * v:.{share_decimals}f}%")
+    return values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, *, written: WrittenSheets | None = None) -> None:
@@ -585,7 +585,7 @@ def joined_rows_sheets(tables: Mapping[str, pd.DataFrame], *, lang: str) -> dict
 
 #: Name of the whole area in progress tables and sentences.
 WHOLE_AREA = {"zh": "全市", "en": "Whole area"}
-#: Files of :func:`write_timeline_table` and the chart (:mod:`township_coverage.report.chart`).
+#: File of :func:`timeline_table` (the chart's are :data:`township_coverage.report.chart.CHART_FILES`).
 TIMELINE_FILE = "timeline.csv"
 _TIMELINE_LABELS = {
     "zh": {"step": "截至日期", "step_label": "时间点", "station_share": "设有社工站的乡镇比例"},
@@ -635,9 +635,7 @@ def _whole_counts(frame: pd.DataFrame, *, keep: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def progress_sentences(
-    city: pd.DataFrame, counties: pd.DataFrame, *, every: str, lang: str, levels: LevelNames = LevelNames(),
-) -> list[str]:
+def progress_sentences(city: pd.DataFrame, counties: pd.DataFrame, *, every: str, lang: str) -> list[str]:
     """One sentence for the whole area and one per county, from the first step's figures to the last's."""
     first_day, last_day = city["step"].iloc[0], city["step"].iloc[-1]
     since, until = step_label(first_day, every, lang), step_label(last_day, every, lang)

@@ -122,13 +122,14 @@ def build_timeline_map(
     _check_steps(townships, steps, sites, start)
     lang = options.lang
     start = range(len(steps))[start]
-    classified = classify_steps([step.table.loc[townships.index] for step in steps], options.classes, lang=lang)
+    tables = [step.table.loc[townships.index] for step in steps]
+    classified = classify_steps(tables, options.classes, lang=lang)
     palettes = {column: step_palette(classes) for column, classes in classified.items()}
     page_table = _page_table(townships, steps[start].table)
     timeline = {
         "start": start,
         "steps": step_settings(steps, lang),
-        "indicators": step_indicators([step.table.loc[townships.index] for step in steps], classified, palettes),
+        "indicators": step_indicators(tables, classified, palettes),
         "sites": site_days(sites),
     }
     start_classes = {column: classes[start] for column, classes in classified.items()}
