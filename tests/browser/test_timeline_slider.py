@@ -141,3 +141,19 @@ def test_play_runs_through_the_steps_and_stops_at_the_last(open_page, timeline_p
     expect(play).to_have_attribute("title", "播放")
     loaded.page.wait_for_timeout(1700)  # stopped: no further step
     assert slider.input_value() == "2" and loaded.errors == []
+
+
+def test_long_step_labels_do_not_overlap(open_page, tmp_path):
+    long = {k: {"zh": f"{2021 + k}年第4季度末（第{k + 1}步）"} for k in range(3)}
+    fmap = build_timeline_map(multipart_townships().set_index("township_code"), timeline_steps(labels=long),
+                              timeline_sites(), title="时间轴", options=MapOptions(radius_km=1.0))
+    (path,) = save_map(fmap, tmp_path / "timeline.html")
+    loaded = open_page(path)
+    _ready(loaded)
+    boxes = loaded.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.tc-timeline-steps span'))
+             .filter(span => getComputedStyle(span).display !== 'none')
+             .map(span => { const r = span.getBoundingClientRect(); return [span.textContent, r.left, r.right]; })"""
+    )
+    assert boxes[-1][0] == long[2]["zh"]  # the last step keeps its label
+    assert all(right < left for (_, _, right), (_, left, _) in zip(boxes, boxes[1:])), boxes

@@ -120,7 +120,22 @@
       return box;
     };
     control.addTo(page.map);
+    hideOverlappingMarks(marks);
     show(timeline.start);
+  }
+
+  /* Hide the shown step labels that would overlap their neighbours (long labels such as 2021年第1季度末):
+     the last label stays, the others are kept from the first on while they leave room. */
+  function hideOverlappingMarks(marks) {
+    var GAP = 6, shown = marks.filter(function (mark) { return mark.style.display !== "none"; });
+    if (shown.length < 2) return;
+    var box = function (mark) { return mark.getBoundingClientRect(); };
+    var lastBox = box(shown[shown.length - 1]), right = -Infinity;
+    shown.slice(0, -1).forEach(function (mark) {
+      var edges = box(mark);
+      if (edges.left < right + GAP || edges.right > lastBox.left - GAP) mark.style.display = "none";
+      else right = edges.right;
+    });
   }
 
   window.TownshipTimeline = {
