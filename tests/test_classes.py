@@ -72,7 +72,7 @@ def test_a_run_classes_each_indicator_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(classes, "classify", counting)
     monkeypatch.setattr(staticmap, "classify", counting)
-    config = load_project(write_tiny_project(tmp_path))
+    config = load_project(write_tiny_project(tmp_path), output_dir=tmp_path / "out")
     run(config, report_formats=("png", "pdf"))
     assert sorted(calls) == sorted(i.column for i in INDICATORS)
 
