@@ -95,10 +95,12 @@
     var layer = state.townships = TownshipCanvas.create(
       map, options.townships, fillsOf(options.indicators[options.start]), loadScript);
     pendingBorders = layer.detail ? layer.detail.add : null;
-    var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null;
+    var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null, latest = null;
     function hover(event) {
       // Over a site marker or a count, the marker has the pointer.
-      var index = event.sourceTarget === map ? layer.townshipAt(event.latlng) : -1;
+      var target = event.originalEvent && event.originalEvent.target;
+      var overIcon = target && target.closest && target.closest(".leaflet-marker-icon");
+      var index = event.sourceTarget === map && !overIcon ? layer.townshipAt(event.latlng) : -1;
       if (index !== hovered) {
         hovered = index;
         layer.highlight(index);
@@ -108,8 +110,9 @@
       else tip.remove();
     }
     map.on("mousemove", function (event) {
+      latest = event;  // once a frame, for where the pointer is last
       if (pending === null) {
-        pending = requestAnimationFrame(function () { pending = null; hover(event); });
+        pending = requestAnimationFrame(function () { pending = null; hover(latest); });
       }
     });
     map.on("mouseout", function () { hovered = -1; layer.highlight(-1); tip.remove(); });
