@@ -552,6 +552,7 @@ _TIMELINE_CSS = """<style>
 .tc-timeline-steps{position:relative;height:16px;font-size:11px;color:#555;margin:2px 44px 0 76px}
 .tc-timeline-steps span{position:absolute;transform:translateX(-50%);white-space:nowrap;cursor:pointer}
 .tc-timeline-steps span.tc-current{color:#000;font-weight:bold}
+.tc-compact .tc-timeline{width:calc(100vw - 160px);max-width:340px;box-sizing:border-box}
 </style>"""
 
 
