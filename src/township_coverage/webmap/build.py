@@ -323,7 +323,7 @@ def build_page(
     fmap.get_root().header.add_child(Element(_CSS), name="tc_css")
     _add_basemap(fmap, options.basemap, text)
     for layer in extra_layers:
-        (_line_layer(layer, shift) if isinstance(layer, LineLayer) else _point_layer(layer, shift)).add_to(fmap)
+        (_line_layer(layer, shift, lang) if isinstance(layer, LineLayer) else _point_layer(layer, shift, lang)).add_to(fmap)
     layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
     positions = pd.Index(table.index.astype(str))
@@ -556,7 +556,7 @@ _TIMELINE_CSS = """<style>
 </style>"""
 
 
-def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
+def _point_layer(layer: PointLayer, shift: bool, lang: str) -> folium.GeoJson:
     points = _display(layer.points, shift)
     frame = gpd.GeoDataFrame(
         {"tip": [html.escape(str(n)) for n in points["name"]]}, geometry=points.geometry.to_numpy(), crs="EPSG:4326"
@@ -564,7 +564,7 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     swatch = f'<span class="tc-symbol" style="background:{layer.colour};border-radius:50%"></span>'
     return folium.GeoJson(
         _points_geojson(frame),
-        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
+        name=f"{swatch}{_with_count(layer.label, len(frame), lang)}",
         marker=folium.CircleMarker(
             radius=layer.radius, fill=True, fill_color=layer.colour, fill_opacity=0.95, color="#ffffff", weight=1
         ),
@@ -572,7 +572,7 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
 
 
-def _line_layer(layer: LineLayer, shift: bool) -> folium.GeoJson:
+def _line_layer(layer: LineLayer, shift: bool, lang: str) -> folium.GeoJson:
     lines = _display(layer.lines, shift)
     frame = gpd.GeoDataFrame(
         {"tip": [html.escape(str(n)) for n in lines["name"]]}, geometry=lines.geometry.to_numpy(), crs="EPSG:4326"
@@ -581,10 +581,15 @@ def _line_layer(layer: LineLayer, shift: bool) -> folium.GeoJson:
     colour, weight = layer.colour, layer.weight
     return folium.GeoJson(
         _points_geojson(frame),
-        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
+        name=f"{swatch}{_with_count(layer.label, len(frame), lang)}",
         style_function=lambda _: {"color": colour, "weight": weight, "opacity": 0.9},
         on_each_feature=JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip); }"),
     )
+
+
+def _with_count(label: str, count: int, lang: str) -> str:
+    """``label（count）`` in Chinese, ``label (count)`` in English; escaped."""
+    return f"{html.escape(label)}（{count}）" if lang == "zh" else f"{html.escape(label)} ({count})"
 
 
 def _points_geojson(frame: gpd.GeoDataFrame) -> dict:

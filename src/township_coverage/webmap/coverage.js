@@ -25,7 +25,7 @@
   var BY_ZOOM_SHOW_AT = 12;  // from this zoom a by-zoom layer shows every point in view
   var RADIUS_MIN_ZOOM = 8;  // coverage circles are drawn from this zoom on
   // A map narrower or lower than this (in pixels) folds its panels to buttons.
-  var COMPACT_WIDTH = 1000, COMPACT_HEIGHT = 560;
+  var COMPACT_WIDTH = 1000, COMPACT_HEIGHT = 640;
   var COMPACT_PANEL_HEIGHT = 0.7;  // an open panel of a compact map takes at most this share of its height
 
   function element(tag, className, parent, text) {
