@@ -882,7 +882,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PlanFigures, PointLayer, map_side_files, save_map
+    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, PointLayer, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -937,7 +937,7 @@ def plan_rooms(
     )
     newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
-        validation, after, pd.concat([sites, new_sites.assign(site_type="proposed_room")]), config, lang=lang,
+        validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
         offline=offline, radius_km=radius_km, notes=left_out,
         extra_layers=[PointLayer(newly_label, newly.assign(name=newly["village_name"]), "#f768a1", 3)],
         use_cache=use_cache, data_folder=PLAN_DATA_FOLDER, plan=figures,
