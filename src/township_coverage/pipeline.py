@@ -773,10 +773,11 @@ def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
 def _coverage_map(
     validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
     classified: dict[str, Classes] | None = None, use_cache: bool = True, data_folder: str = "map_data",
-    timeline: Timeline | None = None,
+    timeline: Timeline | None = None, plan=None,
 ):
     """The interactive map of ``table`` and ``sites``; with ``timeline``, the map with a slider over its steps
-    (``sites`` are then every site, each shown at the steps it is open)."""
+    (``sites`` are then every site, each shown at the steps it is open); with ``plan``
+    (:class:`township_coverage.webmap.PlanFigures`), the plan's page."""
     from township_coverage.webmap import MapOptions, TimelineStep, build_coverage_map, build_timeline_map
 
     townships = validation.townships
@@ -806,7 +807,7 @@ def _coverage_map(
         ]
         return build_timeline_map(shapes, steps, sites[sites.geometry.notna()], **common)
     return build_coverage_map(
-        shapes, sites[sites.geometry.notna()], extra_layers=extra_layers, classified=classified, **common,
+        shapes, sites[sites.geometry.notna()], extra_layers=extra_layers, classified=classified, plan=plan, **common,
     )
 
 
@@ -881,7 +882,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PointLayer, map_side_files, save_map
+    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, PointLayer, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -915,7 +916,7 @@ def plan_rooms(
         {
             "site_id": "NEW" + rooms["village_code"].astype(str),
             "site_type": "community_room",
-            "name": rooms["village_name"].astype(str) + "（拟建社工室）",
+            "name": rooms["village_name"].astype(str) + ("（拟建社工室）" if lang == "zh" else " (proposed room)"),
             "township_code": rooms["township_code"],
             "village_code": rooms["village_code"],
             "staff": pd.array([pd.NA] * len(rooms), dtype="Int64"),
@@ -929,14 +930,17 @@ def plan_rooms(
 
     weight_name = "population" if by_population else "villages"
     summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
-    labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
+    figures = PlanFigures(
+        weight=weight_name, covered_before=problem.covered_weight / problem.total_weight,
+        covered_after=(problem.covered_weight + result.gains.sum()) / problem.total_weight,
+        newly_covered=float(result.gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+    )
+    newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
-        validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km, notes=left_out,
-        extra_layers=[
-            PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
-            PointLayer(labels[0], new_sites, "#e6550d", 8),
-        ],
-        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER,
+        validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
+        offline=offline, radius_km=radius_km, notes=left_out,
+        extra_layers=[PointLayer(newly_label, newly.assign(name=newly["village_name"]), "#f768a1", 3)],
+        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER, plan=figures,
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
