@@ -272,3 +272,13 @@ def test_html_report_has_the_same_captions_and_totals_and_is_small(document, fol
     today = dt.date.today()
     assert f"{today.year}年{today.month}月{today.day}日" in page
     assert "thead{display:table-header-group}" in page
+
+
+def test_workbook_has_the_plan_sheets(folder):
+    sheets = pd.read_excel(folder / "coverage.xlsx", sheet_name=["拟建社工室", "规划前后各县区"], dtype={"村代码": str})
+    rooms = _csv(folder / "plan_rooms.csv").astype({"村代码": str})
+    assert sheets["拟建社工室"]["村代码"].tolist() == rooms["村代码"].tolist()
+    assert sheets["拟建社工室"]["新增覆盖人口"].sum() == pytest.approx(rooms["新增覆盖"].sum(), abs=40)
+    counties = _csv(folder / "plan_counties.csv")
+    by_county = sheets["规划前后各县区"].set_index("县区")["服务半径内人口（规划后）"]
+    assert (by_county[counties["县区"]].to_numpy() == counties["服务半径内人口（规划后）"].to_numpy()).all()

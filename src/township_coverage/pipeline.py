@@ -52,7 +52,9 @@ from township_coverage.report.tables import (
     write_plan_tables,
     write_tables,
 )
-from township_coverage.report.content import PLAN_SUMMARY_FILE, PlanFacts, ReportInputs, plan_facts, report_content
+from township_coverage.report.content import (
+    PLAN_SUMMARY_FILE, PlanFacts, ReportInputs, plan_facts, plan_sheets, report_content,
+)
 from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
 from township_coverage.report.staticmap import (
@@ -622,6 +624,8 @@ def _write_reports(
                   "validation": validation_table(validation)}
         if timeline_rows is not None:
             sheets[TIMELINE_SHEET[lang]] = timeline_rows
+        if plan is not None:
+            sheets.update(plan_sheets(plan, lang=lang, levels=config.levels))
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)
     written.append(folder / WORKBOOK_FILE)

@@ -697,8 +697,10 @@ def _plan_parameters(plan: PlanFacts, lang: str) -> str:
                  "按人口计算覆盖" if people else "按村（社区）数计算覆盖"]
         if most:
             parts.append(f"每个乡镇（街道）最多新建{int(most)}个")
+        bounded = (f"与上界差距{gap}（上界{bound}{'人' if people else '个村（社区）'}）" if p.get("new_rooms") is not None
+                   else f"与下界差距{gap}（至少需{bound}个）")
         parts += [f"求解方式：{method_text(str(p['method']), lang)}", f"求解状态：{status_text(str(p['status']), lang)}",
-                  f"与上界差距{gap}（上界{bound}{'人' if people and p.get('new_rooms') is not None else ''}）"]
+                  bounded]
         day = f"；规划日期：{p['day']}" if p.get("day") else ""
         return "；".join(parts) + day + "。"
     asked = (f"{int(p['new_rooms']):,} new rooms" if p.get("new_rooms") is not None
@@ -708,7 +710,8 @@ def _plan_parameters(plan: PlanFacts, lang: str) -> str:
     if most:
         parts.append(f"at most {int(most)} per township")
     parts += [f"method: {method_text(str(p['method']), lang)}", f"status: {status_text(str(p['status']), lang)}",
-              f"gap to the bound {gap} (bound {bound})"]
+              f"gap to the bound {gap} (bound {bound})" if p.get("new_rooms") is not None
+              else f"gap to the lower bound {gap} (at least {bound} rooms)"]
     day = f"; planned on {p['day']}" if p.get("day") else ""
     return "; ".join(parts) + day + "."
 
@@ -780,3 +783,29 @@ def _plan_rooms_table(plan: PlanFacts, words, lang: str, levels: LevelNames) -> 
              share_text(plan.rooms[-1]["covered_share_after"]) if plan.rooms else "")
     return Table(words["plan_rooms_table"], frame, frozenset([words["order"], newly, words["share_after"]]), total,
                  "plan-rooms")
+
+
+def plan_sheets(plan: PlanFacts, *, lang: str, levels: LevelNames = LevelNames()) -> dict[str, pd.DataFrame]:
+    """The plan's rooms and counties before and after as workbook sheets (numbers as numbers), by sheet name."""
+    words = relabel_values(WORDS[lang], levels, lang)
+    rooms = _plan_rooms_table(plan, words, lang, levels).frame.copy()
+    newly, share = rooms.columns[5], rooms.columns[6]
+    rooms[words["order"]] = [int(r["order"]) for r in plan.rooms]
+    rooms[newly] = [round(float(r["newly_covered"])) for r in plan.rooms]
+    rooms[share] = [round(float(r["covered_share_after"]), 4) for r in plan.rooms]
+    counties = pd.DataFrame({"county_code": [c["county_code"] for c in plan.counties],
+                             "county_name": [c["county_name"] for c in plan.counties]})
+    for side in ("before", "after"):
+        frame = _plan_side([c[side] for c in plan.counties])
+        for column in ("community_rooms", "villages_within_radius", "population_within_radius",
+                       "population_share_within_radius"):
+            counties[f"{column}:{side}"] = frame[column].round(4)
+    from township_coverage.report.tables import column_labels
+
+    labels = column_labels(lang, levels)
+    def header(column: str) -> str:
+        name, _, side = column.partition(":")
+        label = labels.get(name, name)
+        return label if not side else (f"{label}（{words[side]}）" if lang == "zh" else f"{label} ({words[side]})")
+    names = {"zh": ("拟建社工室", "规划前后各县区"), "en": ("proposed rooms", "plan by county")}[lang]
+    return {names[0]: rooms, names[1]: counties.rename(columns=header)}

@@ -19,9 +19,10 @@ properties carry the title, author, language and date.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+import pandas as pd
 
 from township_coverage.report.content import Figure, Paragraph, ReportContent, Section, Table
 
@@ -37,7 +38,6 @@ PORTRAIT_HEIGHT_CM, LANDSCAPE_HEIGHT_CM = 22.5, 18.5
 _CAPTION_CM, _HEADING_CM = 0.8, 1.3
 #: Font sizes a table may take (pt), largest first: 五号, 小五 and below.
 TABLE_SIZES = (10.5, 9.0, 8.0, 7.5)
-_CELL_PADDING_PT = 2.85  # 57 twips on each side
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
@@ -330,7 +330,20 @@ def _add_figure(document, content: ReportContent, figure: Figure, *, landscape: 
 
 def text_width_pt(text: str, size: float) -> float:
     """Printed width of ``text`` at ``size`` pt: full width for Chinese characters, about half for Latin and figures."""
-    return size * sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.55 for ch in text)
+    return size * sum(1.0 if ord(ch) > _NARROW_UP_TO else _NARROW for ch in text)
+
+
+#: Characters up to U+02FF (Latin, figures, punctuation) take about half an em; the others a full one.
+_NARROW_UP_TO, _NARROW = 0x2FF, 0.55
+
+
+def _ems(texts: pd.Series) -> float:
+    """Width of the widest text in ems (:func:`text_width_pt` at 1 pt), for a whole column at once."""
+    if texts.empty:
+        return 0.0
+    texts = texts.astype("string").fillna("")
+    wide = texts.str.count(r"[^\x00-\u02ff]")
+    return float((wide + _NARROW * (texts.str.len() - wide)).max())
 
 
 def _fitted(table: Table, available_pt: float, *, sizes=TABLE_SIZES) -> tuple[float, list[float]] | None:
@@ -340,8 +353,9 @@ def _fitted(table: Table, available_pt: float, *, sizes=TABLE_SIZES) -> tuple[fl
     text at spaces); cells never. Columns whose headers would wrap get the
     room left over, up to their header's width.
     """
+    ems = _column_ems(table)
     for size in sizes:
-        widths = _needed_widths(table, size)
+        widths = [size * em + _PADDING_PT for em in ems]
         if sum(widths) <= available_pt:
             return size, _widened(table, widths, size, available_pt)
     return None
@@ -349,22 +363,29 @@ def _fitted(table: Table, available_pt: float, *, sizes=TABLE_SIZES) -> tuple[fl
 
 def _needed_widths(table: Table, size: float) -> list[float]:
     """Per column: its widest cell (the 合计 row's too), or a third of its header, plus the cell padding."""
-    frame = table.frame
-    widths = []
-    for i, column in enumerate(frame.columns):
-        cells = [*frame.iloc[:, i].tolist(), *([table.total[i]] if table.total else [])]
-        widest = max((text_width_pt(str(cell), size) for cell in cells), default=0.0)
+    return [size * em + _PADDING_PT for em in _column_ems(table)]
+
+
+def _column_ems(table: Table) -> list[float]:
+    """Per column, the ems it needs: its widest cell, its longest header word, a third of its header."""
+    ems = []
+    for i, column in enumerate(table.frame.columns):
+        cells = table.frame.iloc[:, i]
+        if table.total is not None:
+            cells = pd.concat([cells.astype("string"), pd.Series([table.total[i]], dtype="string")])
         header = str(column)
-        words = [text_width_pt(word, size) for word in header.split()] if header.isascii() else [size]
-        widest = max(widest, *words, text_width_pt(header, size) / 3)
-        widths.append(widest + 2 * _CELL_PADDING_PT + 1)
-    return widths
+        words = [text_width_pt(word, 1) for word in header.split()] if header.isascii() else [1.0]
+        ems.append(max(_ems(cells), *words, text_width_pt(header, 1) / 3))
+    return ems
+
+
+_PADDING_PT = 2 * 2.85 + 1  # 57 twips of cell margin on each side, and a point to spare
 
 
 def _widened(table: Table, widths: list[float], size: float, available_pt: float) -> list[float]:
     """``widths`` with the room left over given to columns whose headers wrap, up to their full header."""
     spare = available_pt - sum(widths)
-    wants = [max(0.0, text_width_pt(str(c), size) + 2 * _CELL_PADDING_PT + 1 - w) for c, w in zip(table.frame.columns, widths)]
+    wants = [max(0.0, text_width_pt(str(c), size) + _PADDING_PT - w) for c, w in zip(table.frame.columns, widths)]
     if spare <= 0 or not any(wants):
         return widths
     share = min(1.0, spare / sum(wants))
