@@ -118,10 +118,9 @@ MAX_COUNTY_BARS = 40
 #: Width of the bar charts: the text width of an A4 portrait page with government-report margins (15.6 cm).
 BAR_CHART_WIDTH_IN = 15.6 / 2.54
 _BAR_TEXT = {
-    "zh": {"population": "服务半径内人口比例", "room": "设有社工室的村（社区）比例", "before": "规划前", "after": "规划后",
-           "whole": "全市"},
+    "zh": {"population": "服务半径内人口比例", "room": "设有社工室的村（社区）比例", "before": "规划前", "after": "规划后"},
     "en": {"population": "Population within the radius", "room": "Villages with a room", "before": "Before",
-           "after": "After", "whole": "Whole area"},
+           "after": "After"},
 }
 
 

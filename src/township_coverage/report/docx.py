@@ -127,13 +127,14 @@ def _fonts(style, east_asian: str, size: float, *, bold: bool = False) -> None:
 
 def _indent_chars(style, chars: int) -> None:
     """First-line indent in characters (``w:firstLineChars``, what Word's 首行缩进 2 字符 writes)."""
+    _set_indent(style.element.get_or_add_pPr(), chars)
+
+
+def _set_indent(properties, chars: int) -> None:
+    """``w:ind`` of paragraph properties, put where the schema wants it."""
     from docx.oxml.ns import qn
 
-    paragraph = style.element.get_or_add_pPr()
-    indent = paragraph.find(qn("w:ind"))
-    if indent is None:
-        indent = paragraph.makeelement(qn("w:ind"), {})
-        paragraph.append(indent)
+    indent = properties.get_or_add_ind()
     indent.set(qn("w:firstLineChars"), str(chars * 100))
     indent.set(qn("w:firstLine"), "0")
 
@@ -252,11 +253,7 @@ def _add_cover(document, content: ReportContent) -> None:
 
 def _indent_chars_of(paragraph, chars: int) -> None:
     """A paragraph's own first-line indent in characters."""
-    from docx.oxml.ns import qn
-
-    properties = paragraph._p.get_or_add_pPr()
-    indent = properties.makeelement(qn("w:ind"), {qn("w:firstLineChars"): str(chars * 100), qn("w:firstLine"): "0"})
-    properties.append(indent)
+    _set_indent(paragraph._p.get_or_add_pPr(), chars)
 
 
 def _run_east_asian(run, font: str) -> None:
@@ -466,5 +463,16 @@ def _set_properties(document, content: ReportContent) -> None:
     properties.comments = ""
     properties.keywords = ""
     settings = document.settings.element
-    if settings.find(qn("w:updateFields")) is None:
-        settings.append(parse_xml(f'<w:updateFields xmlns:w="{_W}" w:val="true"/>'))
+    if settings.find(qn("w:updateFields")) is None:  # in its place among the settings, before these
+        update = parse_xml(f'<w:updateFields xmlns:w="{_W}" w:val="true"/>')
+        after = [child for child in settings if child.tag.split("}")[1] in _AFTER_UPDATE_FIELDS]
+        after[0].addprevious(update) if after else settings.append(update)
+
+
+#: Settings that the schema puts after ``w:updateFields``.
+_AFTER_UPDATE_FIELDS = {
+    "hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids", "mathPr", "attachedSchema",
+    "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats", "doNotAutoCompressPictures", "forceUpgrade",
+    "captions", "readModeInkLockDown", "smartTagType", "schemaLibrary", "shapeDefaults",
+    "doNotEmbedSmartTags", "decimalSymbol", "listSeparator",
+}

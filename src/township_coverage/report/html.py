@@ -39,7 +39,7 @@ TEXT = {
         "no_problems": "未发现问题。",
         "map_linked": "交互地图较大，这里显示的是与本报告同一文件夹中的 {file}；移动或发送本报告时请连同 {file} 一起。",
         "townships_left_out": "乡镇表共 {rows:,} 行，未列于此；全表见 township_coverage.csv 与 coverage.xlsx。",
-        "progress": "建设进展", "progress_table": "各时间点全市指标（各县区见 timeline.csv）",
+        "progress": "建设进展",
         "changes": "与上一份站点名单相比（最近一次 compare 的结果，见 compare_sites.csv、compare_townships.csv）",
         "print_map": "交互地图见同一文件夹中的 coverage.html（打印时不显示）。",
     },
@@ -52,7 +52,7 @@ TEXT = {
         "keep {file} with the report when you move or send it.",
         "townships_left_out": "The township table has {rows:,} rows and is not listed here; "
         "the whole table is in township_coverage.csv and coverage.xlsx.",
-        "progress": "Progress", "progress_table": "The whole area at each step (each county in timeline.csv)",
+        "progress": "Progress",
         "changes": "Against the previous site list (the last compare run; see compare_sites.csv, compare_townships.csv)",
         "print_map": "The interactive map is coverage.html in the same folder (not printed).",
     },
