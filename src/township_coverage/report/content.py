@@ -13,12 +13,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from township_coverage.inputs.config import LevelNames
 from township_coverage.levels import relabel, relabel_values
 from township_coverage.metrics import add_shares
+
+if TYPE_CHECKING:
+    from township_coverage.report.tables import ProgressSection
 
 #: Words of the sections, captions and findings; report words shared with the headings are in
 #: :data:`township_coverage.report.html.TEXT`.
@@ -495,11 +499,14 @@ def plan_facts(
     def counts(table: pd.DataFrame) -> dict[str, float]:
         return {c: _plain(table[c].sum()) for c in PLAN_COUNTS if c in table}
 
-    by_county = {side: roll_up(table, by="county_code") for side, table in (("before", before), ("after", after))}
+    rolled = {side: roll_up(table, by="county_code") for side, table in (("before", before), ("after", after))}
+    by_county = {side: {code: {c: _plain(v) for c, v in row.items()}
+                        for code, row in frame[[c for c in PLAN_COUNTS if c in frame]].iterrows()}
+                 for side, frame in rolled.items()}
     counties = [
-        {"county_code": str(code), "county_name": str(row["county_name"]),
-         "before": counts(by_county["before"].loc[[code]]), "after": counts(by_county["after"].loc[[code]])}
-        for code, row in by_county["before"].iterrows()
+        {"county_code": str(code), "county_name": str(name),
+         "before": by_county["before"][code], "after": by_county["after"][code]}
+        for code, name in rolled["before"]["county_name"].items()
     ]
     room_rows = [
         {"order": int(r.order), "village_code": str(r.village_code), "village_name": str(r.village_name),
@@ -558,7 +565,7 @@ class ReportInputs:
     county_chart: Path | None = None
     plan_chart: Path | None = None
     plan: PlanFacts | None = None
-    progress: object | None = None
+    progress: ProgressSection | None = None
     township_table: bool = True
 
 
@@ -611,7 +618,9 @@ def _summary_blocks(inputs: ReportInputs, text: Mapping[str, str], words: Mappin
     return tuple(blocks)
 
 
-def _progress_sections(progress, text: Mapping[str, str], words: Mapping[str, str]) -> list[Section]:
+def _progress_sections(
+    progress: ProgressSection | None, text: Mapping[str, str], words: Mapping[str, str],
+) -> list[Section]:
     """The build-out over time and the changes against the last site list, when there are any."""
     if progress is None or progress.empty:
         return []
