@@ -596,7 +596,9 @@ def _write_reports(
         validation_counts=validation.row_accounting(),
         problems=validation_table(validation).drop(columns="file"),
         static_maps=[(paths[0].with_suffix(".png"), map_caption(column, lang, config.levels))
-                     for column, paths in images.items()],
+                     for column, paths in images.items() if column != "plan"],
+        plan_map=(images["plan"][0].with_suffix(".png"), map_caption("plan", lang, config.levels))
+        if "plan" in images else None,
         plan=plan,
         progress=progress_section,
         township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS or "docx" not in formats,
@@ -778,8 +780,10 @@ def map_caption(column: str, lang: str, levels) -> str:
     from township_coverage.report.content import WORDS
     from township_coverage.levels import relabel
 
-    label = next(i.label[lang] for i in INDICATORS if i.column == column)
-    return relabel(WORDS[lang]["map_caption"].format(label=label), levels, lang)
+    labels = {i.column: i.label[lang] for i in INDICATORS}
+    if column not in labels:  # a map of something else than an indicator (the plan's)
+        return relabel(WORDS[lang].get(f"{column}_map", column), levels, lang)
+    return relabel(WORDS[lang]["map_caption"].format(label=labels[column]), levels, lang)
 
 
 def _county_charts(counties: pd.DataFrame, plan: PlanFacts | None, folder: Path, *, lang: str) -> dict:

@@ -37,7 +37,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "plan_rooms_table": "拟建社工室（按开设顺序）", "plan_chart": "规划前后各县区服务半径内人口比例",
         "validation_table": "输入数据逐行核对结果", "problems_table": "输入数据问题清单",
         "progress_table": "各时间点全市指标（各县区见 timeline.csv）", "changes_table": "与上一份站点名单相比的变化",
-        "map_caption": "各乡镇（街道）{label}分布",
+        "map_caption": "各乡镇（街道）{label}分布", "plan_map": "拟建社工室及其新覆盖的村（社区）",
         "before": "规划前", "after": "规划后", "change": "变化", "figure_column": "指标",
         "layer_sites": "站点", "layer_villages": "村（社区）", "rows": "行数", "layer": "图层",
         "order": "序号", "village_code": "村代码", "village": "村（社区）", "newly_people": "新增覆盖人口",
@@ -55,7 +55,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "plan_rooms_table": "Proposed rooms in opening order", "plan_chart": "Population within the radius before and after the plan, by county",
         "validation_table": "Input rows by status", "problems_table": "Problems found in the inputs",
         "progress_table": "The whole area at each step (each county in timeline.csv)", "changes_table": "Changes against the previous site list",
-        "map_caption": "{label} by township",
+        "map_caption": "{label} by township", "plan_map": "Proposed rooms and the villages they newly cover",
         "before": "before", "after": "after", "change": "change", "figure_column": "Figure",
         "layer_sites": "Sites", "layer_villages": "Villages", "rows": "Rows", "layer": "Layer",
         "order": "Order", "village_code": "Village code", "village": "Village", "newly_people": "People newly covered",
@@ -544,6 +544,8 @@ class ReportInputs:
         Problems found in the inputs, headers in the report's language.
     static_maps
         PNG files of the static maps with their captions.
+    plan_map
+        The static map of the plan with its caption, shown in the plan's section.
     county_chart, plan_chart
         Bar charts by county (PNG), when drawn.
     plan
@@ -562,6 +564,7 @@ class ReportInputs:
     validation_counts: pd.DataFrame
     problems: pd.DataFrame
     static_maps: Sequence[tuple[Path, str]] = ()
+    plan_map: tuple[Path, str] | None = None
     county_chart: Path | None = None
     plan_chart: Path | None = None
     plan: PlanFacts | None = None
@@ -687,6 +690,8 @@ def _plan_blocks(inputs: ReportInputs, words, lang: str, levels: LevelNames) -> 
     blocks: list[Block] = [Paragraph(relabel(_plan_parameters(plan, lang), levels, lang))]
     blocks.append(_plan_city_table(plan, words, lang, levels))
     blocks.append(_plan_county_table(plan, words, lang, levels))
+    if inputs.plan_map is not None:
+        blocks.append(Figure(*inputs.plan_map, wide=True))
     if inputs.plan_chart is not None:
         blocks.append(Figure(inputs.plan_chart, words["plan_chart"]))
     blocks.append(_plan_rooms_table(plan, words, lang, levels))
