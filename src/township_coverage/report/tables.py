@@ -262,19 +262,21 @@ def write_plan_tables(
 
 def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh") -> str:
     """What the plan proposes and how good it is, for the terminal."""
+    from township_coverage.report.content import method_text, status_text
+
     unit = {"population": ("人", "people"), "villages": ("个村", "villages")}[weight]
     before = problem.covered_weight / problem.total_weight
     after = (problem.covered_weight + result.gains.sum()) / problem.total_weight
+    method, status = method_text(result.method, lang), status_text(result.status, lang)
     if lang == "zh":
-        method = {"exact": "精确求解（混合整数规划，HiGHS）", "heuristic": "启发式（贪心＋交换）"}[result.method]
         lines = [
-            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{result.status}",
+            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{status}",
             f"  覆盖比例：{before:.1%} → {after:.1%}（新增覆盖 {result.gains.sum():,.0f} {unit[0]}）",
             f"  上界 {result.bound:,.0f}，与上界差距 {result.gap:.2%}，用时 {result.seconds:.1f} 秒",
         ]
     else:
         lines = [
-            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {result.method}, status: {result.status}",
+            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {method}, status: {status}",
             f"  covered share: {before:.1%} -> {after:.1%} ({result.gains.sum():,.0f} {unit[1]} newly covered)",
             f"  bound {result.bound:,.0f}, gap to bound {result.gap:.2%}, {result.seconds:.1f} s",
         ]
@@ -284,56 +286,6 @@ def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km
     if len(rooms) > 10:
         lines.append(f"  … {len(rooms) - 10} more in plan_rooms.csv")
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ReportContent:
-    """Everything a report shows, already computed; renderers only lay it out.
-
-    Attributes
-    ----------
-    title
-        Report title.
-    summary_rows
-        City-wide figures: (label, computed value, published value or "").
-    context_rows
-        Published facts not computed from data: (label, value).
-    counties, townships
-        Indicator tables with headers in the report's language.
-    validation_counts
-        Rows per status for each point layer.
-    problems
-        Problems found in the inputs (warnings only, for a successful run).
-    plan_rooms
-        Proposed rooms, when a plan exists.
-    static_maps
-        PNG files of the static maps, with their captions.
-    notice
-        Schematic-data notice ("" when the data is real).
-    sources
-        Data sources line.
-    lang
-        ``"zh"`` or ``"en"``.
-    levels
-        The project's names of the administrative levels.
-    progress
-        The build-out over time, when the sites have dates.
-    """
-
-    title: str
-    summary_rows: list[tuple[str, str, str]]
-    context_rows: list[tuple[str, str]]
-    counties: pd.DataFrame
-    townships: pd.DataFrame
-    validation_counts: pd.DataFrame
-    problems: pd.DataFrame
-    plan_rooms: pd.DataFrame | None
-    static_maps: list[tuple[Path, str]]
-    notice: str
-    sources: str
-    lang: str
-    levels: LevelNames = LevelNames()
-    progress: ProgressSection | None = None
 
 
 @dataclass(frozen=True)
@@ -387,14 +339,6 @@ def progress_report_table(city: pd.DataFrame, *, every: str, lang: str, levels: 
     return frame.rename(columns={**column_labels(lang, levels), **_TIMELINE_LABELS[lang]})
 
 
-#: Columns shown in report tables (the CSV and XLSX files have all).
-REPORT_COLUMNS = (
-    "stations", "station_staff", "community_rooms", "school_stations", "enterprise_stations",
-    "hospital_stations", "villages", "room_share", "population_share_within_radius",
-    "population_per_staff", "gap_score",
-)
-
-
 def summary_rows(
     city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str, levels: LevelNames = LevelNames()
 ) -> list[tuple[str, str, str]]:
@@ -415,18 +359,6 @@ def _summary_figures(city: pd.Series, *, radius_km: float, lang: str, levels: Le
         shown = f"{100 * value:.1f}%" if key.endswith("share_within_radius") else f"{value:,.0f}"
         label = labels.get(key, key) + (f" ({radius_km:g} km)" if "radius" in key else "")
         yield key, value, label, shown
-
-
-def report_table(
-    table: pd.DataFrame, keys: Sequence[str], lang: str, levels: LevelNames = LevelNames()
-) -> pd.DataFrame:
-    """A compact, formatted table for reports (shares in %, numbers rounded)."""
-    frame = table[[*keys, *[c for c in REPORT_COLUMNS if c in table]]].copy()
-    for column in frame.columns:
-        if column in keys:
-            continue
-        frame[column] = _shown(frame[column], column, share_decimals=0)
-    return frame.reset_index().rename(columns=column_labels(lang, levels))
 
 
 def _shown(values: pd.Series, column: str, *, share_decimals: int) -> pd.Series:
