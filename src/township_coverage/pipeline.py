@@ -55,9 +55,9 @@ from township_coverage.report.tables import (
 )
 from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
+from township_coverage.report.atlas import atlas_pdf
 from township_coverage.report.staticmap import (
     FontNotFoundError,
-    atlas_pdf,
     find_cjk_font,
     static_map_names,
     static_maps,
