@@ -36,6 +36,7 @@ from township_coverage.inputs.dates import day_text
 from township_coverage.levels import relabel
 from township_coverage.report.staticmap import find_cjk_font, polygon_paths, text_style
 from township_coverage.report.tables import column_labels
+from township_coverage.webmap.page_data import SITE_STYLES
 
 #: Columns of the township table, in order (a column equal on every row is left out and said in a note).
 ATLAS_COLUMNS = ("stations", "station_staff", "community_rooms", "villages", "population_share_within_radius", "gap_score")
@@ -46,44 +47,58 @@ HEADER_UNITS = {
     "en": {"population_share_within_radius": "%", "gap_score": "points"},
 }
 _ENGLISH_HEADERS = {"township_name": "Township", "stations": "Stations", "villages": "Villages"}
-#: Site symbols: site type -> (zh label, en label, colour, matplotlib marker, size in points).
-SITE_SYMBOLS = {
-    "township_station": ("乡镇（街道）社工站", "Township station", "#d7301f", "o", 5.0),
-    "community_room": ("村（社区）社工室", "Community room", "#2b8cbe", "o", 3.2),
-    "school_station": ("学校社工站", "School station", "#6a51a3", "s", 5.0),
-    "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", "D", 4.6),
-    "hospital_station": ("医院社工站", "Hospital station", "#ec7014", "^", 5.4),
+#: Site symbols (matplotlib marker, size in points) per site type; labels and colours are the interactive map's.
+SITE_MARKERS = {
+    "township_station": ("o", 5.0),
+    "community_room": ("o", 3.2),
+    "school_station": ("s", 5.0),
+    "enterprise_station": ("D", 4.6),
+    "hospital_station": ("^", 5.4),
 }
 CONTEXT_FILL = "#e3e3e3"
 CONTEXT_EDGE = "#9a9a9a"
 TEXT = {
     "zh": {
         "atlas": "县区图集", "made": "编制日期：{day}", "sources": "资料来源：{text}", "contents": "目录",
-        "cover": "封面", "overview": "总图", "index_in_contents": "县区序号与页码见目录",
+        "overview": "总图", "index_in_contents": "县区序号与页码见目录",
         "continued": "{text}（续表）", "caption": "{county}各乡镇（街道）指标",
         "sites": "站点", "others": "其他县区（灰色）", "km": "{km:g} 公里", "north": "北",
         "same": "{label}：各乡镇（街道）均为 {value}（不另列）", "no_data": "无数据", "number": "序号",
-        "county": "县区", "page": "页码", "townships": "乡镇（街道）", "page_of": "第 {n} 页 / 共 {total} 页",
+        "county": "县区", "page": "页码", "page_of": "第 {n} 页 / 共 {total} 页",
         "overview_title": "总图：{count} 个县区及其起始页",
     },
     "en": {
         "atlas": "County atlas", "made": "Made on {day}", "sources": "Sources: {text}", "contents": "Contents",
-        "cover": "Cover", "overview": "Overview map", "index_in_contents": "County numbers and pages: see the contents",
+        "overview": "Overview map", "index_in_contents": "County numbers and pages: see the contents",
         "continued": "{text} (continued)", "caption": "Townships of {county}",
         "sites": "Sites", "others": "Other counties (grey)", "km": "{km:g} km", "north": "N",
         "same": "{label}: {value} in every township (column left out)", "no_data": "no data", "number": "No.",
-        "county": "County", "page": "Page", "townships": "Townships", "page_of": "Page {n} of {total}",
+        "county": "County", "page": "Page", "page_of": "Page {n} of {total}",
         "overview_title": "Overview: {count} counties and the page each starts on",
     },
 }
 
-# Page geometry, inches (A4 portrait).
+# Page geometry in inches (A4 portrait), heights from the page's foot; font sizes in points.
 PAGE = (8.27, 11.69)
 MARGIN = 0.6
-MAP_HEIGHT = 5.7
+RUNNING_TITLE_Y = PAGE[1] - 0.5
+PAGE_TITLE_Y = PAGE[1] - 0.85
+MAP_TOP = PAGE[1] - 1.15
+#: A county's map is as tall as its table leaves room for, within these bounds.
+MAP_MIN, MAP_MAX = 4.4, 6.2
 LEGEND_WIDTH = 1.75
+CAPTION_HEIGHT = 0.3
 ROW_HEIGHT = 0.2
+NOTE_LINE = 0.17
 TOC_ROW_HEIGHT = 0.26
+PAGE_NUMBER_Y = 0.35
+FOOTER_BOTTOM = 0.6
+FOOTER_LINE = 0.13
+FOOTER_SIZE = 6.5
+TABLE_SIZE = 7.0
+LABEL_SIZE = 6.5
+#: Share of a map's area below which a part of another county in view is not named.
+MIN_NAMED_SHARE = 0.004
 #: Below this many counties the overview map writes their names beside their numbers.
 OVERVIEW_NAMES_UP_TO = 40
 
@@ -124,7 +139,7 @@ def write_atlas(
         The project's title, on the cover and atop every page.
     sources, notice
         The data sources and, for schematic data, the notice saying so;
-        on the cover and at the foot of every county's first page.
+        on the cover and at the foot of every county's pages.
     made_on
         Date on the cover (default today).
     column
@@ -273,7 +288,8 @@ class LabelPlacer:
         return True
 
     def place(
-        self, x: float, y: float, width: float, height: float, inside: Callable[[float, float], bool] | None = None
+        self, x: float, y: float, width: float, height: float, inside: Callable[[float, float], bool] | None = None,
+        *, leader: bool = True,
     ) -> PlacedLabel | None:
         """Place a ``width`` x ``height`` label for the point ``(x, y)``, and mark it taken.
 
@@ -281,9 +297,11 @@ class LabelPlacer:
         right, left, the diagonals), then the same twice as far; a position
         counts when the label's centre is ``inside`` the unit it names. If
         none is free, the farther positions are tried anywhere, joined to
-        the point by a leader line. ``None`` when nothing fits.
+        the point by a leader line (unless not ``leader``). ``None`` when
+        nothing fits.
         """
-        for ring, needs_inside in ((1.0, True), (2.2, True), (2.2, False)):
+        rings = ((1.0, True), (2.2, True)) + (((2.2, False),) if leader else ())
+        for ring, needs_inside in rings:
             for dx, dy in self._offsets(width, height, ring):
                 cx, cy = x + dx, y + dy
                 if needs_inside and inside is not None and not inside(cx, cy):
@@ -311,22 +329,6 @@ def _footer_lines(sources: str, notice: str, words: Mapping[str, str], measure: 
     parts = ([words["sources"].format(text=sources)] if sources else []) + ([notice] if notice else [])
     return [line for part in parts for line in measure.wrap(part, width, FOOTER_SIZE)]
 
-
-FOOTER_SIZE = 6.5
-FOOTER_LINE = 0.13
-
-
-# Vertical layout of a page, inches from the bottom.
-RUNNING_TITLE_Y = PAGE[1] - 0.5
-PAGE_TITLE_Y = PAGE[1] - 0.85
-MAP_TOP = PAGE[1] - 1.15
-MAP_MIN, MAP_MAX = 4.4, 6.2
-PAGE_NUMBER_Y = 0.35
-FOOTER_BOTTOM = 0.6
-CAPTION_HEIGHT = 0.3
-NOTE_LINE = 0.17
-TABLE_SIZE = 7.0
-LABEL_SIZE = 6.5
 
 
 # What the pages show.
@@ -674,7 +676,7 @@ def _context(axes, shapes: list[tuple[str, shapely.Geometry]]) -> None:
 
 def _label(axes, placer: LabelPlacer, measure: TextMeasure, anchor: tuple[float, float], text: str, *,
            size: float, metres_per_point: float, inside: shapely.Geometry | None, boxed: bool,
-           colour: str = "#111111") -> bool:
+           colour: str = "#111111", leader: bool = True) -> bool:
     """Place and draw one label (see :meth:`LabelPlacer.place`); whether it found a place."""
     pad = 0.15 * size
     width = (measure.width(text, size) + 2 * pad + 1.0) * metres_per_point
@@ -682,7 +684,7 @@ def _label(axes, placer: LabelPlacer, measure: TextMeasure, anchor: tuple[float,
     if inside is not None:
         shapely.prepare(inside)
     test = (lambda x, y: bool(shapely.contains_xy(inside, x, y))) if inside is not None else None
-    placed = placer.place(anchor[0], anchor[1], width, height, test)
+    placed = placer.place(anchor[0], anchor[1], width, height, test, leader=leader)
     if placed is None:
         return False
     if placed.leader:
@@ -694,10 +696,16 @@ def _label(axes, placer: LabelPlacer, measure: TextMeasure, anchor: tuple[float,
 
 def _context_labels(axes, placer: LabelPlacer, measure: TextMeasure, shapes: list[tuple[str, shapely.Geometry]],
                     view, metres_per_point: float, around: shapely.Geometry | None = None) -> None:
-    """Each other county named on its largest part in view, and on every part that fills a hole of ``around``."""
+    """Each other county named on its largest part in view, and on every part that fills a hole of ``around``.
+
+    Parts smaller than :data:`MIN_NAMED_SHARE` of the view stay unnamed, and a
+    name stays inside its part (no leader lines across the county shown).
+    """
     enclosing = _without_holes(around) if around is not None else None
+    smallest = MIN_NAMED_SHARE * (view[2] - view[0]) * (view[3] - view[1])
     for name, shape in shapes:
         parts = sorted(shapely.get_parts(shape), key=lambda part: -part.area)
+        parts = [part for part in parts if part.area >= smallest]
         named = parts[:1] + [
             part for part in parts[1:]
             if enclosing is not None and enclosing.contains(shapely.point_on_surface(part))
@@ -705,7 +713,7 @@ def _context_labels(axes, placer: LabelPlacer, measure: TextMeasure, shapes: lis
         for part in named:
             point = shapely.point_on_surface(part)
             _label(axes, placer, measure, (point.x, point.y), name, size=7, metres_per_point=metres_per_point,
-                   inside=part, boxed=False, colour="#4d4d4d")
+                   inside=part, boxed=False, colour="#4d4d4d", leader=False)
 
 
 def _without_holes(shape: shapely.Geometry) -> shapely.Geometry:
@@ -771,7 +779,8 @@ def _county_map(figure, atlas: _Atlas, section: _Section, bottom: float, indicat
 def _sites(axes, placer: LabelPlacer, sites: gpd.GeoDataFrame, metres_per_point: float) -> list[str]:
     """Draw the sites by type, mark their symbols taken for labels; the types drawn."""
     drawn = []
-    for site_type, (_, _, colour, marker, size) in SITE_SYMBOLS.items():
+    for site_type, (marker, size) in SITE_MARKERS.items():
+        colour = SITE_STYLES[site_type][2]
         points = sites[sites["site_type"] == site_type]
         if points.empty:
             continue
@@ -808,11 +817,13 @@ def _legend_column(figure, atlas: _Atlas, indicator, drawn: list[str], left: flo
         _text(figure, left, y, words["sites"], size=8, weight="bold", va="center")
         y -= 0.18
         for site_type in drawn:
-            zh, en, colour, marker, size = SITE_SYMBOLS[site_type]
+            marker, size = SITE_MARKERS[site_type]
+            zh, en, colour = SITE_STYLES[site_type][:3]
             figure.add_artist(Line2D([left + 0.13], [y], marker=marker, markersize=size, color=colour,
                                      markeredgecolor="white", markeredgewidth=0.4, linestyle="none",
                                      transform=figure.dpi_scale_trans))
-            _text(figure, left + 0.34, y, zh if lang == "zh" else en, size=7.5, va="center")
+            _text(figure, left + 0.34, y, relabel(zh if lang == "zh" else en, atlas.levels, lang), size=7.5,
+                  va="center")
             y -= 0.18
         y -= 0.1
     if context:
@@ -855,7 +866,10 @@ def _draw_table(figure, table: _Table, rows: list[list[str]], top: float, captio
 
 
 def _overview(figure, title: str, atlas: _Atlas, sections: list[_Section]) -> None:
-    """All the atlas's counties, numbered (and named, when few), with an index of their first pages."""
+    """All the atlas's counties, numbered (and named, when few), with an index of their first pages.
+
+    The map is as tall as the counties' shape needs, up to the room the index leaves.
+    """
     words, measure = atlas.words, atlas.measure
     _running_title(figure, title, measure)
     _text(figure, MARGIN, PAGE_TITLE_Y, words["overview_title"].format(count=len(sections)), size=16, weight="bold",
@@ -865,23 +879,23 @@ def _overview(figure, title: str, atlas: _Atlas, sections: list[_Section]) -> No
     per_column = math.ceil(len(sections) / columns)
     index_height = per_column * 0.2 + 0.3
     fits = index_height <= 3.6
-    bottom = PAGE_NUMBER_Y + 0.35 + (index_height if fits else 0.4)
     top = PAGE_TITLE_Y - 0.35
-    shapes = [atlas.county_shape(s.code) for s in sections]
-    view = _view(shapely.total_bounds(np.asarray(shapes, dtype=object)), content, top - bottom, pad=0.03)
-    axes = _map_axes(figure, MARGIN, bottom, content, top - bottom, view)
+    room = top - (PAGE_NUMBER_Y + 0.35 + (index_height if fits else 0.4))
+    shapes = np.asarray([atlas.county_shape(s.code) for s in sections], dtype=object)
+    x0, y0, x1, y1 = shapely.total_bounds(shapes)
+    height = min(room, max(2.5, content * (y1 - y0) / max(x1 - x0, 1.0) * 1.06))
+    bottom = top - height
+    view = _view((x0, y0, x1, y1), content, height, pad=0.03)
+    axes = _map_axes(figure, MARGIN, bottom, content, height, view)
     metres_per_point = (view[2] - view[0]) / (content * 72)
-    context = atlas.context(view, {s.code for s in sections})
-    _context(axes, context)
+    _context(axes, atlas.context(view, {s.code for s in sections}))
     _shapes(axes, shapes, facecolors="#dbe9f6", edgecolors="#333333", linewidths=0.8, zorder=2)
     placer = LabelPlacer(view, cell=16 * metres_per_point)
     named = len(sections) <= OVERVIEW_NAMES_UP_TO
-    for section, shape, anchor in zip(sections, shapes, label_points(np.asarray(shapes, dtype=object))):
+    for section, shape, anchor in zip(sections, shapes, label_points(shapes)):
         text = f"{section.number} {section.name}" if named else str(section.number)
         _label(axes, placer, measure, (anchor.x, anchor.y), text, size=8, metres_per_point=metres_per_point,
                inside=shape, boxed=True)
-    if named:
-        _context_labels(axes, placer, measure, context, view, metres_per_point)
     if not fits:
         _text(figure, MARGIN, bottom - 0.25, words["index_in_contents"], size=9, va="center")
         return
