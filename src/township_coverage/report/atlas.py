@@ -163,12 +163,14 @@ def write_atlas(
     if classes is None:
         classes = classify(table[column], indicator, lang=lang, scheme=scheme)
     measure = TextMeasure(font)
+    all_codes = table["county_code"].astype(str)
+    codes = [str(code) for code in county_codes] if county_codes is not None else sorted(all_codes.unique())
+    if not codes:
+        raise ValueError("the atlas needs at least one county")
+    table = _around(table, all_codes.isin(codes).to_numpy())
     metric = table.to_crs(table.estimate_utm_crs())
     located = sites[sites.geometry.notna()].to_crs(metric.crs)
     atlas = _Atlas(metric, table.geometry, located, classes, words, lang, levels, measure)
-    codes = [str(code) for code in county_codes] if county_codes is not None else list(atlas.names.index)
-    if not codes:
-        raise ValueError("the atlas needs at least one county")
     footer = _footer_lines(sources, notice, words, measure)
     sections = _plan_sections(atlas, codes, len(footer))
     total = sections[-1].first_page + sections[-1].pages - 1
@@ -185,6 +187,15 @@ def write_atlas(
         for section in sections:
             _county_pages(pages, title, atlas, section, footer, indicator)
     return pages.count
+
+
+def _around(table: gpd.GeoDataFrame, chosen: np.ndarray) -> gpd.GeoDataFrame:
+    """The ``chosen`` townships and those near enough to show on their pages (a large project's others are left out)."""
+    if chosen.all():
+        return table
+    x0, y0, x1, y1 = table.geometry[chosen].total_bounds
+    margin = 0.6 * max(x1 - x0, y1 - y0)  # more than any page's view reaches beyond the chosen counties
+    return table.cx[x0 - margin : x1 + margin, y0 - margin : y1 + margin]
 
 
 # Text measurement, wrapping and the placing of labels.
