@@ -341,7 +341,6 @@ def _footer_lines(sources: str, notice: str, words: Mapping[str, str], measure: 
     return [line for part in parts for line in measure.wrap(part, width, FOOTER_SIZE)]
 
 
-
 # What the pages show.
 
 
@@ -359,11 +358,14 @@ class _Atlas:
         self.lang = lang
         self.levels = levels
         self.measure = measure
-        self.names = self.townships.groupby("county_code")["county_name"].first().astype(str)
+        by_county = self.townships.groupby("county_code")
+        self.names = by_county["county_name"].first().astype(str)
+        self._rows = by_county.indices  # county code -> positions of its townships
         self._shapes: dict[str, shapely.Geometry] = {}
 
     def members(self, code: str) -> gpd.GeoDataFrame:
-        return self.townships[self.townships["county_code"] == code]
+        """The county's townships."""
+        return self.townships.iloc[self._rows[code]]
 
     def county_shape(self, code: str) -> shapely.Geometry:
         """The union of the county's townships."""
@@ -468,21 +470,19 @@ def _township_table(members: gpd.GeoDataFrame, atlas: _Atlas) -> _Table:
     lang, words = atlas.lang, atlas.words
     labels = column_labels(lang, atlas.levels)
     units = HEADER_UNITS.get(lang, {})
-    keys, notes = ["township_name"], []
+    keys, headers, notes = ["township_name"], [_header_label("township_name", labels, lang)], []
     cells: dict[str, list[str]] = {"township_name": [str(name) for name in members["township_name"]]}
     for key in ATLAS_COLUMNS:
         values = [_cell(value, key, words) for value in members[key]]
-        label = _header_label(key, labels, lang)
+        label, unit = _header_label(key, labels, lang), units.get(key, "")
         if len(values) > 1 and len(set(values)) == 1:
-            value = values[0] + ("%" if units.get(key) == "%" else f" {units[key]}" if key in units else "")
-            notes.append(words["same"].format(label=label, value=value))
+            notes.append(words["same"].format(label=label, value=values[0] + _unit_after_value(unit)))
             continue
         keys.append(key)
+        headers.append(label + _unit_suffix(unit, lang))
         cells[key] = values
-    headers = {key: _header_label(key, labels, lang) for key in keys}
-    headers = {key: text + _unit_suffix(units.get(key, ""), lang) for key, text in headers.items()}
     widths = _column_widths(keys, cells, atlas.measure)
-    wrapped = [atlas.measure.wrap(headers[key], width * 72 - 6, TABLE_SIZE) for key, width in zip(keys, widths)]
+    wrapped = [atlas.measure.wrap(header, width * 72 - 6, TABLE_SIZE) for header, width in zip(headers, widths)]
     rows = [list(row) for row in zip(*(cells[key] for key in keys))]
     return _Table(keys, wrapped, widths, rows, notes)
 
@@ -503,9 +503,13 @@ def _unit_suffix(unit: str, lang: str) -> str:
     return f"（{unit}）" if lang == "zh" else f" ({unit})"
 
 
+def _unit_after_value(unit: str) -> str:
+    return unit if unit in ("", "%") else f" {unit}"
+
+
 def _cell(value: object, key: str, words: Mapping[str, str]) -> str:
     """A value as the table shows it: a number without its unit (shares in per cent)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if pd.isna(value):
         return words["no_data"]
     if key == "population_share_within_radius":
         return f"{100 * float(value):.0f}"
