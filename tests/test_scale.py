@@ -81,20 +81,20 @@ def test_chosen_counties_make_the_atlas(project: Path, monkeypatch):
     result = CliRunner().invoke(main, ["report", "--project", str(project), "--output", str(output), "--format", "pdf",
                                        "--atlas-counties", "370002", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert _pages(output / "atlas.pdf") == 1
+    assert _pages(output / "atlas.pdf") == 3 + 1  # cover, contents, overview and the county
     text = subprocess.run(["pdftotext", str(output / "atlas.pdf"), "-"], capture_output=True, text=True).stdout
     assert "飞地镇" in text and "环城街道" not in text  # 乙县's one township, none of 甲县's
-    assert "Drawing the county atlas … " in result.stderr and "(1 pages)" in result.stderr
+    assert "Drawing the county atlas … " in result.stderr and "(1 counties, 4 pages)" in result.stderr
 
     # The project file may choose them too; the command line wins.
     with project.open("a", encoding="utf-8") as file:
         file.write('[report]\natlas_counties = ["370001"]\n')
     by_file = run(load_project(project, output_dir=output), report_formats=("pdf",))
-    assert _pages(output / "atlas.pdf") == 1 and by_file.notes == ()
+    assert _pages(output / "atlas.pdf") == 3 + 1 and by_file.notes == ()
     text = subprocess.run(["pdftotext", str(output / "atlas.pdf"), "-"], capture_output=True, text=True).stdout
     assert "环城街道" in text and "飞地镇" not in text
     everything = run(load_project(project, output_dir=output), report_formats=("pdf",), atlas_counties=["all"])
-    assert _pages(output / "atlas.pdf") == 2 and everything.notes == ()
+    assert _pages(output / "atlas.pdf") == 3 + 2 and everything.notes == ()
 
 
 def test_unknown_atlas_counties_stop_before_any_output(project: Path):

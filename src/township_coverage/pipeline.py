@@ -57,9 +57,9 @@ from township_coverage.report.content import (
 )
 from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
+from township_coverage.report.atlas import write_atlas
 from township_coverage.report.staticmap import (
     FontNotFoundError,
-    atlas_pdf,
     find_cjk_font,
     static_map_names,
     static_maps,
@@ -581,11 +581,11 @@ def _write_reports(
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats and atlas is not None:
         with progress.step("atlas") as step:
-            pages = shapes[shapes["county_code"].isin(atlas)]
-            written.append(atlas_pdf(pages, sites, folder / REPORT_FILES["pdf"], counties=validation.counties,
-                                     footer=footer, lang=lang, scheme=config.classes.get("gap_score"),
-                                     levels=config.levels, classified=classified))
-            step.detail = f"{len(atlas):,} 页" if lang == "zh" else f"{len(atlas):,} pages"
+            pages = write_atlas(shapes, sites, folder / REPORT_FILES["pdf"], county_codes=atlas, title=config.name,
+                                sources=config.attribution, notice=_notice(validation, lang), lang=lang,
+                                scheme=config.classes.get("gap_score"), levels=config.levels, classified=classified)
+            written.append(folder / REPORT_FILES["pdf"])
+            step.detail = f"{len(atlas):,} 个县区，{pages:,} 页" if lang == "zh" else f"{len(atlas):,} counties, {pages:,} pages"
     plan = _latest_plan(config.output_dir)
     inputs = ReportInputs(
         city=city,
