@@ -675,7 +675,7 @@ def row_accounting_table(validation: Validation, *, lang: str, levels: LevelName
     labels = _ACCOUNTING_LABELS[lang]
     statuses = relabel_values(STATUS_LABELS[lang], levels, lang)
     table = validation.row_accounting().rename(columns={**statuses, "rows": labels.get("rows", "rows")})
-    return table.rename(index=labels).rename_axis(labels["layer"])
+    return table.rename(index=labels).rename_axis(index=labels["layer"], columns=None)
 
 
 _JOINED_LABELS = {
