@@ -174,7 +174,7 @@ def linyi_plan(tmp_path_factory: pytest.TempPathFactory):
 def test_plan_proposes_rooms_in_opening_order(linyi_plan):
     result, folder = linyi_plan
     assert result.exit_code == 0, result.output
-    assert "拟建社工室 20 个" in result.output and "状态：optimal" in result.output
+    assert "拟建社工室 20 个" in result.output and "状态：最优" in result.output
     rooms = pd.read_csv(folder / "plan_rooms.csv", encoding="utf-8-sig", dtype={"村代码": str})
     assert rooms["开设顺序"].tolist() == list(range(1, 21))
     assert rooms["开设后累计覆盖比例"].is_monotonic_increasing

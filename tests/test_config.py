@@ -286,7 +286,7 @@ def test_a_wrong_layer_setting_names_the_key_and_what_is_allowed(tmp_path, layer
 
 def test_a_text_where_a_table_is_expected_is_refused(tmp_path):
     project = _write(tmp_path, 'project = "x"\n' + _LAYERS)
-    message = 'project.toml, line 1: project = "x": expected a table (the title and the data sources) with keys name, attribution'
+    message = 'project.toml, line 1: project = "x": expected a table (the title, the data sources and the reports\' author) with keys name, attribution, author'
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_project(project)
 

@@ -153,7 +153,7 @@ def cli_interrupt_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_each_command_lists_its_files_up_front():
     assert output_names("validate") == ("validation.csv",)
     assert output_names("plan") == (
-        "plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv", "plan.html",
+        "plan_rooms.csv", "plan_rooms.geojson", "plan_townships.csv", "plan_counties.csv", "plan_summary.json", "plan.html",
     )
     assert set(output_names("run", report_formats=("html",))) == HTML_RUN
     with_villages = output_names("run", report_formats=("html",), point_layers=("sites", "villages"))

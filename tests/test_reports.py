@@ -81,9 +81,10 @@ def test_docx_has_the_summary_figures_and_a_row_per_township(reports):
     assert summary["社工站工作人员"] == "444" and summary["社工室"] == "390"
     assert (summary["学校社工站"], summary["企业社工站"], summary["医院社工站"]) == ("2", "1", "2")
     township_table = next(t for t in tables if t.rows[0].cells[0].text == "乡镇代码")
-    codes = [row.cells[0].text for row in township_table.rows[1:]]
+    codes = [row.cells[0].text for row in township_table.rows[1:-1]]
     assert sorted(codes) == sorted(NBS_TOWNSHIPS["township_code"])
-    assert len(document.inline_shapes) == 4  # the static maps
+    assert township_table.rows[-1].cells[0].text == "合计"
+    assert len(document.inline_shapes) == 5  # the static maps and the chart by county
 
 
 def test_workbook_has_the_tables(reports):

@@ -222,17 +222,16 @@ def planned(tmp_path_factory):
 def test_a_plan_puts_its_sheets_into_the_workbook(planned):
     outcome, folder = planned
     workbook = openpyxl.load_workbook(folder / "coverage.xlsx")
-    assert workbook.sheetnames[-5:-2] == ["规划新增社工室", "规划前后（乡镇）", "规划前后（县区）"]
-    assert "说明" not in workbook.sheetnames  # generated outlines that are not schematic, no rows left out
-    rooms = _sheet_rows(workbook["规划新增社工室"])
-    header = rooms[0]
-    assert header[:3] == ["开设顺序", "村代码", "村（社区）"]
+    assert workbook.sheetnames == ["乡镇（街道）", "县区", "全市", "数据问题", "拟建社工室", "规划前后各县区", "站点逐行", "村（社区）逐行"]
+    # (no 说明: the generated outlines are not marked schematic and no row was left out)
+    rooms = _sheet_rows(workbook["拟建社工室"])
+    assert rooms[0][:3] == ["序号", "村代码", "村（社区）"]
     assert [row[0] for row in rooms[1:]] == list(range(1, len(outcome.rooms) + 1)) and len(outcome.rooms) >= 1
     codes = [row[1] for row in rooms[1:]]
     assert codes == outcome.rooms["village_code"].tolist() and all(isinstance(code, str) for code in codes)
-    assert _formats(workbook["规划新增社工室"], "开设后累计覆盖比例") == {"0.0%"}
-    assert _formats(workbook["规划新增社工室"], "新增覆盖") == {"#,##0"}
-    comparison = workbook["规划前后（乡镇）"]
+    assert _formats(workbook["拟建社工室"], "开设后累计覆盖比例") == {"0.0%"}
+    assert _formats(workbook["拟建社工室"], "新增覆盖人口") == {"#,##0"}
+    comparison = workbook["规划前后各县区"]
     assert _formats(comparison, "社工室（规划后）") == {"#,##0"}
     assert _formats(comparison, "服务半径内人口比例（规划后）") == {"0.0%"}
     assert comparison.freeze_panes == "A2"

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from _support import LINYI, map_settings, map_townships, read_points, read_varints
+from _support import LINYI, map_settings, map_townships, read_points, read_varints, write_tiny_project
 from township_coverage.inputs.config import ClassScheme
 from township_coverage.webmap import MapOptions, build_coverage_map
 
@@ -159,3 +159,58 @@ def test_names_become_json_that_reads_back_and_cannot_end_the_script():
     wrapped = page_data.script_json({"names": page_data.json_strings(pd.Series(written, dtype=object)), "note": "<&>"})
     assert json.loads(wrapped) == {"names": expected, "note": "<&>"}
     assert page_data.json_strings(pd.Series([], dtype=object)).text == "[]"
+
+
+def test_pages_leave_out_the_imperial_scale(linyi):
+    # Folium's own scale shows miles; the page's script adds a metric one.
+    table, sites = linyi
+    page = _settings(build_coverage_map(table, sites, title="t"))
+    assert "L.control.scale" not in page.split("TownshipCoverage.init")[-1]
+    assert "imperial: false" in page
+
+
+def _plan_by_villages(tmp_path, lang):
+    """A plan on the tiny project whose villages have no population: 1 room, radius 300 m."""
+    from township_coverage import load_project
+    from township_coverage.pipeline import plan_rooms
+
+    project = write_tiny_project(tmp_path)
+    # V2 lies at the station; V1 and V3 are over 500 m from every site and from each other.
+    (tmp_path / "villages.csv").write_text(
+        "village_code,village_name,lon,lat\nV1,甲一村,118.001,35.009\nV2,甲二村,118.005,35.005\nV3,乙一村,118.019,35.009\n",
+        encoding="utf-8",
+    )
+    with project.open("a", encoding="utf-8") as file:
+        file.write('[layers.villages]\npath = "villages.csv"\n')
+    plan_rooms(load_project(project, output_dir=tmp_path / "out"), new_rooms=1, radius_km=0.3, lang=lang)
+    return map_settings((tmp_path / "out" / "plan.html").read_text(encoding="utf-8"))
+
+
+def test_a_plan_by_villages_opens_on_the_village_share_and_sums_the_plan_up(tmp_path):
+    settings = _plan_by_villages(tmp_path, "en")
+    columns = [indicator["column"] for indicator in settings["indicators"]]
+    assert columns[settings["start"]] == "village_share_within_radius"
+    assert "population_share_within_radius" not in columns  # unknown without population
+    # 1 of 3 villages within 300 m of a site; the room covers 1 more.
+    assert settings["summary"] == {
+        "title": "Plan summary",
+        "rows": [
+            ["share", "Covered share", "33.3% → 66.7%"],
+            ["newly_covered", "Villages newly covered", "1"],
+            ["rooms", "Proposed rooms", "1"],
+            ["radius", "Radius", "0.3 km"],
+            ["method", "Method", "exact (mixed-integer programming, HiGHS)"],
+        ],
+    }
+    (proposed,) = [layer for layer in settings["sites"] if layer["type"] == "proposed_room"]
+    assert proposed["numbered"] and proposed["covers"]
+    (point,) = read_points(proposed)
+    assert point in (pytest.approx((118.001, 35.009), abs=1e-5), pytest.approx((118.019, 35.009), abs=1e-5))
+    assert proposed["names"][0] in ("甲一村 (proposed room)", "乙一村 (proposed room)")
+
+
+def test_the_plan_summary_in_chinese(tmp_path):
+    rows = {key: (label, value) for key, label, value in _plan_by_villages(tmp_path, "zh")["summary"]["rows"]}
+    assert rows["newly_covered"] == ("新增覆盖村（社区）", "1 个")
+    assert rows["rooms"] == ("拟建社工室", "1 个")
+    assert rows["radius"] == ("服务半径", "0.3 公里")

@@ -36,7 +36,6 @@ from township_coverage.report.tables import (
     TABLE_FILES,
     TIMELINE_FILE,
     ProgressSection,
-    ReportContent,
     dated_title,
     joined_rows_name,
     joined_rows_sheets,
@@ -45,7 +44,6 @@ from township_coverage.report.tables import (
     plan_summary,
     progress_report_table,
     progress_sentences,
-    read_plan_tables,
     row_accounting_table,
     summary_text,
     table_frames,
@@ -56,6 +54,9 @@ from township_coverage.report.tables import (
     workbook_tables,
     write_plan_tables,
     write_tables,
+)
+from township_coverage.report.content import (
+    PLAN_SUMMARY_FILE, PlanFacts, ReportInputs, plan_facts, plan_sheets, report_content,
 )
 from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
@@ -259,7 +260,7 @@ def output_names(
     if command == "validate":
         return (VALIDATION_FILE,)
     if command == "plan":
-        return (*PLAN_TABLE_FILES, PLAN_MAP_FILE)
+        return (*PLAN_TABLE_FILES, PLAN_SUMMARY_FILE, PLAN_MAP_FILE)
     if command not in COMMANDS:
         raise ValueError(f"unknown command {command!r}; allowed: {', '.join(COMMANDS)}")
     formats = default_report_formats()[0] if report_formats is None else tuple(report_formats)
@@ -566,7 +567,7 @@ def _write_reports(
 
     The HTML report holds a copy of ``map_file`` if ``embed_map``, else shows it from beside the report.
     """
-    from township_coverage.report.tables import report_table, summary_rows
+    from township_coverage.report.tables import summary_rows
 
     written: list[Path] = []
     shapes = gpd.GeoDataFrame(
@@ -590,23 +591,29 @@ def _write_reports(
                                      footer=footer, lang=lang, scheme=config.classes.get("gap_score"),
                                      levels=config.levels, classified=classified))
             step.detail = f"{len(atlas):,} 页" if lang == "zh" else f"{len(atlas):,} pages"
-    plan_rooms = _latest_plan(config.output_dir)
-    captions = {i.column: i.label[lang] for i in INDICATORS}
-    content = ReportContent(
-        title=config.name,
+    plan = _latest_plan(config.output_dir)
+    inputs = ReportInputs(
+        city=city,
+        counties=counties,
+        townships=table,
         summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang, levels=config.levels),
         context_rows=list(config.published_context.items()),
-        counties=report_table(counties, ["county_name", "townships"], lang, config.levels),
-        townships=report_table(table, ["township_name", "county_name"], lang, config.levels),
         validation_counts=row_accounting_table(validation, lang=lang, levels=config.levels),
         problems=validation_table(validation, lang=lang, levels=config.levels, file_names=True),
-        plan_rooms=plan_rooms,
-        static_maps=[(paths[0].with_suffix(".png"), captions[column]) for column, paths in images.items()],
-        notice=notice,
-        sources=config.attribution,
-        lang=lang,
-        levels=config.levels,
+        static_maps=[(paths[0].with_suffix(".png"), map_caption(column, lang, config.levels))
+                     for column, paths in images.items() if column != "plan"],
+        plan_map=(images["plan"][0].with_suffix(".png"), map_caption("plan", lang, config.levels))
+        if "plan" in images else None,
+        plan=plan,
         progress=progress_section,
+        township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS or "docx" not in formats,
+        # Charts are drawn into the staging folder only for the reports: not being outputs, they are dropped.
+        **(_county_charts(counties, plan, folder, lang=lang)
+           if {"html", "docx"} & set(formats) and _can_draw_charts() else {}),
+    )
+    content = report_content(
+        inputs, title=config.name, author=config.author, notice=notice, sources=config.attribution,
+        radius_km=config.radius_km, lang=lang, levels=config.levels,
     )
     if "html" in formats:
         with progress.step("report_html"):
@@ -618,14 +625,12 @@ def _write_reports(
         written.append(folder / REPORT_FILES["html"])
     if "docx" in formats:
         with progress.step("report_docx"):
-            written.append(write_report_docx(
-                content, folder / REPORT_FILES["docx"], township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS,
-            ))
+            written.append(write_report_docx(content, folder / REPORT_FILES["docx"]))
     with progress.step("workbook") as step:
         sheets = workbook_tables(
             table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of), validation,
             lang=lang, levels=config.levels, notice=notice, sources=config.attribution, timeline=timeline_rows,
-            plan=read_plan_tables(config.output_dir, levels=config.levels),
+            plan=plan_sheets(plan, lang=lang, levels=config.levels) if plan is not None else None,
         )
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)
@@ -765,21 +770,40 @@ def _notice(validation: Validation, lang: str) -> str:
     return MAP_TEXT[lang]["schematic"] if validation.schematic else ""
 
 
-def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
-    """Proposed rooms of the last ``plan`` run in the output folder, if any."""
-    path = output_dir / PLAN_TABLE_FILES[0]
-    if not path.exists():
-        return None
-    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+def _latest_plan(output_dir: Path) -> PlanFacts | None:
+    """What the last ``plan`` run in the output folder proposed, if any (its ``plan_summary.json``)."""
+    return PlanFacts.read(output_dir / PLAN_SUMMARY_FILE)
+
+
+def map_caption(column: str, lang: str, levels) -> str:
+    """The caption of a static map in the reports (not the map's own title)."""
+    from township_coverage.report.content import WORDS
+    from township_coverage.levels import relabel
+
+    labels = {i.column: i.label[lang] for i in INDICATORS}
+    if column not in labels:  # a map of something else than an indicator (the plan's)
+        return relabel(WORDS[lang].get(f"{column}_map", column), levels, lang)
+    return relabel(WORDS[lang]["map_caption"].format(label=labels[column]), levels, lang)
+
+
+def _county_charts(counties: pd.DataFrame, plan: PlanFacts | None, folder: Path, *, lang: str) -> dict:
+    """The bar charts by county the reports show (``county_chart``, ``plan_chart``), those that can be drawn."""
+    from township_coverage.report.chart import draw_county_chart, draw_plan_chart
+
+    charts = {"county_chart": draw_county_chart(counties, folder / "chart_counties.png", lang=lang)}
+    if plan is not None:
+        charts["plan_chart"] = draw_plan_chart(plan, folder / "chart_plan.png", lang=lang)
+    return {key: path for key, path in charts.items() if path is not None}
 
 
 def _coverage_map(
     validation, table, sites, config, *, lang, offline, basemap="none", radius_km=None, extra_layers=(), notes=(),
     classified: dict[str, Classes] | None = None, use_cache: bool = True, data_folder: str = "map_data",
-    timeline: Timeline | None = None,
+    timeline: Timeline | None = None, plan=None,
 ):
     """The interactive map of ``table`` and ``sites``; with ``timeline``, the map with a slider over its steps
-    (``sites`` are then every site, each shown at the steps it is open)."""
+    (``sites`` are then every site, each shown at the steps it is open); with ``plan``
+    (:class:`township_coverage.webmap.PlanFigures`), the plan's page."""
     from township_coverage.webmap import MapOptions, TimelineStep, build_coverage_map, build_timeline_map
 
     townships = validation.townships
@@ -809,7 +833,7 @@ def _coverage_map(
         ]
         return build_timeline_map(shapes, steps, sites[sites.geometry.notna()], **common)
     return build_coverage_map(
-        shapes, sites[sites.geometry.notna()], extra_layers=extra_layers, classified=classified, **common,
+        shapes, sites[sites.geometry.notna()], extra_layers=extra_layers, classified=classified, plan=plan, **common,
     )
 
 
@@ -884,7 +908,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PointLayer, map_side_files, save_map
+    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, PointLayer, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -918,7 +942,7 @@ def plan_rooms(
         {
             "site_id": "NEW" + rooms["village_code"].astype(str),
             "site_type": "community_room",
-            "name": rooms["village_name"].astype(str) + "（拟建社工室）",
+            "name": rooms["village_name"].astype(str) + ("（拟建社工室）" if lang == "zh" else " (proposed room)"),
             "township_code": rooms["township_code"],
             "village_code": rooms["village_code"],
             "staff": pd.array([pd.NA] * len(rooms), dtype="Int64"),
@@ -932,18 +956,28 @@ def plan_rooms(
 
     weight_name = "population" if by_population else "villages"
     summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
-    labels = ("拟建社工室", "新覆盖的村（社区）") if lang == "zh" else ("Proposed rooms", "Newly covered villages")
+    figures = PlanFigures(
+        weight=weight_name, covered_before=problem.covered_weight / problem.total_weight,
+        covered_after=(problem.covered_weight + result.gains.sum()) / problem.total_weight,
+        newly_covered=float(result.gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+    )
+    newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
-        validation, after, sites, config, lang=lang, offline=offline, radius_km=radius_km, notes=left_out,
-        extra_layers=[
-            PointLayer(labels[1], newly.assign(name=newly["village_name"]), "#fdae6b", 3),
-            PointLayer(labels[0], new_sites, "#e6550d", 8),
-        ],
-        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER,
+        validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
+        offline=offline, radius_km=radius_km, notes=left_out,
+        extra_layers=[PointLayer(newly_label, newly.assign(name=newly["village_name"]), "#f768a1", 3)],
+        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER, plan=figures,
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
         written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
+        parameters = {
+            "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
+            "max_per_township": max_per_township, "weight": weight_name, "method": result.method,
+            "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
+            "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
+        }
+        written.append(plan_facts(rooms, before, after, parameters=parameters).write(staging / PLAN_SUMMARY_FILE))
         save_map(fmap, staging / PLAN_MAP_FILE)
         written.append(staging / PLAN_MAP_FILE)
         written += [staging / folder for folder in _top_folders(side_files)]

@@ -124,6 +124,8 @@ class ProjectConfig:
         Title shown on maps and reports.
     attribution
         Data sources, shown on maps (plain text).
+    author
+        Who prepares the reports (their cover and document properties); "" if not said.
     townships, counties, sites, villages
         The input layers; ``counties`` and ``villages`` are optional.
     radius_km
@@ -166,6 +168,7 @@ class ProjectConfig:
     counties: LayerConfig | None = None
     villages: LayerConfig | None = None
     attribution: str = ""
+    author: str = ""
     radius_km: float = 3.0
     snap_tolerance_m: float = 100.0
     output_dir: Path = Path("maps")
@@ -267,8 +270,11 @@ _CLASS_SCHEMA = Table(
 PROJECT_SCHEMA = Table(
     keys={
         "project": Table(
-            keys={"name": text(about="the title of maps and reports"), "attribution": any_text()},
-            contents="the title and the data sources",
+            keys={
+                "name": text(about="the title of maps and reports"), "attribution": any_text(),
+                "author": text(about="who prepares the reports, e.g. 临沂市民政局"),
+            },
+            contents="the title, the data sources and the reports' author",
         ),
         "layers": Table(
             keys={
@@ -428,6 +434,7 @@ def _project_config(source: Path, data: Mapping[str, Any], output_dir: Path | No
         counties=_layer(root, layers["counties"]) if "counties" in layers else None,
         villages=_layer(root, layers["villages"]) if "villages" in layers else None,
         attribution=setting(PROJECT_SCHEMA, data, "project", "attribution"),
+        author=setting(PROJECT_SCHEMA, data, "project", "author") or "",
         radius_km=float(setting(PROJECT_SCHEMA, data, "indicators", "radius_km")),
         snap_tolerance_m=float(setting(PROJECT_SCHEMA, data, "join", "snap_tolerance_m")),
         output_dir=Path(output_dir) if output_dir is not None else Path("maps"),

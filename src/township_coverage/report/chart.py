@@ -1,15 +1,19 @@
-"""The progress chart: the share of townships with a station, and of villages with a room, over time per county."""
+"""Charts of the reports: the progress over time per county, and bar charts of shares by county."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from township_coverage.report.staticmap import find_cjk_font, save_as, text_style
 from township_coverage.inputs.dates import step_label
 from township_coverage.report.tables import WHOLE_AREA
+
+if TYPE_CHECKING:
+    from township_coverage.report.content import PlanFacts
 
 #: Files of :func:`draw_progress_chart`.
 CHART_FILES = ("timeline_chart.png", "timeline_chart.svg")
@@ -105,3 +109,85 @@ def _colours(count: int) -> list:
 
     palette = colormaps["tab20"]
     return [palette(i % 20) for i in range(count)]
+
+
+# --- bar charts by county ----------------------------------------------------------
+
+#: Above this many counties the bar charts are left out (a bar each would be unreadable).
+MAX_COUNTY_BARS = 40
+#: Width of the bar charts: the text width of an A4 portrait page with government-report margins (15.6 cm).
+BAR_CHART_WIDTH_IN = 15.6 / 2.54
+_BAR_TEXT = {
+    "zh": {"population": "服务半径内人口比例", "room": "设有社工室的村（社区）比例", "before": "规划前", "after": "规划后"},
+    "en": {"population": "Population within the radius", "room": "Villages with a room", "before": "Before",
+           "after": "After"},
+}
+
+
+def draw_county_chart(counties: pd.DataFrame, path: Path, *, lang: str = "zh") -> Path | None:
+    """Bars of the share of people within the radius and of villages with a room, per county.
+
+    Counties are sorted by the share of people within the radius, highest
+    first. Returns ``None`` (nothing drawn) when there is no share to show
+    or more than :data:`MAX_COUNTY_BARS` counties.
+    """
+    text = _BAR_TEXT[lang]
+    series = {text[key]: counties[column] for key, column in
+              (("population", "population_share_within_radius"), ("room", "room_share"))
+              if column in counties and counties[column].notna().any()}
+    if not series:
+        return None
+    order = counties[next(iter(series.values())).name].sort_values(ascending=True, na_position="first").index
+    names = counties.loc[order, "county_name"].astype(str)
+    return _draw_bars(names, {label: values.loc[order] for label, values in series.items()}, path,
+                      colours=("#2c7fb8", "#a1dab4"))
+
+
+def draw_plan_chart(plan: PlanFacts, path: Path, *, lang: str = "zh") -> Path | None:
+    """Bars of each county's covered share before and after the plan, sorted by the share after."""
+    from township_coverage.report.content import _county_share
+
+    people = plan.parameters["weight"] == "population"
+    text = _BAR_TEXT[lang]
+    frame = pd.DataFrame({
+        "name": [str(c["county_name"]) for c in plan.counties],
+        "before": [_county_share(c, "before", people) for c in plan.counties],
+        "after": [_county_share(c, "after", people) for c in plan.counties],
+    }).sort_values("after", ascending=True, na_position="first")
+    if frame[["before", "after"]].isna().all().all():
+        return None
+    return _draw_bars(frame["name"], {text["before"]: frame["before"], text["after"]: frame["after"]}, path,
+                      colours=("#bdbdbd", "#e6550d"))
+
+
+def _draw_bars(names: pd.Series, series: Mapping[str, pd.Series], path: Path, *, colours: Sequence[str]) -> Path | None:
+    """Horizontal grouped bars, a group per name (bottom to top as given), shares in %, drawn at print size."""
+    if len(names) == 0 or len(names) > MAX_COUNTY_BARS:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = np.arange(len(names))
+    height = 0.8 / len(series)
+    with text_style(find_cjk_font()):
+        figure, axes = plt.subplots(figsize=(BAR_CHART_WIDTH_IN, 1.1 + 0.3 * len(names) * max(1, len(series) / 1.5)))
+        for i, ((label, values), colour) in enumerate(zip(series.items(), colours)):
+            offset = (i - (len(series) - 1) / 2) * height
+            bars = axes.barh(rows - offset, values.to_numpy(dtype=float), height=height, color=colour, label=label)
+            axes.bar_label(bars, labels=["" if pd.isna(v) else f"{100 * v:.1f}%" for v in values], fontsize=7,
+                           padding=2)
+        axes.set_yticks(rows, list(names), fontsize=9)
+        axes.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        axes.set_xlim(0, 1.12)
+        axes.tick_params(axis="x", labelsize=8)
+        axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(series), fontsize=9, frameon=False)
+        figure.tight_layout()
+        save_as(figure, path, dpi=200)
+        plt.close(figure)
+    return path

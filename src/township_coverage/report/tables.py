@@ -132,9 +132,14 @@ def number_formats(lang: str, levels: LevelNames = LevelNames()) -> dict[str, st
     Covers the indicator tables, the timeline and the plan's tables (a
     header with 规划前 / 规划后 has the format of the header it extends).
     """
+    from township_coverage.report.content import WORDS
+
     labels = {**column_labels(lang, levels), **_TIMELINE_LABELS[lang], **_PLAN_LABELS[lang]}
     suffixes = ("", _PLAN_LABELS[lang]["before"], _PLAN_LABELS[lang]["after"])
-    return {labels.get(key, key) + suffix: code for key, code in NUMBER_FORMATS.items() for suffix in suffixes}
+    formats = {labels.get(key, key) + suffix: code for key, code in NUMBER_FORMATS.items() for suffix in suffixes}
+    words = relabel_values(WORDS[lang], levels, lang)  # the headers of the plan's sheets
+    formats.update({words["newly_people"]: "#,##0", words["newly_villages"]: "#,##0", words["share_after"]: "0.0%"})
+    return formats
 
 
 #: Files of :func:`write_tables`: township, county and city tables.
@@ -321,49 +326,23 @@ def write_plan_tables(
     return [folder / name for name in PLAN_TABLE_FILES]
 
 
-def read_plan_tables(folder: Path, *, levels: LevelNames = LevelNames()) -> dict[str, pd.DataFrame]:
-    """The tables of the last ``plan`` written into ``folder`` (:func:`write_plan_tables`), by kind; none without a plan.
-
-    Kinds: ``plan_rooms``, ``plan_townships``, ``plan_counties``. Codes stay
-    text; columns of numbers are numbers again (whole ones integers).
-    """
-    rooms_csv, _, townships_csv, counties_csv = PLAN_TABLE_FILES
-    if not (folder / rooms_csv).exists():
-        return {}
-    keys = ("village_code", "township_code", "county_code")
-    codes = {*keys, *(column_labels(lang, levels).get(key, _PLAN_LABELS[lang].get(key, key))
-                      for lang in _PLAN_LABELS for key in keys)}
-    tables = {}
-    for kind, name in (("plan_rooms", rooms_csv), ("plan_townships", townships_csv), ("plan_counties", counties_csv)):
-        if (folder / name).exists():
-            table = pd.read_csv(folder / name, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-            tables[kind] = table.apply(lambda column: column if column.name in codes else _as_numbers(column))
-    return tables
-
-
-def _as_numbers(column: pd.Series) -> pd.Series:
-    """A column of text as numbers if every cell that is not empty is one (integers if all are whole), else as it is."""
-    numbers = pd.to_numeric(column.where(column != ""), errors="coerce")
-    if (numbers.notna() != (column != "")).any():
-        return column
-    return numbers.astype("Int64") if (numbers.dropna() % 1 == 0).all() else numbers
-
-
 def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh") -> str:
     """What the plan proposes and how good it is, for the terminal."""
+    from township_coverage.report.content import method_text, status_text
+
     unit = {"population": ("人", "people"), "villages": ("个村", "villages")}[weight]
     before = problem.covered_weight / problem.total_weight
     after = (problem.covered_weight + result.gains.sum()) / problem.total_weight
+    method, status = method_text(result.method, lang), status_text(result.status, lang)
     if lang == "zh":
-        method = {"exact": "精确求解（混合整数规划，HiGHS）", "heuristic": "启发式（贪心＋交换）"}[result.method]
         lines = [
-            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{result.status}",
+            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{status}",
             f"  覆盖比例：{before:.1%} → {after:.1%}（新增覆盖 {result.gains.sum():,.0f} {unit[0]}）",
             f"  上界 {result.bound:,.0f}，与上界差距 {result.gap:.2%}，用时 {result.seconds:.1f} 秒",
         ]
     else:
         lines = [
-            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {result.method}, status: {result.status}",
+            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {method}, status: {status}",
             f"  covered share: {before:.1%} -> {after:.1%} ({result.gains.sum():,.0f} {unit[1]} newly covered)",
             f"  bound {result.bound:,.0f}, gap to bound {result.gap:.2%}, {result.seconds:.1f} s",
         ]
@@ -373,56 +352,6 @@ def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km
     if len(rooms) > 10:
         lines.append(f"  … {len(rooms) - 10} more in plan_rooms.csv")
     return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ReportContent:
-    """Everything a report shows, already computed; renderers only lay it out.
-
-    Attributes
-    ----------
-    title
-        Report title.
-    summary_rows
-        City-wide figures: (label, computed value, published value or "").
-    context_rows
-        Published facts not computed from data: (label, value).
-    counties, townships
-        Indicator tables with headers in the report's language.
-    validation_counts
-        Rows per status for each point layer.
-    problems
-        Problems found in the inputs (warnings only, for a successful run).
-    plan_rooms
-        Proposed rooms, when a plan exists.
-    static_maps
-        PNG files of the static maps, with their captions.
-    notice
-        Schematic-data notice ("" when the data is real).
-    sources
-        Data sources line.
-    lang
-        ``"zh"`` or ``"en"``.
-    levels
-        The project's names of the administrative levels.
-    progress
-        The build-out over time, when the sites have dates.
-    """
-
-    title: str
-    summary_rows: list[tuple[str, str, str]]
-    context_rows: list[tuple[str, str]]
-    counties: pd.DataFrame
-    townships: pd.DataFrame
-    validation_counts: pd.DataFrame
-    problems: pd.DataFrame
-    plan_rooms: pd.DataFrame | None
-    static_maps: list[tuple[Path, str]]
-    notice: str
-    sources: str
-    lang: str
-    levels: LevelNames = LevelNames()
-    progress: ProgressSection | None = None
 
 
 @dataclass(frozen=True)
@@ -476,14 +405,6 @@ def progress_report_table(city: pd.DataFrame, *, every: str, lang: str, levels: 
     return frame.rename(columns={**column_labels(lang, levels), **_TIMELINE_LABELS[lang]})
 
 
-#: Columns shown in report tables (the CSV and XLSX files have all).
-REPORT_COLUMNS = (
-    "stations", "station_staff", "community_rooms", "school_stations", "enterprise_stations",
-    "hospital_stations", "villages", "room_share", "population_share_within_radius",
-    "population_per_staff", "gap_score",
-)
-
-
 def summary_rows(
     city: pd.Series, published: Mapping[str, float], *, radius_km: float, lang: str, levels: LevelNames = LevelNames()
 ) -> list[tuple[str, str, str]]:
@@ -504,18 +425,6 @@ def _summary_figures(city: pd.Series, *, radius_km: float, lang: str, levels: Le
         shown = f"{100 * value:.1f}%" if key.endswith("share_within_radius") else f"{value:,.0f}"
         label = labels.get(key, key) + (f" ({radius_km:g} km)" if "radius" in key else "")
         yield key, value, label, shown
-
-
-def report_table(
-    table: pd.DataFrame, keys: Sequence[str], lang: str, levels: LevelNames = LevelNames()
-) -> pd.DataFrame:
-    """A compact, formatted table for reports (shares in %, numbers rounded)."""
-    frame = table[[*keys, *[c for c in REPORT_COLUMNS if c in table]]].copy()
-    for column in frame.columns:
-        if column in keys:
-            continue
-        frame[column] = _shown(frame[column], column, share_decimals=0)
-    return frame.reset_index().rename(columns=column_labels(lang, levels))
 
 
 def _shown(values: pd.Series, column: str, *, share_decimals: int) -> pd.Series:
@@ -544,19 +453,17 @@ def write_xlsx(
 _SHEET_NAMES = {
     "zh": {
         "notice": "说明", "townships": "乡镇（街道）", "counties": "县区", "city": "全市", "validation": "数据问题",
-        "timeline": "建设进展", "plan_rooms": "规划新增社工室", "plan_townships": "规划前后（乡镇）",
-        "plan_counties": "规划前后（县区）",
+        "timeline": "建设进展",
     },
     "en": {
         "notice": "notice", "townships": "townships", "counties": "counties", "city": "city",
-        "validation": "validation", "timeline": "progress", "plan_rooms": "plan rooms",
-        "plan_townships": "plan townships", "plan_counties": "plan counties",
+        "validation": "validation", "timeline": "progress",
     },
 }
 
 
 def sheet_names(lang: str, levels: LevelNames = LevelNames()) -> dict[str, str]:
-    """The workbook's sheet names in ``lang`` by kind (``townships``, ``plan_rooms`` ...), with the project's level names."""
+    """The workbook's sheet names in ``lang`` by kind (``townships``, ``validation`` ...), with the project's level names."""
     return relabel_values(_SHEET_NAMES[lang], levels, lang)
 
 
@@ -585,7 +492,8 @@ def workbook_tables(
     timeline
         The timeline (:func:`timeline_table`), if there is one.
     plan
-        The last plan's tables (:func:`read_plan_tables`), if there is one.
+        The last plan's sheets, by name
+        (:func:`township_coverage.report.content.plan_sheets`), if there is one.
     """
     names = sheet_names(lang, levels)
     sheets: dict[str, pd.DataFrame] = {}
@@ -597,7 +505,7 @@ def workbook_tables(
     sheets[names["validation"]] = validation_table(validation, lang=lang, levels=levels)
     if timeline is not None:
         sheets[names["timeline"]] = timeline
-    sheets.update({names[kind]: frame for kind, frame in (plan or {}).items()})
+    sheets.update(plan or {})
     return sheets
 
 

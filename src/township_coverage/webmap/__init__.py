@@ -10,12 +10,16 @@ from township_coverage.webmap.build import (
     render_map,
     save_map,
 )
+from township_coverage.webmap.page_data import PROPOSED_ROOM
+from township_coverage.webmap.plan_page import PlanFigures
 from township_coverage.webmap.timeline import TimelineStep, build_timeline_map
 
 __all__ = [
     "BASEMAPS",
     "LineLayer",
     "MapOptions",
+    "PROPOSED_ROOM",
+    "PlanFigures",
     "PointLayer",
     "TimelineStep",
     "build_coverage_map",

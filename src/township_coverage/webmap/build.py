@@ -31,12 +31,13 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from township_coverage.classes import INDICATORS, Classes, Indicator, classify_table
+from township_coverage.classes import INDICATORS, Classes, Indicator, classify
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
 from township_coverage.geometry import label_points
 from township_coverage.webmap import page_data
+from township_coverage.webmap.plan_page import PlanFigures, plan_indicators, summary_box
 from township_coverage.webmap.assets import inline_assets
 from township_coverage.webmap.text import TEXT
 
@@ -152,6 +153,7 @@ def build_coverage_map(
     classified: Mapping[str, Classes] | None = None,
     remember: page_data.Remember | None = None,
     indicators: Sequence[Indicator] = INDICATORS,
+    plan: PlanFigures | None = None,
 ) -> folium.Map:
     """An interactive choropleth of the coverage indicators.
 
@@ -194,6 +196,12 @@ def build_coverage_map(
         default those of :data:`township_coverage.classes.INDICATORS`.
         ``table`` has their columns and ``classified`` (required for
         others) their classes.
+    plan
+        The figures of a plan (``plan.html``): the page then opens on the
+        covered share (of people, or of villages, as the plan counts), shows
+        the plan's summary box, and draws the sites of type
+        ``proposed_room`` as numbered diamonds (numbers in their order in
+        ``sites``). ``indicators`` is then ignored.
 
     Returns
     -------
@@ -205,13 +213,21 @@ def build_coverage_map(
         For an unknown language or basemap, or Tianditu without a key.
     """
     check_options(options)
-    if classified is None:
-        classified = classify_table(table, options.classes, lang=options.lang, columns=[i.column for i in indicators])
+    start, summary = None, None
+    if plan is not None:
+        indicators, start = plan_indicators(plan)
+        summary = summary_box(plan, options.lang)
+    classified = dict(classified or {})
+    for indicator in indicators:  # those not classed yet
+        if indicator.column not in classified:
+            classified[indicator.column] = classify(
+                table[indicator.column], indicator, lang=options.lang, scheme=options.classes.get(indicator.column)
+            )
     scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
     return fit_size_budget(
         lambda tolerance: build_page(
             table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
-            scale, tolerance, remember, indicators=indicators,
+            scale, tolerance, remember, indicators=indicators, start=start, summary=summary,
         ),
         scale.tolerance,
         options.size_budget_kb,
@@ -288,23 +304,26 @@ def save_map(fmap: folium.Map, path: Path) -> list[Path]:
 def build_page(
     table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified, scale,
     tolerance, remember, *, indicators: Sequence[Indicator] = INDICATORS,
-    palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None,
+    palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None, start: str | None = None,
+    summary: dict | None = None,
 ) -> folium.Map:
     """The page of :func:`build_coverage_map` at one border tolerance (arguments as there).
 
     ``palettes`` fixes the colours of each indicator's class letters
     (:func:`page_data.indicators`); ``timeline`` (the data ``timeline.js``
-    reads, see :mod:`township_coverage.webmap.timeline`) adds the time slider.
+    reads, see :mod:`township_coverage.webmap.timeline`) adds the time slider;
+    ``start`` is the column of the indicator shown at start (default the
+    first); ``summary`` a box of figures (:func:`plan_page.summary_box`).
     """
     lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
     table = _display(table, shift)
-    fmap = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_snap=0.25)
+    fmap = folium.Map(tiles=None, prefer_canvas=True, zoom_snap=0.25)  # coverage.js adds a metric scale
     fmap.get_root().title = title
     fmap.get_root().header.add_child(Element(_CSS), name="tc_css")
     _add_basemap(fmap, options.basemap, text)
     for layer in extra_layers:
-        (_line_layer(layer, shift) if isinstance(layer, LineLayer) else _point_layer(layer, shift)).add_to(fmap)
+        (_line_layer(layer, shift, lang) if isinstance(layer, LineLayer) else _point_layer(layer, shift, lang)).add_to(fmap)
     layer_control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
 
     positions = pd.Index(table.index.astype(str))
@@ -319,6 +338,13 @@ def build_page(
         "text": text,
         "townships": townships,
         "indicators": page_data.indicators(table, lang, classified, indicators, palettes=palettes),
+        "start": [i.column for i in indicators].index(start) if start is not None else 0,
+        "summary": summary,
+        "info": {
+            "notices": ([text["schematic"]] if schematic else []) + list(notes),
+            "sources": sources,
+            "label": text["schematic_short"] if schematic else text["info"],
+        },
         "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
         "sites": page_data.site_layers(sites, positions, lang, scale.grid),
@@ -337,12 +363,6 @@ def build_page(
         fmap.add_child(TimelineControls())
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
-    notices = ([text["schematic"]] if schematic else []) + list(notes)
-    if notices:
-        fmap.get_root().html.add_child(
-            Element(f'<div class="tc-notice" role="note">{"<br>".join(map(html.escape, notices))}</div>'),
-            name="schematic_notice",
-        )
     if options.offline:
         inline_assets(fmap.get_root())
     return fmap
@@ -477,8 +497,28 @@ _CSS = """<style>
 .tc-indicators label{display:block;cursor:pointer}
 .tc-legend-body{margin-top:6px;border-top:1px solid #ccc;padding-top:4px}
 .tc-swatch{display:inline-block;width:14px;height:12px;margin-right:6px;vertical-align:middle;border:1px solid #999}
-.tc-notice{position:absolute;z-index:1000;left:56px;top:10px;max-width:50%;background:#fff8d6;
-  border:1px solid #d4b106;padding:5px 8px;font:12px/1.4 sans-serif;color:#5c4400}
+.tc-notice{max-width:340px;background:#fff8d6;border:1px solid #d4b106;padding:5px 8px;font:12px/1.4 sans-serif;
+  color:#5c4400}
+.tc-sources{display:none;margin-top:6px;font:12px/1.4 sans-serif;color:#333}
+.tc-summary{background:rgba(255,255,255,.93);padding:8px 10px;font:13px/1.45 sans-serif;color:#222}
+.tc-summary td{padding:1px 10px 1px 0;vertical-align:top}
+.tc-summary td:last-child{font-weight:bold;padding-right:0}
+.tc-panel>a.tc-panel-button{display:none}
+.tc-compact .tc-panel{background:#fff;border:2px solid rgba(0,0,0,.2);border-radius:4px;background-clip:padding-box;
+  box-shadow:none;padding:0;overflow:auto;max-width:calc(100vw - 80px)}
+.tc-compact .tc-panel:not(.tc-open)>:not(.tc-panel-button){display:none}
+.tc-compact .tc-panel>a.tc-panel-button{display:block;width:auto;height:auto;padding:5px 9px;border:0;border-radius:0;
+  background:none;font:bold 13px/1.3 sans-serif;color:#222;text-align:left;text-decoration:none;cursor:pointer;
+  white-space:nowrap}
+.tc-compact .tc-open>a.tc-panel-button::after{content:"×";float:right;margin-left:12px}
+.tc-compact .tc-panel.tc-open{padding:0 9px 8px}
+.tc-compact .tc-open>a.tc-panel-button{padding:5px 0}
+.tc-compact .tc-panel>.tc-legend-title{display:none}
+.tc-compact .tc-notice{max-width:none}
+.tc-compact .tc-sources{display:block}
+.tc-compact .tc-search{width:170px}
+.tc-compact .leaflet-control-attribution{max-width:calc(100vw - 130px);white-space:nowrap;overflow:hidden;
+  text-overflow:ellipsis}
 .tc-popup table{border-collapse:collapse}
 .tc-popup td{padding:1px 6px 1px 0;vertical-align:top}
 .tc-popup td:last-child{text-align:right}
@@ -489,6 +529,8 @@ _CSS = """<style>
 .tc-badge{display:flex;align-items:center;justify-content:center;width:100%;height:100%;color:#fff;
   font:bold 11px sans-serif;border:1px solid #fff;box-sizing:border-box}
 .tc-badge-square{border-radius:3px}
+.tc-badge-diamond{transform:rotate(45deg);border-radius:2px;font-size:10px}
+.tc-badge-diamond>span{transform:rotate(-45deg)}
 .tc-buttons a{font-size:16px;cursor:pointer}
 .tc-search{background:#fff;padding:4px;width:220px}
 .tc-search input{width:100%;box-sizing:border-box;font:13px sans-serif;padding:3px}
@@ -510,10 +552,11 @@ _TIMELINE_CSS = """<style>
 .tc-timeline-steps{position:relative;height:16px;font-size:11px;color:#555;margin:2px 44px 0 76px}
 .tc-timeline-steps span{position:absolute;transform:translateX(-50%);white-space:nowrap;cursor:pointer}
 .tc-timeline-steps span.tc-current{color:#000;font-weight:bold}
+.tc-compact .tc-timeline{width:calc(100vw - 160px);max-width:340px;box-sizing:border-box}
 </style>"""
 
 
-def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
+def _point_layer(layer: PointLayer, shift: bool, lang: str) -> folium.GeoJson:
     points = _display(layer.points, shift)
     frame = gpd.GeoDataFrame(
         {"tip": [html.escape(str(n)) for n in points["name"]]}, geometry=points.geometry.to_numpy(), crs="EPSG:4326"
@@ -521,7 +564,7 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     swatch = f'<span class="tc-symbol" style="background:{layer.colour};border-radius:50%"></span>'
     return folium.GeoJson(
         _points_geojson(frame),
-        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
+        name=f"{swatch}{_with_count(layer.label, len(frame), lang)}",
         marker=folium.CircleMarker(
             radius=layer.radius, fill=True, fill_color=layer.colour, fill_opacity=0.95, color="#ffffff", weight=1
         ),
@@ -529,7 +572,7 @@ def _point_layer(layer: PointLayer, shift: bool) -> folium.GeoJson:
     )
 
 
-def _line_layer(layer: LineLayer, shift: bool) -> folium.GeoJson:
+def _line_layer(layer: LineLayer, shift: bool, lang: str) -> folium.GeoJson:
     lines = _display(layer.lines, shift)
     frame = gpd.GeoDataFrame(
         {"tip": [html.escape(str(n)) for n in lines["name"]]}, geometry=lines.geometry.to_numpy(), crs="EPSG:4326"
@@ -538,10 +581,15 @@ def _line_layer(layer: LineLayer, shift: bool) -> folium.GeoJson:
     colour, weight = layer.colour, layer.weight
     return folium.GeoJson(
         _points_geojson(frame),
-        name=f"{swatch}{html.escape(layer.label)}（{len(frame)}）",
+        name=f"{swatch}{_with_count(layer.label, len(frame), lang)}",
         style_function=lambda _: {"color": colour, "weight": weight, "opacity": 0.9},
         on_each_feature=JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip); }"),
     )
+
+
+def _with_count(label: str, count: int, lang: str) -> str:
+    """``label（count）`` in Chinese, ``label (count)`` in English; escaped."""
+    return f"{html.escape(label)}（{count}）" if lang == "zh" else f"{html.escape(label)} ({count})"
 
 
 def _points_geojson(frame: gpd.GeoDataFrame) -> dict:

@@ -5,7 +5,11 @@
  * compact topology by topology.js), the indicator switch and its legend,
  * township labels in view when zoomed in, site layers (a layer of
  * thousands of sites as counts until zoomed in), optional coverage circles,
- * search by township or village name, full screen and reset-view buttons.
+ * search by township or village name, full screen and reset-view buttons,
+ * a metric scale, the notices (schematic data, rows left out) and, on a
+ * plan's page, its summary box and the proposed rooms numbered in opening
+ * order. While the map is small (an embedded frame, a phone) the panels
+ * fold to buttons, one open at a time, so that the map stays in view.
  * TownshipCoverage.page lets timeline.js restyle the townships with another
  * step's values and show only some sites.
  *
@@ -20,6 +24,9 @@
   var MAX_IN_VIEW = 1500;  // markers a by-zoom layer draws at most
   var BY_ZOOM_SHOW_AT = 12;  // from this zoom a by-zoom layer shows every point in view
   var RADIUS_MIN_ZOOM = 8;  // coverage circles are drawn from this zoom on
+  // A map narrower or lower than this (in pixels) folds its panels to buttons.
+  var COMPACT_WIDTH = 1000, COMPACT_HEIGHT = 640;
+  var COMPACT_PANEL_HEIGHT = 0.7;  // an open panel of a compact map takes at most this share of its height
 
   function element(tag, className, parent, text) {
     var node = L.DomUtil.create(tag, className || "", parent);
@@ -84,13 +91,16 @@
 
   function addTownships(map, layerControl, options, state) {
     var borders = options.townships.county_arcs;
-    // Drawn first in the colours of the first indicator.
-    var layer = state.townships = TownshipCanvas.create(map, options.townships, fillsOf(options.indicators[0]), loadScript);
+    // Drawn first in the colours of the indicator shown at start.
+    var layer = state.townships = TownshipCanvas.create(
+      map, options.townships, fillsOf(options.indicators[options.start]), loadScript);
     pendingBorders = layer.detail ? layer.detail.add : null;
-    var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null;
+    var hovered = -1, tip = L.tooltip({sticky: true, direction: "auto"}), pending = null, latest = null;
     function hover(event) {
       // Over a site marker or a count, the marker has the pointer.
-      var index = event.sourceTarget === map ? layer.townshipAt(event.latlng) : -1;
+      var target = event.originalEvent && event.originalEvent.target;
+      var overIcon = target && target.closest && target.closest(".leaflet-marker-icon");
+      var index = event.sourceTarget === map && !overIcon ? layer.townshipAt(event.latlng) : -1;
       if (index !== hovered) {
         hovered = index;
         layer.highlight(index);
@@ -100,8 +110,9 @@
       else tip.remove();
     }
     map.on("mousemove", function (event) {
+      latest = event;  // once a frame, for where the pointer is last
       if (pending === null) {
-        pending = requestAnimationFrame(function () { pending = null; hover(event); });
+        pending = requestAnimationFrame(function () { pending = null; hover(latest); });
       }
     });
     map.on("mouseout", function () { hovered = -1; layer.highlight(-1); tip.remove(); });
@@ -166,10 +177,11 @@
     return Array.from(indicator.classes, function (letter) { return indicator.palette[letter.charCodeAt(0) - 97]; });
   }
 
-  function addIndicatorSwitch(map, options, state) {
+  function addIndicatorSwitch(map, options, state, panels) {
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {
       var box = element("div", "tc-legend leaflet-bar");
+      panels.add(box, options.text.legend_button);
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       element("div", "tc-legend-title", box, options.text.indicator);
@@ -188,11 +200,11 @@
         input.type = "radio";
         input.name = "tc-indicator";
         input.value = indicator.column;
-        input.checked = index === 0;
+        input.checked = index === options.start;
         label.appendChild(document.createTextNode(" " + indicator.label));
         L.DomEvent.on(input, "change", function () { show(indicator); });
       });
-      show(options.indicators[0]);
+      show(options.indicators[options.start]);
       return box;
     };
     control.addTo(map);
@@ -240,14 +252,18 @@
         radius: site.radius, color: "#ffffff", weight: 1, fillColor: site.colour, fillOpacity: 0.95,
       });
     } else {
-      var badge = element("span", "tc-badge tc-badge-" + site.symbol, undefined, site.letter || "");
+      var badge = element("span", "tc-badge tc-badge-" + site.symbol);
+      element("span", "", badge, site.numbered ? String(item.number) : site.letter || "");
       badge.style.background = site.colour;
       var size = 2 * site.radius + 2;
       marker = L.marker(item.latlng, {
         icon: L.divIcon({className: "tc-badge-icon", html: badge, iconSize: [size, size]}),
       });
     }
-    marker.bindTooltip(function () { return element("span", "", undefined, item.name === undefined ? "…" : item.name); });
+    marker.bindTooltip(function () {
+      var name = item.name === undefined ? "…" : item.name;
+      return element("span", "", undefined, site.numbered ? item.number + ". " + name : name);
+    });
     return marker;
   }
 
@@ -259,6 +275,7 @@
     var byZoom = options.sites.filter(function (site) { return site.by_zoom; });
     options.sites.forEach(function (site) {
       var items = decodeNamedPoints(site);
+      if (site.numbered) items.forEach(function (item, i) { item.number = i + 1; });
       state.siteLayers.push(items);
       state.sites = state.sites.concat(items);
       if (site.covers) state.covering = state.covering.concat(items);
@@ -400,6 +417,109 @@
     layer.tcRefresh = function () { done = null; update(); };
     layer.on("remove", function () { map.off("moveend", update); });
     return layer;
+  }
+
+  /* Panels that fold to buttons while the map is small, one open at a time.
+   * add(box, label) gives a panel its button; update() folds or unfolds
+   * them all for the map's size (called again when the map is resized).
+   * The layer list has Leaflet's own button and is folded with the rest. */
+  function foldingPanels(map, layerControl) {
+    var boxes = [], compact = null;
+    function setOpen(box, open) {
+      L.DomUtil[open ? "addClass" : "removeClass"](box, "tc-open");
+      box.firstChild.setAttribute("aria-expanded", String(open));
+    }
+    function closeAll(except) {
+      boxes.forEach(function (box) { if (box !== except) setOpen(box, false); });
+      if (compact && except !== layerControl) layerControl.collapse();
+    }
+    function update() {
+      var size = map.getSize(), small = size.x < COMPACT_WIDTH || size.y < COMPACT_HEIGHT;
+      if (small === compact) return;
+      compact = small;
+      L.DomUtil[compact ? "addClass" : "removeClass"](map.getContainer(), "tc-compact");
+      layerControl.options.collapsed = compact;  // else adding a layer unfolds the list again
+      if (compact) closeAll(null);
+      else layerControl.expand();
+    }
+    var layersButton = layerControl.getContainer().querySelector(".leaflet-control-layers-toggle");
+    L.DomEvent.on(layersButton, "click", function () { closeAll(layerControl); });
+    map.on("click", function () { if (compact) closeAll(null); });
+    map.on("resize", update);
+    return {
+      add: function (box, label) {
+        var button = element("a", "tc-panel-button");
+        button.textContent = label;
+        button.href = "#";
+        button.setAttribute("role", "button");
+        box.insertBefore(button, box.firstChild);
+        L.DomUtil.addClass(box, "tc-panel");
+        L.DomEvent.on(button, "click", function (event) {
+          L.DomEvent.preventDefault(event);
+          var open = !L.DomUtil.hasClass(box, "tc-open");
+          closeAll(box);
+          setOpen(box, open);
+          box.style.maxHeight = Math.round(COMPACT_PANEL_HEIGHT * map.getSize().y) + "px";
+        });
+        boxes.push(box);
+      },
+      update: update,
+    };
+  }
+
+  /* A scale in metres and kilometres only, in the page's language. */
+  function addScale(map, text) {
+    var scale = L.control.scale({imperial: false, position: "bottomleft"});
+    scale._updateMetric = function (maxMeters) {
+      var meters = this._getRoundNum(maxMeters);
+      var label = meters < 1000 ? meters + " " + text.metre : meters / 1000 + " " + text.kilometre;
+      this._updateScale(this._mScale, label, meters / maxMeters);
+    };
+    scale.addTo(map);
+  }
+
+  /* The notices (schematic data, rows left out) and, while the map is small, the sources. */
+  function addInfo(map, options, panels) {
+    var info = options.info;
+    if (!info.notices.length && !info.sources) return;
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var box = element("div", "tc-info");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      panels.add(box, info.label);
+      if (info.notices.length) {
+        var notice = element("div", "tc-notice", box);
+        notice.setAttribute("role", "note");
+        info.notices.forEach(function (line) { element("div", "", notice, line); });
+      }
+      if (info.sources) element("div", "tc-sources", box, options.text.sources + ": " + info.sources);
+      return box;
+    };
+    control.addTo(map);
+  }
+
+  /* The summary box of a plan's page: rows of label and value. */
+  function addSummary(map, options, panels) {
+    var summary = options.summary;
+    if (!summary) return;
+    var control = L.control({position: "bottomleft"});
+    control.onAdd = function () {
+      var box = element("div", "tc-summary leaflet-bar");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      panels.add(box, summary.title);
+      element("div", "tc-legend-title", box, summary.title);
+      var table = element("table", "", box);
+      summary.rows.forEach(function (row) {
+        var line = element("tr", "", table);
+        line.setAttribute("data-key", row[0]);
+        element("td", "", line, row[1]);
+        element("td", "", line, row[2]);
+      });
+      return box;
+    };
+    control.addTo(map);
   }
 
   function addButtons(map, options) {
@@ -571,17 +691,19 @@
       if (map.options.maxZoom === undefined) map.options.maxZoom = 18;
       if (map.options.minZoom === undefined) map.options.minZoom = 3;
       map.fitBounds(options.bounds);
-      // A narrow map (an embedded frame) starts with the layer list folded.
-      if (map.getSize().x < 800) layerControl.collapse();
-      var state = {};
+      var state = {}, panels = foldingPanels(map, layerControl);
+      addScale(map, options.text);
       decodeTownships(options.townships);
       options.indicators.forEach(decodeValues);
       timed("townships", function () { addTownships(map, layerControl, options, state); });
-      timed("indicators", function () { addIndicatorSwitch(map, options, state); });
+      timed("indicators", function () { addIndicatorSwitch(map, options, state, panels); });
       timed("sites", function () { addSites(map, layerControl, options, state); });
       timed("labels", function () { addLabels(map, options); });
       addButtons(map, options);
       addSearch(map, options, state);
+      addInfo(map, options, panels);
+      addSummary(map, options, panels);
+      panels.update();  // after every layer is in the layer list
       window.TownshipCoverage.openTownship = function (code) {
         var index = options.townships.codes.indexOf(String(code));
         if (index >= 0) openTownship(map, options, state, index);

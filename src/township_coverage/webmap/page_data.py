@@ -67,7 +67,13 @@ SITE_STYLES = {
     "school_station": ("学校社工站", "School station", "#6a51a3", 8, "square", "校"),
     "enterprise_station": ("企业社工站", "Enterprise station", "#238b45", 8, "square", "企"),
     "hospital_station": ("医院社工站", "Hospital station", "#ec7014", 8, "square", "医"),
+    "proposed_room": ("拟建社工室", "Proposed room", "#c51b8a", 9, "diamond", ""),
 }
+#: Rooms a plan proposes (plan.html): drawn as diamonds numbered in opening order (their order in the sites).
+PROPOSED_ROOM = "proposed_room"
+# The layer-list swatch of each symbol.
+_SWATCH_SHAPES = {"circle": "border-radius:50%", "dot": "border-radius:50%", "square": "border-radius:3px",
+                  "diamond": "border-radius:2px;transform:rotate(45deg) scale(.8)"}
 # Above this many points a site layer draws only what is in view: counts on
 # a grid while zoomed out, the sites when zoomed in (coverage.js, byZoomLayer),
 # so that a provincial or national map opens on counts, not on 100,000 symbols.
@@ -75,7 +81,7 @@ BY_ZOOM_ABOVE = 1_000
 # A layer drawn by zoom shows its sites themselves once at most this many are in view.
 BY_ZOOM_MAX_IN_VIEW = 1_500
 # Sites whose coverage circles the radius layer draws.
-COVERING_SITES = ("township_station", "community_room")
+COVERING_SITES = ("township_station", "community_room", PROPOSED_ROOM)
 _CLASS_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -371,8 +377,7 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
     layers = []
     for site_type, frame in site_groups(sites):
         zh, en, colour, radius, symbol, letter = SITE_STYLES[site_type]
-        shape = "50%" if symbol in {"circle", "dot"} else "3px"
-        swatch = f'<span class="tc-symbol" style="background:{colour};border-radius:{shape}"></span>'
+        swatch = f'<span class="tc-symbol" style="background:{colour};{_SWATCH_SHAPES[symbol]}"></span>'
         label = html.escape(zh if lang == "zh" else en)
         count = f'<span class="tc-count">{len(frame)}</span>'  # the sites shown (a timeline shows fewer)
         layers.append(
@@ -386,6 +391,7 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
                 "by_zoom": len(frame) > BY_ZOOM_ABOVE,
                 "max_in_view": BY_ZOOM_MAX_IN_VIEW,
                 "covers": site_type in COVERING_SITES,
+                "numbered": site_type == PROPOSED_ROOM,
                 **_named_points(frame, frame["name"], townships, grid),
             }
         )

@@ -29,6 +29,11 @@ TEXT = {
         "pause": "暂停",
         "previous": "上一期",
         "next": "下一期",
+        "schematic_short": "示意数据",
+        "info": "说明",
+        "legend_button": "指标与图例",
+        "kilometre": "公里",
+        "metre": "米",
     },
     "en": {
         "indicator": "Indicator",
@@ -57,5 +62,10 @@ TEXT = {
         "pause": "Pause",
         "previous": "Previous step",
         "next": "Next step",
+        "schematic_short": "Schematic data",
+        "info": "About",
+        "legend_button": "Indicator & legend",
+        "kilometre": "km",
+        "metre": "m",
     },
 }
