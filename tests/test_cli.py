@@ -151,17 +151,17 @@ def test_validate_reports_every_problem_and_exits_1(tmp_path: Path):
     assert "sites.csv, row 4, column 'site_type', value '未知': unknown site type" in result.output
     assert "2 error(s), 0 warning(s)" in result.output
     table = pd.read_csv(output / "validation.csv", encoding="utf-8-sig")
-    assert table["row"].tolist() == [3, 4] and set(table["severity"]) == {"error"}
+    assert table["行"].tolist() == [3, 4] and set(table["级别"]) == {"错误"}
     # Row accounting: 1 joined + 1 outside + 1 invalid = 3 rows.
-    assert re.search(r"sites\s+1\s+0\s+1\s+0\s+1\s+0\s+0\s+3", result.output)
+    assert re.search(r"站点\s+1\s+0\s+1\s+0\s+1\s+0\s+0\s+3", result.output)
 
 
 def test_validate_exits_0_on_the_default_dataset(tmp_path: Path):
     result = CliRunner().invoke(main, ["validate", "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "0 error(s), 0 warning(s)" in result.output
-    assert re.search(r"sites\s+551\s+0\s+0\s+0\s+0\s+0\s+0\s+551", result.output)
-    assert re.search(r"villages\s+4186\s+0\s+0\s+0\s+0\s+0\s+0\s+4186", result.output)
+    assert re.search(r"站点\s+551\s+0\s+0\s+0\s+0\s+0\s+0\s+551", result.output)
+    assert re.search(r"村（社区）\s+4186\s+0\s+0\s+0\s+0\s+0\s+0\s+4186", result.output)
 
 
 @pytest.fixture(scope="module")

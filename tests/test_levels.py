@@ -38,5 +38,5 @@ def test_level_names_from_the_project_file_are_used_in_every_output(tmp_path):
     assert "搜索区县或村（社区）" in page and "搜索乡镇" not in page
     report = (output / "report.html").read_text(encoding="utf-8")
     assert "各区县" in report and "各乡镇（街道）" not in report
-    workbook = pd.read_excel(output / "coverage.xlsx", sheet_name="townships")
+    workbook = pd.read_excel(output / "coverage.xlsx", sheet_name="区县")
     assert "区县" in workbook.columns

@@ -126,3 +126,76 @@ def test_sites_are_counted_per_township_and_type_as_counted_one_by_one():
         assert [int(table.at[code, SITE_COUNT_COLUMNS[t]]) for t in types] == [counted[(code, t)] for t in types]
     assert (table.dtypes == "int64").all()
     assert (count_sites(sites.iloc[:0], codes) == 0).all().all()
+
+
+# --- population within the radius never exceeds the population ------------------
+
+
+def _one_township(population: float | None, village_populations: list[float]) -> pd.DataFrame:
+    """One 1 km square with a station in its south-west corner; villages at the corner (within 0.3 km) and beyond."""
+    townships = gpd.GeoDataFrame(
+        {"township_code": ["A"], "township_name": ["甲"], "county_code": ["C1"], "county_name": ["县"]},
+        geometry=[box(118.00, 35.00, 118.01, 35.01)], crs="EPSG:4326",
+    )
+    if population is not None:
+        townships["population"] = [population]
+    sites = pd.DataFrame({"site_id": ["S1"], "site_type": ["township_station"], "name": ["站"],
+                          "staff": pd.array([2], dtype="Int64"), "lon": [118.001], "lat": [35.001]})
+    # The first village is by the station, the others in the far corner (about 1.2 km away).
+    lons = [118.0012] + [118.009] * (len(village_populations) - 1)
+    lats = [35.0012] + [35.009] * (len(village_populations) - 1)
+    villages = pd.DataFrame({"village_code": [f"v{i}" for i in range(len(village_populations))],
+                             "population": village_populations, "lon": lons, "lat": lats})
+    site_points = assign_points_to_townships(sites, townships).usable()
+    village_points = assign_points_to_townships(villages, townships).usable()
+    return coverage_table(townships, site_points, village_points, radius_km=0.3)
+
+
+def test_villages_adding_up_to_more_than_the_township_put_no_more_people_within_than_live_there():
+    # The one village, within the radius, has 2,002 people (a rounded estimate) of the township's 2,001.
+    table = _one_township(2001, [2002.0])
+    assert table.loc["A", "population_within_radius"] == 2001
+    assert table.loc["A", "uncovered_population"] == 0
+    assert table.loc["A", "population_share_within_radius"] == 1.0
+
+
+def test_population_within_is_the_township_population_times_the_villages_share_within():
+    # Villages of 300 (within) and 700 (outside): 30 % of the villages' people; 30 % of 5,000 = 1,500.
+    table = _one_township(5000, [300.0, 700.0])
+    assert table.loc["A", "population_within_radius"] == 1500
+    assert table.loc["A", "uncovered_population"] == 3500
+    assert table.loc["A", "population_share_within_radius"] == 0.3
+
+
+def test_without_a_township_population_the_villages_add_up_to_it():
+    table = _one_township(None, [300.0, 700.0])
+    assert table.loc["A", "population"] == 1000 and table.loc["A", "population_within_radius"] == 300
+
+
+def _assert_within_between_zero_and_population(table: pd.DataFrame) -> None:
+    within, population = table["population_within_radius"], table["population"]
+    assert within.notna().all() and population.notna().all()
+    assert (within >= 0).all() and (within <= population).all(), table.loc[within > population, ["population"]]
+    assert (table["uncovered_population"] >= 0).all()
+
+
+def test_linyi_townships_have_no_more_people_within_the_radius_than_live_there(linyi_run):
+    table = linyi_run.townships
+    assert len(table) == 156
+    _assert_within_between_zero_and_population(table)
+    # The villages are equal shares of each township's population, so the people
+    # within are the township's population times the share of villages within (in whole people).
+    expected = table["population"] * table["villages_within_radius"] / table["villages"]
+    assert ((table["population_within_radius"] - expected).abs() <= 0.5).all()
+
+
+def test_multipart_townships_have_no_more_people_within_the_radius_than_live_there(tmp_path):
+    from _support import MULTIPART_TOWNSHIPS, write_multipart_project
+    from township_coverage import load_project, run
+
+    project = write_multipart_project(tmp_path)
+    result = run(load_project(project, output_dir=tmp_path / "out"), report_formats=())
+    table = result.townships
+    assert list(table.index) == list(MULTIPART_TOWNSHIPS)
+    assert table["population"].tolist() == [t[3] for t in MULTIPART_TOWNSHIPS.values()]
+    _assert_within_between_zero_and_population(table)

@@ -181,7 +181,7 @@ def test_skip_invalid_leaves_bad_rows_out_and_says_so_everywhere(tmp_path):
     assert note in (output / "coverage.html").read_text(encoding="utf-8")
     assert note in (output / "report.html").read_text(encoding="utf-8")
     problems = pd.read_csv(output / "validation.csv", encoding="utf-8-sig")
-    assert problems[["severity", "row", "column"]].values.tolist() == [["error", 4, "经度/纬度"]]
+    assert problems[["级别", "行", "列"]].values.tolist() == [["错误", 4, "经度/纬度"]]
     townships = pd.read_csv(output / "township_coverage.csv", encoding="utf-8-sig", dtype={"乡镇代码": str})
     assert townships.set_index("乡镇代码")["社工室"].to_dict() == {"100000001": 0, "100000002": 1}
     rows = pd.read_csv(output / "sites_joined.csv", encoding="utf-8-sig", dtype=str)

@@ -79,9 +79,9 @@ def test_docx_has_the_summary_figures_and_a_row_per_township(reports):
 def test_workbook_has_the_tables(reports):
     _, folder = reports
     sheets = pd.read_excel(folder / "coverage.xlsx", sheet_name=None, dtype={"乡镇代码": str})
-    assert set(sheets) == {"townships", "counties", "city", "validation", "站点逐行", "村（社区）逐行"}
+    assert list(sheets) == ["说明", "乡镇（街道）", "县区", "全市", "数据问题", "站点逐行", "村（社区）逐行"]
     assert len(sheets["站点逐行"]) == 551 and len(sheets["村（社区）逐行"]) == 4186
-    assert len(sheets["townships"]) == 156 and sheets["townships"]["社工站工作人员"].sum() == 444
+    assert len(sheets["乡镇（街道）"]) == 156 and sheets["乡镇（街道）"]["社工站工作人员"].sum() == 444
 
 
 def test_embed_snippet_is_printed(reports):

@@ -161,7 +161,7 @@ def test_a_list_without_dates_has_no_timeline_and_says_so_when_one_is_asked_for(
     assert result.title == "multipart"
     assert any("没有建成或关闭日期" in note for note in result.notes)
     assert not (tmp_path / "out" / "timeline.csv").exists()
-    assert _read(tmp_path / "out" / "city_summary.csv").columns[0] == "scope"
+    assert _read(tmp_path / "out" / "city_summary.csv").columns[0] == "范围"
 
 
 def test_the_command_line_reads_the_day_in_any_form_and_refuses_a_bad_one(dated_project, tmp_path):

@@ -130,3 +130,50 @@ def test_a_workbook_started_from_written_sheets_reads_as_one_written_at_once(tmp
     assert openpyxl.load_workbook(tmp_path / "started.xlsx")["村（社区）逐行 2"].freeze_panes == "A2"
     with pytest.raises(ValueError, match="occurs twice"):
         write_workbook({"村（社区）逐行 1": tables["townships"]}, tmp_path / "twice.xlsx", written=parts)
+
+
+def test_numbers_take_the_format_of_their_column_in_every_sheet(tmp_path: Path):
+    frame = pd.DataFrame({"名称": ["甲", "乙"], "比例": [0.8751, 0.5], "人口": pd.array([12000, None], dtype="Int64"),
+                          "得分": [41.62693906924676, 3.0], "其他": [1.5, 2.0]})
+    path = tmp_path / "formats.xlsx"
+    formats = {"比例": "0.0%", "人口": "#,##0", "得分": "0.0", "不在表中": "0.00"}
+    write_workbook({"一": frame, "二": frame.iloc[:1]}, path, formats=formats)
+    workbook = openpyxl.load_workbook(path)
+    for sheet in workbook:
+        by_header = {cell.value: cell.column_letter for cell in sheet[1]}
+        assert sheet[f"{by_header['比例']}2"].number_format == "0.0%"
+        assert sheet[f"{by_header['人口']}2"].number_format == "#,##0"
+        assert sheet[f"{by_header['得分']}2"].number_format == "0.0"
+        assert sheet[f"{by_header['其他']}2"].number_format == "General"
+        assert sheet[f"{by_header['名称']}2"].number_format == "General"
+        assert sheet[f"{by_header['比例']}2"].value == 0.8751  # the value stays exact; only its display is rounded
+    assert workbook["一"]["B1"].font.b and workbook["一"]["B1"].alignment.wrap_text
+
+
+def test_columns_are_as_wide_as_their_values_as_shown(tmp_path: Path):
+    frame = pd.DataFrame({
+        "代码": ["371302001", "371302002"],
+        "县区": ["临沂高新技术产业开发区", "兰山区"],  # 11 Chinese characters: 22 digits wide
+        "人口": [9_836_910, 5],  # shown as 9,836,910
+        "比例": [0.5, 1.0],  # shown as 100.0%
+        "一个很长很长的表头说明文字": [1, 2],  # wider than its values: wraps instead
+    })
+    path = tmp_path / "widths.xlsx"
+    write_workbook({"t": frame}, path, formats={"人口": "#,##0", "比例": "0.0%"})
+    sheet = openpyxl.load_workbook(path)["t"]
+    widths = {cell.value: sheet.column_dimensions[cell.column_letter].width for cell in sheet[1]}
+    assert all(sheet.column_dimensions[cell.column_letter].customWidth for cell in sheet[1])
+    assert widths["代码"] >= 9 and widths["县区"] >= 22 and widths["人口"] >= len("9,836,910")
+    assert widths["比例"] >= len("100.0%") and widths["县区"] > widths["人口"] > widths["比例"]
+    assert widths["一个很长很长的表头说明文字"] < 2 * len("一个很长很长的表头说明文字")
+
+
+def test_a_custom_and_a_built_in_format_share_the_styles(tmp_path: Path):
+    import zipfile
+
+    path = tmp_path / "styles.xlsx"
+    write_workbook({"t": pd.DataFrame({"a": [0.5], "b": [1000], "c": [2.25]})}, path,
+                   formats={"a": "0.0%", "b": "#,##0", "c": "0.0"})
+    styles = zipfile.ZipFile(path).read("xl/styles.xml").decode()
+    assert '<numFmt numFmtId="164" formatCode="0.0%"/>' in styles and '<numFmt numFmtId="165" formatCode="0.0"/>' in styles
+    assert 'numFmtId="3"' in styles and 'formatCode="#,##0"' not in styles  # built in: not declared again

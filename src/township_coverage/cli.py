@@ -222,7 +222,7 @@ def report(
 @_PROJECT
 @_OUTPUT
 @click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the progress lines.",
+    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the progress lines and of validation.csv.",
 )
 @_SKIP_INVALID
 @_NO_CACHE
@@ -239,13 +239,14 @@ def validate(
     else 0.
     """
     from township_coverage.pipeline import prepare_outputs, validated_project, write_validation
+    from township_coverage.report.tables import row_accounting_table
 
     try:
         config = load_project(project, output_dir=output)
         prepare_outputs(config, "validate")
         progress = _progress(lang, quiet)
         validation = validated_project(config, use_cache=not no_cache, progress=progress)
-        written = write_validation(validation, config.output_dir, progress=progress)
+        written = write_validation(validation, config.output_dir, lang=lang, levels=config.levels, progress=progress)
     except CoverageError as error:
         raise click.ClickException(str(error)) from None
     for problem in validation.problems:
@@ -253,7 +254,7 @@ def validate(
     if validation.site_join is not None or validation.village_join is not None:
         click.echo("")
         click.echo("rows per status:")
-        click.echo(validation.row_accounting().to_string())
+        click.echo(row_accounting_table(validation, lang=lang, levels=config.levels).to_string())
     click.echo("")
     click.echo(f"{len(validation.errors)} error(s), {len(validation.warnings)} warning(s); wrote {written}")
     skip = config.skip_invalid if skip_invalid is None else skip_invalid

@@ -224,16 +224,19 @@ def coverage_table(
     codes = pd.Index(townships["township_code"], name="township_code")
     table = townships.set_index("township_code")[["township_name", "county_code", "county_name"]].copy()
     table = table.join(count_sites(sites, codes)).join(station_staff(sites, codes))
+    village_population = pd.Series(np.nan, index=codes)
     if villages is not None:
         table = table.join(village_indicators(villages, sites, codes, radius_km=radius_km))
-        village_population = villages.groupby("township_code")["population"].sum(min_count=1)
-    else:
-        village_population = pd.Series(dtype=float)
+        village_population = villages.groupby("township_code")["population"].sum(min_count=1).reindex(codes)
+    population = village_population
     if "population" in townships:
-        population = pd.to_numeric(townships.set_index("township_code")["population"], errors="coerce")
-    else:
-        population = village_population.reindex(codes)
+        given = pd.to_numeric(townships.set_index("township_code")["population"], errors="coerce")
+        population = given.reindex(codes).fillna(village_population)
     table["population"] = population
+    if "population_within_radius" in table:
+        table["population_within_radius"] = population_within_radius(
+            table["population_within_radius"], village_population, population
+        )
     for column in _ADDITIVE:
         if column not in table:
             table[column] = np.nan
@@ -241,6 +244,34 @@ def coverage_table(
     table["gap_score"] = gap_score(table)
     table["gap_rank"] = table["gap_score"].rank(ascending=False, method="min").astype("Int64")
     return table
+
+
+def population_within_radius(
+    village_within: pd.Series, village_population: pd.Series, population: pd.Series
+) -> pd.Series:
+    """A township's population within the radius: its population times the share of its villages' people within it.
+
+    The township population (published, or the sum of its villages') is the
+    total; the villages say how it is spread. Their populations may come
+    from another source or year, or be rounded shares of the township's, so
+    they need not add up to it: counting the villages' people within the
+    radius as such would put more people within the radius than live in the
+    township (or leave people the villages miss outside it). Scaled by the
+    share, ``0 <= within <= population`` always holds, and the covered share
+    is the villages' own, as the plan computes it. Whole people; NaN where
+    the villages' population is unknown or zero.
+
+    Parameters
+    ----------
+    village_within
+        Population of the villages within the radius, per township.
+    village_population
+        Population of all villages, per township.
+    population
+        The township population.
+    """
+    share = village_within / village_population.where(village_population > 0)
+    return (population * share).round().clip(lower=0, upper=population).rename("population_within_radius")
 
 
 def roll_up(table: pd.DataFrame, by: str = "county_code") -> pd.DataFrame:

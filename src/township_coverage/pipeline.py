@@ -24,7 +24,7 @@ from township_coverage.report import staticmap
 from township_coverage.cache import Cache, output_cache
 from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError, Problem
-from township_coverage.inputs.config import LayerConfig, ProjectConfig, load_project
+from township_coverage.inputs.config import LayerConfig, LevelNames, ProjectConfig, load_project
 from township_coverage.inputs.dates import step_label
 from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
@@ -44,11 +44,14 @@ from township_coverage.report.tables import (
     plan_summary,
     progress_report_table,
     progress_sentences,
+    row_accounting_table,
     summary_text,
     table_frames,
     timeline_table,
     undated_sites_note,
+    validation_table,
     workbook_sheets,
+    workbook_tables,
     write_plan_tables,
     write_tables,
 )
@@ -71,7 +74,6 @@ from township_coverage.validation import (
     read_checked_townships,
     refuse_blocking_errors,
     validate_project,
-    validation_table,
 )
 
 if TYPE_CHECKING:
@@ -204,10 +206,13 @@ def checked_inputs(
     return refuse_blocking_errors(validated_project(config, use_cache=use_cache, progress=progress), skip_invalid=skip)
 
 
-def write_validation(validation: Validation, output_dir: Path, *, progress: Progress = SILENT) -> Path:
-    """Write ``validation.csv`` (UTF-8 with BOM) into ``output_dir``."""
+def write_validation(
+    validation: Validation, output_dir: Path, *, lang: str = "zh", levels: LevelNames = LevelNames(),
+    progress: Progress = SILENT,
+) -> Path:
+    """Write ``validation.csv`` (UTF-8 with BOM, headers in ``lang``) into ``output_dir``."""
     with staged_outputs(output_dir, [VALIDATION_FILE]) as staging, progress.step("validation"):
-        write_csv(validation_table(validation), staging / VALIDATION_FILE)
+        write_csv(validation_table(validation, lang=lang, levels=levels), staging / VALIDATION_FILE)
     return output_dir / VALIDATION_FILE
 
 
@@ -448,7 +453,7 @@ def run(
     with staged_outputs(config.output_dir, [*names, *_top_folders(side_files)]) as staging:
         with progress.step("tables"):
             written = write_tables(table, counties, city, staging, lang=lang, levels=config.levels, as_of=day)
-            write_csv(validation_table(validation), staging / VALIDATION_FILE)
+            write_csv(validation_table(validation, lang=lang, levels=config.levels), staging / VALIDATION_FILE)
             written.append(staging / VALIDATION_FILE)
         section, over_time_rows = ProgressSection(), None
         if over_time is not None:
@@ -593,8 +598,8 @@ def _write_reports(
         townships=table,
         summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang, levels=config.levels),
         context_rows=list(config.published_context.items()),
-        validation_counts=validation.row_accounting(),
-        problems=validation_table(validation).drop(columns="file"),
+        validation_counts=row_accounting_table(validation, lang=lang, levels=config.levels),
+        problems=validation_table(validation, lang=lang, levels=config.levels, file_names=True),
         static_maps=[(paths[0].with_suffix(".png"), map_caption(column, lang, config.levels))
                      for column, paths in images.items() if column != "plan"],
         plan_map=(images["plan"][0].with_suffix(".png"), map_caption("plan", lang, config.levels))
@@ -622,12 +627,11 @@ def _write_reports(
         with progress.step("report_docx"):
             written.append(write_report_docx(content, folder / REPORT_FILES["docx"]))
     with progress.step("workbook") as step:
-        sheets = {**table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of),
-                  "validation": validation_table(validation)}
-        if timeline_rows is not None:
-            sheets[TIMELINE_SHEET[lang]] = timeline_rows
-        if plan is not None:
-            sheets.update(plan_sheets(plan, lang=lang, levels=config.levels))
+        sheets = workbook_tables(
+            table_frames(table, counties, city, lang=lang, levels=config.levels, as_of=as_of), validation,
+            lang=lang, levels=config.levels, notice=notice, sources=config.attribution, timeline=timeline_rows,
+            plan=plan_sheets(plan, lang=lang, levels=config.levels) if plan is not None else None,
+        )
         if _write_workbook(sheets, joined, folder / WORKBOOK_FILE, config=config, lang=lang, cache=cache):
             progress.reused(step)
     written.append(folder / WORKBOOK_FILE)
@@ -678,14 +682,14 @@ def _write_workbook(
     villages = {name: rows for name, rows in joined.items() if name == "villages"}
     sheets = {**sheets, **joined_rows_sheets({k: v for k, v in joined.items() if k not in villages}, lang=lang)}
     if not villages:
-        write_xlsx(sheets, path)
+        write_xlsx(sheets, path, lang=lang, levels=config.levels)
         return False
     village_sheets = workbook_sheets(joined_rows_sheets(villages, lang=lang))
     parts = path.with_name(f".{path.name}-villages")
     try:
         reused = cache.get_or_write("village_sheets", _village_rows_depend_on(config, lang), parts,
                                     lambda target: write_sheets(village_sheets, target))
-        write_xlsx(sheets, path, written=WrittenSheets(tuple(village_sheets), parts))
+        write_xlsx(sheets, path, lang=lang, levels=config.levels, written=WrittenSheets(tuple(village_sheets), parts))
     finally:
         parts.unlink(missing_ok=True)
     return reused
@@ -707,10 +711,6 @@ def _write_side_files(side_files: dict[str, str], folder: Path) -> list[Path]:
 def _footer(config: ProjectConfig, validation: Validation, lang: str) -> str:
     """The sources and the schematic-data notice, as static maps and charts print them."""
     return "；".join(part for part in (config.attribution, _notice(validation, lang)) if part)
-
-
-#: Name of the workbook sheet of the timeline.
-TIMELINE_SHEET = {"zh": "建设进展", "en": "progress"}
 
 
 def timeline_names(*, chart: bool) -> tuple[str, ...]:

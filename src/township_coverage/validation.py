@@ -325,25 +325,6 @@ def _checked(
     return checked.frame
 
 
-def validation_table(validation: Validation) -> pd.DataFrame:
-    """Every problem as a row: severity, file, sheet, row, column, value, message."""
-    return pd.DataFrame(
-        [
-            {
-                "severity": p.severity,
-                "file": str(p.file),
-                "sheet": p.sheet,
-                "row": p.row,
-                "column": p.column,
-                "value": p.value,
-                "message": p.message,
-            }
-            for p in validation.problems
-        ],
-        columns=["severity", "file", "sheet", "row", "column", "value", "message"],
-    ).astype({"row": "Int64"})
-
-
 def left_out_notes(validation: Validation, lang: str) -> list[str]:
     """One line per point layer with rows left out of the indicators."""
     notes = []

@@ -13,7 +13,6 @@ from township_coverage.inputs.config import LevelNames
 from township_coverage.inputs.dates import day_text, step_label
 from township_coverage.inputs.io import TableSource
 from township_coverage.levels import relabel_values
-from township_coverage.metrics import SHARE_COLUMNS
 from township_coverage.outputs import write_csv
 from township_coverage.validation import POINT_LAYERS, Validation
 
@@ -75,8 +74,72 @@ def column_labels(lang: str, levels: LevelNames = LevelNames()) -> dict[str, str
 
 
 def labelled(table: pd.DataFrame, lang: str, levels: LevelNames = LevelNames()) -> pd.DataFrame:
-    """The table with its index as a column and headers in ``lang``."""
-    return table.reset_index().rename(columns=column_labels(lang, levels))
+    """The table with its index as a column, values as people read them (:func:`for_people`) and headers in ``lang``."""
+    return for_people(table.reset_index(), lang).rename(columns=column_labels(lang, levels))
+
+
+#: Columns of shares (0 to 1): four decimals in CSV files, percentages in workbooks.
+SHARE_KEYS = (
+    "room_share", "village_share_within_radius", "population_share_within_radius", "station_share",
+    "covered_share_after",
+)
+#: Columns of whole numbers (sites, villages, people, ranks): integers in CSV files and workbooks.
+COUNT_KEYS = (
+    "townships", "townships_with_station", "stations", "station_staff", "community_rooms", "school_stations",
+    "enterprise_stations", "hospital_stations", "villages", "villages_with_room", "villages_within_radius",
+    "population", "population_within_radius", "uncovered_population", "population_per_staff", "gap_rank",
+    "order", "newly_covered",
+)
+#: Number formats of workbook columns: shares, counts, and the columns with decimals.
+NUMBER_FORMATS = {
+    **dict.fromkeys(SHARE_KEYS, "0.0%"),
+    **dict.fromkeys(COUNT_KEYS, "#,##0"),
+    "median_distance_km": "0.00",
+    "max_distance_km": "0.00",
+    "gap_score": "0.0",
+}
+#: How tables write true and false.
+YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+
+
+def for_people(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A table (with the column names of the code) as people read it.
+
+    Counts (:data:`COUNT_KEYS`) become whole numbers (``156``, not
+    ``156.0``; people per staff member rounded to whole people), true and
+    false become ``是`` / ``否`` (``yes`` / ``no``); other columns stay as
+    they are.
+    """
+    frame = frame.copy()
+    yes, no = YES_NO[lang]
+    for column in frame.columns:
+        values = frame[column]
+        if column in COUNT_KEYS:
+            frame[column] = _whole(values)
+        elif pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.infer_dtype(values, skipna=True) == "boolean":
+            frame[column] = values.map({True: yes, False: no}).astype(object)
+    return frame
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    """Numbers rounded to whole numbers, as integers (missing stays missing)."""
+    return pd.to_numeric(values).round().astype("Int64")
+
+
+def number_formats(lang: str, levels: LevelNames = LevelNames()) -> dict[str, str]:
+    """Workbook number format of each column header in ``lang`` (shares ``0.0%``, counts ``#,##0``).
+
+    Covers the indicator tables, the timeline and the plan's tables (a
+    header with 规划前 / 规划后 has the format of the header it extends).
+    """
+    from township_coverage.report.content import WORDS
+
+    labels = {**column_labels(lang, levels), **_TIMELINE_LABELS[lang], **_PLAN_LABELS[lang]}
+    suffixes = ("", _PLAN_LABELS[lang]["before"], _PLAN_LABELS[lang]["after"])
+    formats = {labels.get(key, key) + suffix: code for key, code in NUMBER_FORMATS.items() for suffix in suffixes}
+    words = relabel_values(WORDS[lang], levels, lang)  # the headers of the plan's sheets
+    formats.update({words["newly_people"]: "#,##0", words["newly_villages"]: "#,##0", words["share_after"]: "0.0%"})
+    return formats
 
 
 #: Files of :func:`write_tables`: township, county and city tables.
@@ -111,6 +174,8 @@ def no_timeline_note(lang: str) -> str:
     return "no site has an opening or closing date up to the as-of day, so there is no timeline"
 
 
+#: Header of the first column of the whole area's table (``city_summary.csv``).
+SCOPE_LABELS = {"zh": "范围", "en": "scope"}
 #: Header of the column that says the day a table's figures are for.
 AS_OF_LABELS = {"zh": "截至日期", "en": "as_of"}
 
@@ -127,10 +192,11 @@ def table_frames(
     levels: LevelNames = LevelNames(), as_of: pd.Timestamp | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The township, county and city tables with headers in ``lang``, by sheet name."""
+    whole = city.to_frame(WHOLE_AREA[lang]).T.rename_axis(SCOPE_LABELS[lang])
     frames = {
         "townships": labelled(townships, lang, levels),
         "counties": labelled(counties, lang, levels),
-        "city": labelled(city.to_frame().T.rename_axis("scope"), lang, levels),
+        "city": labelled(whole, lang, levels),
     }
     return {name: with_as_of(frame, as_of, lang) for name, frame in frames.items()}
 
@@ -232,8 +298,8 @@ def plan_comparison(
     frame = before[keys].copy()
     for column in PLAN_COMPARED:
         label = labels.get(column, column)
-        frame[label + names["before"]] = before[column]
-        frame[label + names["after"]] = after[column]
+        frame[label + names["before"]] = _whole(before[column]) if column in COUNT_KEYS else before[column]
+        frame[label + names["after"]] = _whole(after[column]) if column in COUNT_KEYS else after[column]
     return frame.reset_index().rename(columns=labels)
 
 
@@ -251,8 +317,8 @@ def write_plan_tables(
     labels = {**column_labels(lang, levels), **_PLAN_LABELS.get(lang, {})}
     table = rooms.copy()
     table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
-    table = pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]])
-    write_csv(table.round(4).rename(columns=labels), folder / rooms_csv)
+    table = for_people(pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]]), lang)
+    write_csv(table.round({"covered_share_after": 4}).rename(columns=labels), folder / rooms_csv)
     rooms_geo = rooms[[c for c in PLAN_ROOM_COLUMNS if c in rooms and c not in ("lon", "lat")] + ["geometry"]]
     rooms_geo.to_file(folder / rooms_geojson, driver="GeoJSON", engine="pyogrio")
     write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / townships_csv)
@@ -368,15 +434,79 @@ def _shown(values: pd.Series, column: str, *, share_decimals: int) -> pd.Series:
     return values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, *, written: WrittenSheets | None = None) -> None:
+def write_xlsx(
+    sheets: Mapping[str, pd.DataFrame], path: Path, *, lang: str = "zh", levels: LevelNames = LevelNames(),
+    written: WrittenSheets | None = None,
+) -> None:
     """Write tables as sheets of one XLSX workbook (:mod:`township_coverage.report.xlsx`), named by :func:`workbook_sheets`.
 
-    ``written`` are further sheets, already written by
+    Columns whose header (in ``lang``) is a share, a count or a distance
+    get their number format (:func:`number_formats`). ``written`` are
+    further sheets, already written by
     :func:`township_coverage.report.xlsx.write_sheets`, that follow these.
     """
     from township_coverage.report import xlsx
 
-    xlsx.write_workbook(workbook_sheets(sheets), path, written=written)
+    xlsx.write_workbook(workbook_sheets(sheets), path, formats=number_formats(lang, levels), written=written)
+
+
+_SHEET_NAMES = {
+    "zh": {
+        "notice": "说明", "townships": "乡镇（街道）", "counties": "县区", "city": "全市", "validation": "数据问题",
+        "timeline": "建设进展",
+    },
+    "en": {
+        "notice": "notice", "townships": "townships", "counties": "counties", "city": "city",
+        "validation": "validation", "timeline": "progress",
+    },
+}
+
+
+def sheet_names(lang: str, levels: LevelNames = LevelNames()) -> dict[str, str]:
+    """The workbook's sheet names in ``lang`` by kind (``townships``, ``validation`` ...), with the project's level names."""
+    return relabel_values(_SHEET_NAMES[lang], levels, lang)
+
+
+def workbook_tables(
+    tables: Mapping[str, pd.DataFrame],
+    validation: Validation,
+    *,
+    lang: str,
+    levels: LevelNames = LevelNames(),
+    notice: str = "",
+    sources: str = "",
+    timeline: pd.DataFrame | None = None,
+    plan: Mapping[str, pd.DataFrame] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The sheets of ``coverage.xlsx`` before the rows of the point layers, in order and named in ``lang``.
+
+    Parameters
+    ----------
+    tables
+        The township, county and whole-area tables (:func:`table_frames`).
+    validation
+        The checked inputs, for the sheet of problems.
+    notice
+        The schematic-data notice and other notes, one a line; when there
+        is any, a first sheet says it, with the ``sources``.
+    timeline
+        The timeline (:func:`timeline_table`), if there is one.
+    plan
+        The last plan's sheets, by name
+        (:func:`township_coverage.report.content.plan_sheets`), if there is one.
+    """
+    names = sheet_names(lang, levels)
+    sheets: dict[str, pd.DataFrame] = {}
+    lines = [line for line in notice.splitlines() if line.strip()]
+    if lines:
+        said = "来源：" if lang == "zh" else "Sources: "
+        sheets[names["notice"]] = pd.DataFrame({names["notice"]: [*lines, *([said + sources] if sources else [])]})
+    sheets.update({names[kind]: frame for kind, frame in tables.items()})
+    sheets[names["validation"]] = validation_table(validation, lang=lang, levels=levels)
+    if timeline is not None:
+        sheets[names["timeline"]] = timeline
+    sheets.update(plan or {})
+    return sheets
 
 
 def workbook_sheets(sheets: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -404,6 +534,58 @@ STATUS_LABELS: Mapping[str, Mapping[str, str]] = {
     },
     "en": {},
 }
+_SEVERITY_LABELS = {"zh": {"error": "错误", "warning": "警告"}, "en": {}}
+_PROBLEM_LABELS = {
+    "zh": {"severity": "级别", "file": "文件", "sheet": "工作表", "row": "行", "column": "列", "value": "值",
+           "message": "说明"},
+    "en": {},
+}
+_ACCOUNTING_LABELS = {
+    "zh": {"layer": "图层", "sites": "站点", "villages": "村（社区）", "rows": "合计"},
+    "en": {"layer": "layer"},
+}
+
+
+def validation_table(
+    validation: Validation, *, lang: str, levels: LevelNames = LevelNames(), file_names: bool = False
+) -> pd.DataFrame:
+    """Every problem as a row: severity, file, sheet, row, column, value, message; headers and severities in ``lang``.
+
+    The file is its path (``validation.csv``, the workbook), or with
+    ``file_names`` only its name (the reports). The message is as the
+    checks wrote it.
+    """
+    table = pd.DataFrame(
+        [
+            {
+                "severity": p.severity,
+                "file": p.file.name if file_names else str(p.file),
+                "sheet": p.sheet,
+                "row": p.row,
+                "column": p.column,
+                "value": p.value,
+                "message": p.message,
+            }
+            for p in validation.problems
+        ],
+        columns=["severity", "file", "sheet", "row", "column", "value", "message"],
+    ).astype({"row": "Int64"})
+    table["severity"] = _relabelled(table["severity"], _SEVERITY_LABELS[lang])
+    return table.rename(columns=_PROBLEM_LABELS[lang])
+
+
+def row_accounting_table(validation: Validation, *, lang: str, levels: LevelNames = LevelNames()) -> pd.DataFrame:
+    """Rows per status of each point layer, and their sum; statuses, layers and headers in ``lang``.
+
+    The index (named ``图层`` / ``layer``) holds the layers, so that
+    ``reset_index()`` makes it the first column.
+    """
+    labels = _ACCOUNTING_LABELS[lang]
+    statuses = relabel_values(STATUS_LABELS[lang], levels, lang)
+    table = validation.row_accounting().rename(columns={**statuses, "rows": labels.get("rows", "rows")})
+    return table.rename(index=labels).rename_axis(index=labels["layer"], columns=None)
+
+
 _JOINED_LABELS = {
     "zh": {
         "file": "文件", "sheet": "工作表", "row": "行", "id": "编号", "name": "名称", "site_type": "类型",
@@ -552,19 +734,9 @@ def timeline_table(
     rows = with_station_share(rows[[*first, *[c for c in rows.columns if c not in first]]])
     rows.insert(1, "step_label", rows["step"].map(lambda day: step_label(day, every, lang)))
     rows["step"] = rows["step"].dt.strftime("%Y-%m-%d")
-    rows = _whole_counts(rows, keep=(*SHARE_COLUMNS, "station_share", "step", "step_label", "county_code", "county_name"))
+    rows = for_people(rows, lang)
     labels = {**column_labels(lang, levels), **_TIMELINE_LABELS[lang]}
     return rows.reset_index(drop=True).rename(columns=labels)
-
-
-def _whole_counts(frame: pd.DataFrame, *, keep: Sequence[str]) -> pd.DataFrame:
-    """``frame`` with its columns of whole numbers, other than ``keep``, as integers (``5``, not ``5.0``)."""
-    frame = frame.copy()
-    for column in frame.columns.difference(list(keep), sort=False):
-        values = pd.to_numeric(frame[column])
-        if (values.dropna() % 1 == 0).all():
-            frame[column] = values.astype("Int64")
-    return frame
 
 
 def progress_sentences(city: pd.DataFrame, counties: pd.DataFrame, *, every: str, lang: str) -> list[str]:
