@@ -56,9 +56,13 @@ from township_coverage.report.tables import (
 from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
 from township_coverage.report.staticmap import (
+    PLAN_COLUMN,
     FontNotFoundError,
     atlas_pdf,
     find_cjk_font,
+    plan_map,
+    plan_map_caption,
+    plan_map_names,
     static_map_names,
     static_maps,
 )
@@ -435,6 +439,7 @@ def run(
         except ValueError as error:
             raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
+    names += _plan_map_names(config, report_formats)
     if atlas is None:
         names = tuple(name for name in names if name != REPORT_FILES["pdf"])
     chart = over_time is not None and _can_draw_charts()
@@ -575,7 +580,15 @@ def _write_reports(
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
         classified=classified, progress=progress, keep=cache.get_or_write,
     ) if map_formats or needs_png else {}
-    for paths in images.values():
+    captions = {i.column: i.label[lang] for i in INDICATORS}
+    figures = [(paths[0].with_suffix(".png"), captions[column]) for column, paths in images.items()]
+    plan_images, planned = _draw_plan_map(
+        config, validation, sites, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
+        footer=footer, lang=lang, progress=progress, cache=cache,
+    ) if map_formats or needs_png else ([], 0)
+    if plan_images:
+        figures.append((plan_images[0].with_suffix(".png"), plan_map_caption(planned, lang)))
+    for paths in [*images.values(), plan_images]:
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats and atlas is not None:
         with progress.step("atlas") as step:
@@ -585,7 +598,6 @@ def _write_reports(
                                      levels=config.levels, classified=classified))
             step.detail = f"{len(atlas):,} 页" if lang == "zh" else f"{len(atlas):,} pages"
     plan_rooms = _latest_plan(config.output_dir)
-    captions = {i.column: i.label[lang] for i in INDICATORS}
     content = ReportContent(
         title=config.name,
         summary_rows=summary_rows(city, config.published, radius_km=config.radius_km, lang=lang, levels=config.levels),
@@ -595,7 +607,7 @@ def _write_reports(
         validation_counts=validation.row_accounting(),
         problems=validation_table(validation).drop(columns="file"),
         plan_rooms=plan_rooms,
-        static_maps=[(paths[0].with_suffix(".png"), captions[column]) for column, paths in images.items()],
+        static_maps=figures,
         notice=notice,
         sources=config.attribution,
         lang=lang,
@@ -760,6 +772,45 @@ def _notice(validation: Validation, lang: str) -> str:
     from township_coverage.webmap.text import TEXT as MAP_TEXT
 
     return MAP_TEXT[lang]["schematic"] if validation.schematic else ""
+
+
+def _plan_map_names(config: ProjectConfig, formats: Sequence[str]) -> tuple[str, ...]:
+    """The static plan map's files, when the output folder holds a plan and static maps are drawn."""
+    if config.villages is None or not (config.output_dir / PLAN_TABLE_FILES[1]).exists():
+        return ()
+    return tuple(plan_map_names([f for f in STATIC_MAP_FORMATS if f in formats]))
+
+
+def _draw_plan_map(
+    config: ProjectConfig, validation: Validation, sites: gpd.GeoDataFrame, folder: Path, *, formats: Sequence[str],
+    footer: str, lang: str, progress: Progress, cache: Cache,
+) -> tuple[list[Path], int]:
+    """The files of the static map of the last plan in the output folder, and its number of rooms.
+
+    No files without a plan or villages.
+    The shares after the plan are computed again from the proposed rooms
+    (``plan_rooms.geojson``) and today's sites, at the project's radius.
+    """
+    path = config.output_dir / PLAN_TABLE_FILES[1]
+    if validation.village_join is None or not path.exists():
+        return [], 0
+    rooms = gpd.read_file(path, engine="pyogrio")
+    new_rooms = gpd.GeoDataFrame(
+        {"site_type": "community_room", "township_code": rooms["township_code"].astype(str),
+         "village_code": rooms["village_code"].astype(str)},
+        geometry=rooms.geometry.to_numpy(), crs=rooms.crs,
+    ).to_crs(sites.crs)
+    villages = validation.village_join.usable()
+    after = coverage_table(validation.townships, pd.concat([sites, new_rooms], ignore_index=True), villages,
+                           radius_km=config.radius_km)
+    townships = validation.townships.set_index("township_code")
+    table = gpd.GeoDataFrame(townships[["geometry"]].join(after), crs=townships.crs)
+    images = plan_map(
+        table, rooms, sites[sites["site_type"].isin(COVERING_SITE_TYPES)], folder, formats=formats,
+        title=config.name, radius_km=config.radius_km, counties=validation.counties, footer=footer, lang=lang,
+        scheme=config.classes.get(PLAN_COLUMN), progress=progress, keep=cache.get_or_write,
+    )
+    return images, len(rooms)
 
 
 def _latest_plan(output_dir: Path) -> pd.DataFrame | None:
