@@ -233,3 +233,21 @@ def test_the_plan_map_is_drawn_again_only_when_the_plan_changes(tmp_path, monkey
     result = run(config, report_formats=("png",))
     assert drawn == [1, 2]
     assert config.output_dir / "map_plan.png" in result.outputs
+
+
+@needs_poppler
+def test_a_crowded_plan_map_numbers_every_room_without_overlaps(linyi_run, tmp_path):
+    import matplotlib.pyplot as plt
+
+    townships = gpd.read_file(LINYI / "townships.geojson").set_index("township_code")
+    table = gpd.GeoDataFrame(townships[["geometry"]].join(linyi_run.townships), crs=townships.crs)
+    villages = linyi_run.validation.village_join.usable()
+    rooms = villages.iloc[np.linspace(0, len(villages) - 1, 40).astype(int)].assign(order=np.arange(1, 41))
+    sites = linyi_run.validation.site_join.usable()
+    figure = staticmap.draw_plan_map(table, rooms, sites, title=LINYI_TITLE, radius_km=3, lang="zh",
+                                     counties=linyi_run.validation.counties)
+    path = staticmap.save_as(figure, tmp_path / "map_plan.pdf")
+    plt.close(figure)
+    assert layout_problems(path) == []
+    numbers = [t for t in figure.axes[0].texts if t.get_text().isdigit()]
+    assert sorted(int(t.get_text()) for t in numbers) == list(range(1, 41))

@@ -785,11 +785,10 @@ def _draw_plan_map(
     config: ProjectConfig, validation: Validation, sites: gpd.GeoDataFrame, folder: Path, *, formats: Sequence[str],
     footer: str, lang: str, progress: Progress, cache: Cache,
 ) -> tuple[list[Path], int]:
-    """The files of the static map of the last plan in the output folder, and its number of rooms.
+    """The files of the static map of the last plan in the output folder (none without one), and its number of rooms.
 
-    No files without a plan or villages.
     The shares after the plan are computed again from the proposed rooms
-    (``plan_rooms.geojson``) and today's sites, at the project's radius.
+    (``plan_rooms.geojson``) and the run's sites, at the project's radius.
     """
     path = config.output_dir / PLAN_TABLE_FILES[1]
     if validation.village_join is None or not path.exists():

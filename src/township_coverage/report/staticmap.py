@@ -17,7 +17,7 @@ import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -353,6 +353,7 @@ def map_page(
     _draw_counties(axes, shapes, names=False)
     axes.margins(0.01)
     axes.apply_aspect()
+    axes.set_autoscale_on(False)  # symbols drawn later must not move the map under the labels placed on it
     panel = (width - MARGIN_IN - PANEL_IN, bottom, PANEL_IN, top - bottom)
     legend_top = _panel_north_arrow(figure, panel, lang)
     _panel_scale_bar(figure, axes, panel, lang)
@@ -486,8 +487,8 @@ class LabelSet:
         Most labels of this set placed.
     beside
         Radius in points of a symbol at the anchor: the label goes right,
-        left, above or below it (the first that fits); 0 centres the
-        label on the anchor.
+        left, above, below or diagonally beside it (the first that fits);
+        0 centres the label on the anchor.
     """
 
     texts: Sequence[str]
@@ -558,7 +559,7 @@ def place_labels(page: MapPage, sets: Sequence[LabelSet], *, obstacles: np.ndarr
                     grid.add(box)
                     data_x, data_y = to_data.transform((cx, cy))
                     axes.text(data_x, data_y, text, ha="center", va="center", fontsize=labels.size,
-                              color="#222222", clip_on=False,
+                              color="#222222", clip_on=False, zorder=5,
                               bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
                     placed += 1
                     break
@@ -567,11 +568,12 @@ def place_labels(page: MapPage, sets: Sequence[LabelSet], *, obstacles: np.ndarr
 
 
 def _centres(x: float, y: float, half_width: float, half_height: float, beside: float) -> list[tuple[float, float]]:
-    """Where a label's centre may go: on its anchor, or right, left, above or below a symbol of radius ``beside``."""
+    """Where a label's centre may go: on its anchor, or beside a symbol of radius ``beside`` (right first)."""
     if beside <= 0:
         return [(x, y)]
-    return [(x + beside + half_width, y), (x - beside - half_width, y),
-            (x, y + beside + half_height), (x, y - beside - half_height)]
+    dx, dy = beside + half_width, beside + half_height
+    return [(x + dx, y), (x - dx, y), (x, y + dy), (x, y - dy),
+            (x + dx, y + dy), (x - dx, y + dy), (x + dx, y - dy), (x - dx, y - dy)]
 
 
 def _inside(box: tuple[float, float, float, float], frame) -> bool:
@@ -798,6 +800,8 @@ PLAN_COLUMN = "population_share_within_radius"
 PROPOSED_COLOUR, EXISTING_COLOUR = "#e6550d", "#4d4d4d"
 #: Area in points² of the star of a proposed room and the dot of an existing site.
 PROPOSED_SIZE, EXISTING_SIZE = 110, 5
+#: Most township names on a plan map (the lowest shares after the plan).
+PLAN_TOWNSHIP_LABELS = 50
 _PLAN_WORDS = {
     "zh": {
         "title": "{title}：规划新建社工室",
@@ -884,12 +888,13 @@ def draw_plan_map(
         axes.scatter(site_xy[:, 0], site_xy[:, 1], s=EXISTING_SIZE, c=EXISTING_COLOUR, linewidths=0, zorder=3)
         axes.scatter(room_xy[:, 0], room_xy[:, 1], s=PROPOSED_SIZE, c=PROPOSED_COLOUR, marker="*",
                      edgecolors="black", linewidths=0.5, zorder=4)
-        radius_pt = np.sqrt(PROPOSED_SIZE) / 2
+        radius_pt = 0.55 * np.sqrt(PROPOSED_SIZE)  # half the star, and its edge
         order = np.argsort(rooms["order"].to_numpy(dtype=float), kind="stable")
         numbers = LabelSet([f"{n:.0f}" for n in rooms["order"].to_numpy(dtype=float)[order]], room_xy[order],
-                           LABEL_PT, beside=radius_pt)
-        place_labels(page, [numbers, *county_labels(shapes), township_labels(table, shapes, PLAN_COLUMN, indicator)],
-                     obstacles=_symbol_boxes(page, room_xy, radius_pt))
+                           LABEL_PT, beside=radius_pt + 1)  # clear of its own star
+        names = township_labels(table, shapes, PLAN_COLUMN, indicator)
+        names = replace(names, limit=PLAN_TOWNSHIP_LABELS)  # fewer names: the new rooms' numbers stay readable
+        place_labels(page, [numbers, *county_labels(shapes), names], obstacles=_symbol_boxes(page, room_xy, radius_pt))
         handles = [Patch(facecolor=colour, edgecolor="#999999", label=label) for colour, label in classes.legend]
         handles += [
             Line2D([], [], linestyle="", marker="o", markersize=3, color=EXISTING_COLOUR, label=words["existing"]),
