@@ -210,7 +210,8 @@ def test_a_multipart_projects_maps_and_its_plan_map_pass_the_layout_check(multip
     assert "规划新建社工室" in " ".join(words)
     assert {"1", "2"} <= set(words)  # the proposed rooms' opening numbers
     texts = ["".join(e.itertext()) for e in ET.parse(config.output_dir / "map_plan.svg").iter("{http://www.w3.org/2000/svg}text")]
-    assert any("拟建社工室 2 个" in text for text in texts)
+    # The plan's radius (1 km), not the project's (3 km).
+    assert any("拟建社工室 2 个，服务半径 1 公里" in text for text in texts)
 
 
 def test_the_plan_map_is_drawn_again_only_when_the_plan_changes(tmp_path, monkeypatch):

@@ -788,7 +788,8 @@ def _draw_plan_map(
     """The files of the static map of the last plan in the output folder (none without one), and its number of rooms.
 
     The shares after the plan are computed again from the proposed rooms
-    (``plan_rooms.geojson``) and the run's sites, at the project's radius.
+    (``plan_rooms.geojson``) and the run's sites, at the plan's radius
+    (the project's for a plan that did not record it).
     """
     path = config.output_dir / PLAN_TABLE_FILES[1]
     if validation.village_join is None or not path.exists():
@@ -799,14 +800,15 @@ def _draw_plan_map(
          "village_code": rooms["village_code"].astype(str)},
         geometry=rooms.geometry.to_numpy(), crs=rooms.crs,
     ).to_crs(sites.crs)
+    radius_km = float(rooms["radius_km"].iloc[0]) if "radius_km" in rooms and len(rooms) else config.radius_km
     villages = validation.village_join.usable()
     after = coverage_table(validation.townships, pd.concat([sites, new_rooms], ignore_index=True), villages,
-                           radius_km=config.radius_km)
+                           radius_km=radius_km)
     townships = validation.townships.set_index("township_code")
     table = gpd.GeoDataFrame(townships[["geometry"]].join(after), crs=townships.crs)
     images = plan_map(
         table, rooms, sites[sites["site_type"].isin(COVERING_SITE_TYPES)], folder, formats=formats,
-        title=config.name, radius_km=config.radius_km, counties=validation.counties, footer=footer, lang=lang,
+        title=config.name, radius_km=radius_km, counties=validation.counties, footer=footer, lang=lang,
         scheme=config.classes.get(PLAN_COLUMN), progress=progress, keep=cache.get_or_write,
     )
     return images, len(rooms)
@@ -961,6 +963,7 @@ def plan_rooms(
     rooms["order"] = np.arange(1, len(rooms) + 1)
     rooms["newly_covered"] = result.gains
     rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(result.gains)) / problem.total_weight
+    rooms["radius_km"] = radius_km
     new_sites = gpd.GeoDataFrame(
         {
             "site_id": "NEW" + rooms["village_code"].astype(str),
