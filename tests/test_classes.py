@@ -134,10 +134,30 @@ def test_whole_number_counts_have_labels_that_do_not_overlap():
     rooms = pd.Series([0, 1, 1, 2, 5, 6, 6, 7, 15, 16, 30, 31, np.nan])
     legend = classify(rooms, indicator_by_column("community_rooms"), lang="en",
                       scheme=ClassScheme("natural_breaks", k=4)).legend
-    assert [label for _, label in legend] == ["≤ 2", "3 – 7", "8 – 16", "17 – 31", "no data"]
+    assert [label for _, label in legend] == ["0 – 2", "3 – 7", "8 – 16", "17 – 31", "no data"]
     staff = classify(pd.Series([1, 3, 4, 9, 12]), indicator_by_column("station_staff"), lang="en",
                      scheme=ClassScheme("fixed", bins=(2, 4, 10)))
-    assert [label for _, label in staff.legend] == ["≤ 2", "3 – 4", "5 – 12"]
+    assert [label for _, label in staff.legend] == ["1 – 2", "3 – 4", "5 – 12"]
     # Few distinct values: each is its own class, labelled by itself.
     few = classify(pd.Series([1, 2, 2, 3]), indicator_by_column("community_rooms"), lang="en")
     assert [label for _, label in few.legend] == ["1", "2", "3"]
+
+
+def test_whole_number_classes_name_disjoint_ranges_that_hold_their_values():
+    rng = np.random.default_rng(11)
+    indicator = indicator_by_column("community_rooms")
+    for scheme in (ClassScheme(), ClassScheme("quantiles", k=4), ClassScheme("equal_interval", k=5)):
+        for size in (30, 300):
+            values = pd.Series(rng.poisson(rng.uniform(0.5, 6), size))
+            classes = classify(values, indicator, lang="en", scheme=scheme)
+            ranges = []
+            for _, label in classes.legend:
+                low, _, high = label.partition(" – ")
+                ranges.append((int(low), int(high or low)))
+            # Consecutive whole-number ranges, none sharing a number.
+            assert all(low <= high for low, high in ranges), classes.legend
+            assert all(ranges[k][1] + 1 == ranges[k + 1][0] for k in range(len(ranges) - 1)), classes.legend
+            colour_range = dict(zip((colour for colour, _ in classes.legend), ranges))
+            for value, colour in zip(values, classes.colours):
+                low, high = colour_range[colour]
+                assert low <= value <= high, (value, classes.legend)

@@ -267,9 +267,11 @@ def classify(
     whole = indicator.kind == "count" and bool(np.all(known == np.round(known)))
     index = np.minimum(np.searchsorted(bins, values.fillna(0).to_numpy(dtype=float), side="left"), len(bins) - 1)
     colours = pd.Series(np.array(colours_used)[index], index=values.index).where(values.notna(), NO_DATA_COLOUR)
+    # The first class of whole numbers starts at the least value: "0 – 2", not "≤ 2".
+    first = float(known.min()) - 1 if whole and len(known) else None
     legend = [
         (colour, _bin_label(None if exact else lower, upper, indicator.kind, exact=exact, whole=whole))
-        for colour, lower, upper in zip(colours_used, [None, *bins[:-1]], bins)
+        for colour, lower, upper in zip(colours_used, [first, *bins[:-1]], bins)
     ]
     return Classes(colours, legend + _no_data_row(values, no_data), tuple(float(b) for b in bins))
 
@@ -440,7 +442,8 @@ def _bin_label(lower: float | None, upper: float, kind: str, *, exact: bool = Fa
     """Legend label of the class ``(lower, upper]``: its value, or its range (``≤ upper`` for the first).
 
     With ``whole`` (whole-number values) the range is the whole numbers it
-    holds, so that neighbouring labels do not share a number.
+    holds (``lower + 1`` to ``upper``), so that neighbouring labels do not
+    share a number, and a class of one number is labelled by it.
     """
 
     def show(x: float) -> str:

@@ -62,8 +62,12 @@ from township_coverage.report.docx import write_report_docx
 from township_coverage.report.html import render_report_html
 from township_coverage.report.atlas import write_atlas
 from township_coverage.report.staticmap import (
+    PLAN_COLUMN,
     FontNotFoundError,
     find_cjk_font,
+    plan_map,
+    plan_map_caption,
+    plan_map_names,
     static_map_names,
     static_maps,
 )
@@ -442,6 +446,7 @@ def run(
         except ValueError as error:
             raise ConfigError(str(error)) from None
     names = output_names("run", report_formats=report_formats, point_layers=_point_layers(config))
+    names += _plan_map_names(config, report_formats)
     if atlas is None:
         names = tuple(name for name in names if name != REPORT_FILES["pdf"])
     chart = over_time is not None and _can_draw_charts()
@@ -582,7 +587,11 @@ def _write_reports(
         title=config.name, counties=validation.counties, footer=footer, lang=lang, classes=config.classes,
         classified=classified, progress=progress, keep=cache.get_or_write,
     ) if map_formats or needs_png else {}
-    for paths in images.values():
+    plan_images, planned = _draw_plan_map(
+        config, validation, sites, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
+        footer=footer, lang=lang, progress=progress, cache=cache,
+    ) if map_formats or needs_png else ([], 0)
+    for paths in [*images.values(), plan_images]:
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
     if "pdf" in formats and atlas is not None:
         with progress.step("atlas") as step:
@@ -601,9 +610,8 @@ def _write_reports(
         validation_counts=row_accounting_table(validation, lang=lang, levels=config.levels),
         problems=validation_table(validation, lang=lang, levels=config.levels, file_names=True),
         static_maps=[(paths[0].with_suffix(".png"), map_caption(column, lang, config.levels))
-                     for column, paths in images.items() if column != "plan"],
-        plan_map=(images["plan"][0].with_suffix(".png"), map_caption("plan", lang, config.levels))
-        if "plan" in images else None,
+                     for column, paths in images.items()],
+        plan_map=(plan_images[0].with_suffix(".png"), plan_map_caption(planned, lang)) if plan_images else None,
         plan=plan,
         progress=progress_section,
         township_table=len(table) <= scale.MAX_DOCX_TABLE_ROWS or "docx" not in formats,
@@ -770,6 +778,46 @@ def _notice(validation: Validation, lang: str) -> str:
     return MAP_TEXT[lang]["schematic"] if validation.schematic else ""
 
 
+def _plan_map_names(config: ProjectConfig, formats: Sequence[str]) -> tuple[str, ...]:
+    """The static plan map's files, when the output folder holds a plan and static maps are drawn."""
+    if config.villages is None or not (config.output_dir / PLAN_TABLE_FILES[1]).exists():
+        return ()
+    return tuple(plan_map_names([f for f in STATIC_MAP_FORMATS if f in formats]))
+
+
+def _draw_plan_map(
+    config: ProjectConfig, validation: Validation, sites: gpd.GeoDataFrame, folder: Path, *, formats: Sequence[str],
+    footer: str, lang: str, progress: Progress, cache: Cache,
+) -> tuple[list[Path], int]:
+    """The files of the static map of the last plan in the output folder (none without one), and its number of rooms.
+
+    The shares after the plan are computed again from the proposed rooms
+    (``plan_rooms.geojson``) and the run's sites, at the plan's radius
+    (the project's for a plan that did not record it).
+    """
+    path = config.output_dir / PLAN_TABLE_FILES[1]
+    if validation.village_join is None or not path.exists():
+        return [], 0
+    rooms = gpd.read_file(path, engine="pyogrio")
+    new_rooms = gpd.GeoDataFrame(
+        {"site_type": "community_room", "township_code": rooms["township_code"].astype(str),
+         "village_code": rooms["village_code"].astype(str)},
+        geometry=rooms.geometry.to_numpy(), crs=rooms.crs,
+    ).to_crs(sites.crs)
+    radius_km = float(rooms["radius_km"].iloc[0]) if "radius_km" in rooms and len(rooms) else config.radius_km
+    villages = validation.village_join.usable()
+    after = coverage_table(validation.townships, pd.concat([sites, new_rooms], ignore_index=True), villages,
+                           radius_km=radius_km)
+    townships = validation.townships.set_index("township_code")
+    table = gpd.GeoDataFrame(townships[["geometry"]].join(after), crs=townships.crs)
+    images = plan_map(
+        table, rooms, sites[sites["site_type"].isin(COVERING_SITE_TYPES)], folder, formats=formats,
+        title=config.name, radius_km=radius_km, counties=validation.counties, footer=footer, lang=lang,
+        scheme=config.classes.get(PLAN_COLUMN), progress=progress, keep=cache.get_or_write,
+    )
+    return images, len(rooms)
+
+
 def _latest_plan(output_dir: Path) -> PlanFacts | None:
     """What the last ``plan`` run in the output folder proposed, if any (its ``plan_summary.json``)."""
     return PlanFacts.read(output_dir / PLAN_SUMMARY_FILE)
@@ -781,8 +829,6 @@ def map_caption(column: str, lang: str, levels) -> str:
     from township_coverage.levels import relabel
 
     labels = {i.column: i.label[lang] for i in INDICATORS}
-    if column not in labels:  # a map of something else than an indicator (the plan's)
-        return relabel(WORDS[lang].get(f"{column}_map", column), levels, lang)
     return relabel(WORDS[lang]["map_caption"].format(label=labels[column]), levels, lang)
 
 
@@ -938,6 +984,7 @@ def plan_rooms(
     rooms["order"] = np.arange(1, len(rooms) + 1)
     rooms["newly_covered"] = result.gains
     rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(result.gains)) / problem.total_weight
+    rooms["radius_km"] = radius_km
     new_sites = gpd.GeoDataFrame(
         {
             "site_id": "NEW" + rooms["village_code"].astype(str),

@@ -319,7 +319,9 @@ def write_plan_tables(
     table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
     table = for_people(pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]]), lang)
     write_csv(table.round({"covered_share_after": 4}).rename(columns=labels), folder / rooms_csv)
-    rooms_geo = rooms[[c for c in PLAN_ROOM_COLUMNS if c in rooms and c not in ("lon", "lat")] + ["geometry"]]
+    # The GeoJSON also keeps the plan's radius, for the static plan map a later report draws.
+    kept = [c for c in (*PLAN_ROOM_COLUMNS, "radius_km") if c in rooms and c not in ("lon", "lat")]
+    rooms_geo = rooms[kept + ["geometry"]]
     rooms_geo.to_file(folder / rooms_geojson, driver="GeoJSON", engine="pyogrio")
     write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / townships_csv)
     write_csv(plan_comparison(before, after, by="county_code", lang=lang, levels=levels).round(4), folder / counties_csv)
