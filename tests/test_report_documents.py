@@ -75,6 +75,7 @@ def test_captions_are_numbered_in_order_and_say_more_than_the_map_title(document
     sequences = [t.text for t in document.element.body.iter(f"{W}instrText") if t.text.strip().startswith("SEQ")]
     assert len(sequences) == len(captions)
     assert "图3\u3000各乡镇（街道）服务半径内人口比例分布" in figures
+    assert any(re.fullmatch(r"图\d+\u3000规划新建社工室（\d+ 个）", c) for c in figures)
     assert not any("临沂市社会工作服务站点覆盖" in c for c in captions)  # the maps' own titles start so
 
 
@@ -94,7 +95,7 @@ def test_maps_are_on_landscape_pages_at_full_width(document):
     assert document.sections[0].orientation == WD_ORIENT.PORTRAIT
     sections = _section_of_each_drawing(document)
     shapes = list(document.inline_shapes)
-    assert len(shapes) == len(sections) == 6
+    assert len(shapes) == len(sections) == 7  # 4 maps, the county chart; the plan's chart and map
     for shape, index in zip(shapes[:4], sections[:4]):  # the four static maps come first
         section = document.sections[index]
         assert section.orientation == WD_ORIENT.LANDSCAPE and section.page_width.cm == pytest.approx(29.7, abs=0.01)
