@@ -17,7 +17,8 @@ from shapely.geometry import Point, box
 from _support import LINYI, write_multipart_project
 from layout_check import layout_problems
 from township_coverage.cli import main
-from township_coverage.report.atlas import LabelPlacer, write_atlas
+from township_coverage.report.atlas import write_atlas
+from township_coverage.report.labels import LabelPlacer
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext, pdffonts) not installed")
 TOWNSHIPS = gpd.read_file(LINYI / "townships.geojson")

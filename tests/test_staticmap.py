@@ -85,9 +85,10 @@ from layout_check import layout_problems
 from township_coverage import load_project, run
 from township_coverage.classes import classify_table
 from township_coverage.pipeline import plan_rooms
+from township_coverage.report.labels import TextMeasure
 from township_coverage.report.staticmap import (
-    DEFAULT_STATIC_INDICATORS, MapShapes, TextMeasure, find_cjk_font, map_page, place_labels, static_maps,
-    text_style, township_labels, wrap_to_width,
+    DEFAULT_STATIC_INDICATORS, MapShapes, find_cjk_font, map_page, place_labels, static_maps,
+    text_style, township_labels,
 )
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
@@ -148,7 +149,7 @@ def test_text_is_wrapped_to_the_width_after_a_separator():
     measure = TextMeasure(find_cjk_font())
     text = "来源：国家统计局；" * 12
     width = 30 * 10  # thirty 10-pt CJK characters
-    lines = wrap_to_width(text, measure, 10, width)
+    lines = measure.wrap(text, width, 10)
     assert "".join(lines) == text.strip()
     assert all(measure.width(line, 10) <= width for line in lines)
     assert all(line.endswith("；") for line in lines)  # broken after a separator, not inside a word

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +32,7 @@ from township_coverage.geometry import label_points
 from township_coverage.inputs.config import ClassScheme, LevelNames
 from township_coverage.inputs.dates import day_text
 from township_coverage.levels import relabel
+from township_coverage.report.labels import LabelPlacer, TextMeasure, scale_bar_length
 from township_coverage.report.staticmap import find_cjk_font, polygon_paths, text_style
 from township_coverage.report.tables import column_labels
 from township_coverage.webmap.page_data import SITE_STYLES
@@ -196,142 +195,6 @@ def _around(table: gpd.GeoDataFrame, chosen: np.ndarray) -> gpd.GeoDataFrame:
     x0, y0, x1, y1 = table.geometry[chosen].total_bounds
     margin = 0.6 * max(x1 - x0, y1 - y0)  # more than any page's view reaches beyond the chosen counties
     return table.cx[x0 - margin : x1 + margin, y0 - margin : y1 + margin]
-
-
-# Text measurement, wrapping and the placing of labels.
-
-
-#: What a line may break between: a word with its spaces, or a CJK character; opening brackets stay
-#: with what follows them, closing brackets and punctuation with what precedes them.
-_TOKEN = re.compile(
-    r"[（(《「“]*(?:[\u2e80-\uffff]|[^\s\u2e80-\uffff（(《「“）)」》”、，。：；！？%]+)?[）)」》”、，。：；！？%]*\s*|\s+"
-)
-
-
-class TextMeasure:
-    """Width of text in points as set in ``font``: the sum of its characters' advances (CJK text has no kerning)."""
-
-    def __init__(self, font: str):
-        from matplotlib.font_manager import FontProperties, findfont, get_font
-
-        self._fonts = [get_font(findfont(FontProperties(family=family))) for family in (font, "DejaVu Sans")]
-        for face in self._fonts:
-            face.set_size(1000, 72)  # advances in thousandths of an em
-        self._advance = lru_cache(maxsize=None)(self._advance_of)
-
-    def _advance_of(self, char: str) -> float:
-        for face in self._fonts:
-            if face.get_char_index(ord(char)):
-                return face.load_char(ord(char)).linearHoriAdvance / 65536 / 1000
-        return 1.0
-
-    def width(self, text: str, size: float) -> float:
-        """Points ``text`` takes at ``size`` points."""
-        return size * sum(self._advance(char) for char in text)
-
-    def wrap(self, text: str, width: float, size: float) -> list[str]:
-        """``text`` in lines no wider than ``width`` points: broken between words, or between CJK characters."""
-        lines, line = [], ""
-        for token in filter(None, _TOKEN.findall(text)):
-            if line and self.width((line + token).rstrip(), size) > width:
-                lines.append(line.rstrip())
-                line = token.lstrip()
-            else:
-                line += token
-        if line.strip():
-            lines.append(line.rstrip())
-        return lines
-
-
-@dataclass(frozen=True)
-class PlacedLabel:
-    """A label's centre and whether a leader line joins it to its anchor."""
-
-    x: float
-    y: float
-    leader: bool
-
-
-class LabelPlacer:
-    """Places text boxes where they overlap no marker and no other label.
-
-    Boxes already taken (markers, placed labels) are kept in a grid of
-    square cells, so a candidate is checked against the few boxes near it:
-    placing *n* labels among *m* markers takes about *n + m* steps.
-
-    Parameters
-    ----------
-    extent
-        ``(xmin, ymin, xmax, ymax)``: labels stay inside it.
-    cell
-        Side of a grid cell (about a label's height).
-    """
-
-    def __init__(self, extent: tuple[float, float, float, float], cell: float):
-        self.extent = extent
-        self.cell = cell
-        self._boxes: list[tuple[float, float, float, float]] = []
-        self._grid: dict[tuple[int, int], list[int]] = {}
-
-    def block(self, boxes: np.ndarray) -> None:
-        """Mark boxes ``(n, 4)`` (x0, y0, x1, y1) as taken."""
-        for box in np.asarray(boxes, dtype=float).reshape(-1, 4):
-            index = len(self._boxes)
-            self._boxes.append(tuple(box))
-            for key in self._cells(box):
-                self._grid.setdefault(key, []).append(index)
-
-    def is_free(self, box: tuple[float, float, float, float]) -> bool:
-        """Whether ``box`` is inside the extent and overlaps no taken box."""
-        x0, y0, x1, y1 = box
-        ex0, ey0, ex1, ey1 = self.extent
-        if x0 < ex0 or y0 < ey0 or x1 > ex1 or y1 > ey1:
-            return False
-        seen: set[int] = set()
-        for key in self._cells(box):
-            for index in self._grid.get(key, ()):
-                if index in seen:
-                    continue
-                seen.add(index)
-                bx0, by0, bx1, by1 = self._boxes[index]
-                if x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1:
-                    return False
-        return True
-
-    def place(
-        self, x: float, y: float, width: float, height: float, inside: Callable[[float, float], bool] | None = None,
-        *, leader: bool = True,
-    ) -> PlacedLabel | None:
-        """Place a ``width`` x ``height`` label for the point ``(x, y)``, and mark it taken.
-
-        Tries the point itself, then positions around it (above, below,
-        right, left, the diagonals), then the same twice as far; a position
-        counts when the label's centre is ``inside`` the unit it names. If
-        none is free, the farther positions are tried anywhere, joined to
-        the point by a leader line (unless not ``leader``). ``None`` when
-        nothing fits.
-        """
-        rings = ((1.0, True), (2.2, True)) + (((2.2, False),) if leader else ())
-        for ring, needs_inside in rings:
-            for dx, dy in self._offsets(width, height, ring):
-                cx, cy = x + dx, y + dy
-                if needs_inside and inside is not None and not inside(cx, cy):
-                    continue
-                box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
-                if self.is_free(box):
-                    self.block(np.array(box))
-                    return PlacedLabel(cx, cy, leader=not needs_inside)
-        return None
-
-    @staticmethod
-    def _offsets(width: float, height: float, ring: float) -> list[tuple[float, float]]:
-        side, up = (width / 2 + height * 0.6) * ring, height * 1.1 * ring
-        offsets = [(0.0, up), (0.0, -up), (side, 0.0), (-side, 0.0), (side, up), (-side, up), (side, -up), (-side, -up)]
-        return ([(0.0, 0.0)] if ring == 1.0 else []) + offsets
-
-    def _cells(self, box) -> list[tuple[int, int]]:
-        x0, y0, x1, y1 = (math.floor(v / self.cell) for v in box)
-        return [(i, j) for i in range(x0, x1 + 1) for j in range(y0, y1 + 1)]
 
 
 def _footer_lines(sources: str, notice: str, words: Mapping[str, str], measure: TextMeasure) -> list[str]:
@@ -737,12 +600,6 @@ def _without_holes(shape: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(shapely.polygons(shapely.get_exterior_ring(parts)))
 
 
-def _round_length(target: float) -> float:
-    """The largest 1, 2 or 5 x 10^n not above ``target``."""
-    exponent = 10 ** math.floor(math.log10(target))
-    return max(step * exponent for step in (1, 2, 5) if step * exponent <= target)
-
-
 def _county_pages(pages: _Pages, title: str, atlas: _Atlas, section: _Section, footer: list[str], indicator) -> None:
     words, measure = atlas.words, atlas.measure
     caption = words["caption"].format(county=section.name)
@@ -844,7 +701,7 @@ def _legend_column(figure, atlas: _Atlas, indicator, drawn: list[str], left: flo
     if context:
         _rectangle(figure, left, y - 0.065, 0.26, 0.13, facecolor=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, linewidth=0.5)
         _text(figure, left + 0.34, y, words["others"], size=7.5, va="center")
-    length = _round_length(0.8 * LEGEND_WIDTH * metres_per_inch)
+    length = scale_bar_length(0.8 * LEGEND_WIDTH * metres_per_inch)
     bar = length / metres_per_inch
     y = bottom + 0.12
     _line(figure, [left, left + bar], [y, y], color="black", linewidth=2.0, solid_capstyle="butt")

@@ -13,9 +13,7 @@ keep text as text.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +28,7 @@ from township_coverage.inputs.config import ClassScheme
 from township_coverage.errors import CoverageError
 from township_coverage.geometry import label_points
 from township_coverage.progress import SILENT, Progress
+from township_coverage.report.labels import BoxGrid, TextMeasure, is_inside, scale_bar_length
 
 #: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
 CJK_FAMILIES = (
@@ -330,13 +329,13 @@ def map_page(
     line_width = (width - 2 * MARGIN_IN) * 72
     top = height - MARGIN_IN
     for text, size in ((title, TITLE_PT), (subtitle, SUBTITLE_PT)):
-        lines = wrap_to_width(text, measure, size, line_width)
+        lines = measure.wrap(text, line_width, size)
         if lines:
             figure.text(width / 2, top, "\n".join(lines), ha="center", va="top", fontsize=size,
                         linespacing=LINE_SPACING, transform=figure.dpi_scale_trans)
             top -= _lines_height(len(lines), size)
     bottom = MARGIN_IN
-    lines = wrap_to_width(footer, measure, FOOTER_PT, line_width)
+    lines = measure.wrap(footer, line_width, FOOTER_PT)
     if lines:
         figure.text(MARGIN_IN, bottom, "\n".join(lines), ha="left", va="bottom", fontsize=FOOTER_PT, color="#444444",
                     linespacing=LINE_SPACING, transform=figure.dpi_scale_trans)
@@ -388,7 +387,7 @@ def _panel_scale_bar(figure, axes, panel: tuple[float, float, float, float], lan
     left, bottom = panel[0] + 0.05, panel[1] + 0.1
     xmin, xmax = axes.get_xlim()
     metres_per_inch = (xmax - xmin) / (axes.bbox.width / figure.dpi)
-    length_m = _round_length(0.75 * panel[2] * metres_per_inch)
+    length_m = scale_bar_length(0.75 * panel[2] * metres_per_inch)
     length_in, bar_height = length_m / metres_per_inch, 0.07
     y = bottom + _lines_height(1, LEGEND_PT)
     for k, colour in enumerate(("black", "white")):
@@ -401,71 +400,18 @@ def _panel_scale_bar(figure, axes, panel: tuple[float, float, float, float], lan
         figure.text(x, y - 0.04, text, ha=align, va="top", fontsize=LEGEND_PT, transform=figure.dpi_scale_trans)
 
 
-def _round_length(longest: float) -> float:
-    """The longest of 1, 2 or 5 x 10^n not over ``longest`` (metres)."""
-    exponent = 10 ** np.floor(np.log10(longest))
-    return max(step * exponent for step in (1, 2, 5) if step * exponent <= longest)
-
-
 def page_legend(page: MapPage, handles: Sequence, title: str) -> None:
     """The legend in the panel under the north arrow, its title and labels wrapped to the panel's width."""
     width_pt = page.panel[2] * 72
     handle_pt = 3.5 * LEGEND_PT  # the colour box and the space after it
     for handle in handles:
-        handle.set_label("\n".join(wrap_to_width(handle.get_label(), page.measure, LEGEND_PT, width_pt - handle_pt)))
+        handle.set_label("\n".join(page.measure.wrap(handle.get_label(), width_pt - handle_pt, LEGEND_PT)))
     page.axes.legend(
-        handles=list(handles), title="\n".join(wrap_to_width(title, page.measure, LEGEND_TITLE_PT, width_pt)),
+        handles=list(handles), title="\n".join(page.measure.wrap(title, width_pt, LEGEND_TITLE_PT)),
         loc="upper left", bbox_to_anchor=(page.panel[0], page.legend_top), bbox_transform=page.figure.dpi_scale_trans,
         frameon=False, fontsize=LEGEND_PT, title_fontsize=LEGEND_TITLE_PT, alignment="left", borderpad=0,
         borderaxespad=0,
     )
-
-
-class TextMeasure:
-    """Widths of text in points, from the widths of its characters (each measured once per process)."""
-
-    def __init__(self, font: str) -> None:
-        self.font = font
-
-    def width(self, text: str, size: float) -> float:
-        """Width of one line of ``text`` at ``size`` points (kerning left out: a little wider, never narrower)."""
-        return sum(_character_width(self.font, ch) for ch in text) * size / 100
-
-
-@functools.cache
-def _character_width(font: str, ch: str) -> float:
-    """Advance width of ``ch`` at 100 pt in ``font`` (or the fallback font that has it)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    prop = FontProperties(family=[font, "DejaVu Sans"], size=100)
-    return text_to_path.get_text_width_height_descent(ch, prop, ismath=False)[0]
-
-
-#: Characters after which a line is best broken.
-BREAKS_AFTER = set(" ；;，,、。/）)")
-
-
-def wrap_to_width(text: str, measure: TextMeasure, size: float, width: float) -> list[str]:
-    """``text`` broken into lines no wider than ``width`` points, after a separator where one is near the end.
-
-    Chinese has no spaces: a line breaks after the last separator
-    (:data:`BREAKS_AFTER`) in its second half, else at the last character that fits.
-    """
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        while paragraph:
-            used, end = 0.0, 0
-            while end < len(paragraph) and used + measure.width(paragraph[end], size) <= width:
-                used += measure.width(paragraph[end], size)
-                end += 1
-            if end < len(paragraph):
-                end = max(end, 1)
-                breaks = [i + 1 for i in range(end // 2, end) if paragraph[i] in BREAKS_AFTER]
-                end = breaks[-1] if breaks else end
-            lines.append(paragraph[:end].rstrip())
-            paragraph = paragraph[end:].lstrip(" ")
-    return [line for line in lines if line]
 
 
 # --- labels that do not overlap ------------------------------------------------------
@@ -539,7 +485,7 @@ def place_labels(page: MapPage, sets: Sequence[LabelSet], *, obstacles: np.ndarr
     axes, figure = page.axes, page.figure
     scale = figure.dpi / 72  # pixels per point
     frame = axes.bbox.extents
-    grid = _BoxGrid(cell=40 * scale)
+    grid = BoxGrid(cell=40 * scale)
     for box in obstacles if obstacles is not None else ():
         grid.add(box)
     to_data = axes.transData.inverted()
@@ -555,7 +501,7 @@ def place_labels(page: MapPage, sets: Sequence[LabelSet], *, obstacles: np.ndarr
             half_width = page.measure.width(text, labels.size) * scale / 2 + pad
             for cx, cy in _centres(x, y, half_width, half_height, labels.beside * scale):
                 box = (cx - half_width, cy - half_height, cx + half_width, cy + half_height)
-                if _inside(box, frame) and grid.fits(box):
+                if is_inside(box, frame) and grid.fits(box):
                     grid.add(box)
                     data_x, data_y = to_data.transform((cx, cy))
                     axes.text(data_x, data_y, text, ha="center", va="center", fontsize=labels.size,
@@ -574,76 +520,6 @@ def _centres(x: float, y: float, half_width: float, half_height: float, beside: 
     dx, dy = beside + half_width, beside + half_height
     return [(x + dx, y), (x - dx, y), (x, y + dy), (x, y - dy),
             (x + dx, y + dy), (x - dx, y + dy), (x + dx, y - dy), (x - dx, y - dy)]
-
-
-def _inside(box: tuple[float, float, float, float], frame) -> bool:
-    return box[0] >= frame[0] and box[1] >= frame[1] and box[2] <= frame[2] and box[3] <= frame[3]
-
-
-class _BoxGrid:
-    """Placed boxes ``(x0, y0, x1, y1)``, found by the grid cells they touch."""
-
-    def __init__(self, cell: float) -> None:
-        self.cell = cell
-        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = defaultdict(list)
-
-    def _keys(self, box) -> list[tuple[int, int]]:
-        i0, j0, i1, j1 = (int(np.floor(v / self.cell)) for v in box)
-        return [(i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
-
-    def fits(self, box) -> bool:
-        """Whether ``box`` overlaps no box placed so far."""
-        x0, y0, x1, y1 = box
-        return not any(
-            x0 < other[2] and other[0] < x1 and y0 < other[3] and other[1] < y1
-            for key in self._keys(box) for other in self.cells.get(key, ())
-        )
-
-    def add(self, box) -> None:
-        for key in self._keys(box):
-            self.cells[key].append(tuple(box))
-
-
-def _finish_map(axes, figure, indicator: Indicator, legend, title: str, footer: str, lang: str) -> None:
-    from matplotlib.patches import Patch
-
-    unit = indicator.unit[lang]
-    legend_title = indicator.label[lang] + (f"（{unit}）" if lang == "zh" and unit else f" ({unit})" if unit else "")
-    axes.legend(
-        handles=[Patch(facecolor=colour, edgecolor="#999999", label=label) for colour, label in legend],
-        title=legend_title, loc="lower left", frameon=True, fontsize=8, title_fontsize=9,
-    )
-    axes.set_title(title, fontsize=14)
-    axes.set_axis_off()
-    axes.set_aspect("equal")
-    _scale_bar(axes, lang)
-    _north_arrow(axes, lang)
-    if footer:
-        figure.text(0.01, 0.005, footer, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
-
-
-def _scale_bar(axes, lang: str) -> None:
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
-    xmin, xmax = axes.get_xlim()
-    width_m = xmax - xmin
-    # A round length near a fifth of the map width: 1, 2 or 5 x 10^n metres.
-    target = width_m / 5
-    exponent = 10 ** np.floor(np.log10(target))
-    length = max(step * exponent for step in (1, 2, 5) if step * exponent <= target)
-    label = f"{length / 1000:g} 公里" if lang == "zh" else f"{length / 1000:g} km"
-    axes.add_artist(
-        AnchoredSizeBar(axes.transData, length, label, loc="lower right", pad=0.6, borderpad=1.0,
-                        sep=4, frameon=False, size_vertical=width_m / 300, fontproperties={"size": 8})
-    )
-
-
-def _north_arrow(axes, lang: str) -> None:
-    axes.annotate(
-        "北" if lang == "zh" else "N", xy=(0.96, 0.96), xytext=(0.96, 0.87), xycoords="axes fraction",
-        ha="center", va="center", fontsize=11, fontweight="bold",
-        arrowprops={"arrowstyle": "-|>", "facecolor": "black", "lw": 1.2},
-    )
 
 
 def save_as(figure, path: Path, *, dpi: int = 300) -> Path:
