@@ -94,7 +94,7 @@ def test_a_missing_cjk_font_is_a_clear_error(monkeypatch):
     from township_coverage.report import staticmap
 
     monkeypatch.setattr(staticmap, "CJK_FAMILIES", ("No Such Font SC",))
-    with pytest.raises(staticmap.FontNotFoundError, match="apt-get install fonts-noto-cjk"):
+    with pytest.raises(staticmap.FontNotFoundError, match="apt-get install fonts-wqy-microhei"):
         staticmap.find_cjk_font()
 
 

@@ -138,9 +138,11 @@ def test_the_worst_township_on_the_gap_map_is_named(linyi_run, linyi_maps):
 @needs_poppler
 def test_pdfs_embed_fonts_as_text_and_svgs_keep_text(linyi_maps):
     for pdf, svg in linyi_maps.values():
-        fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
-        rows = fonts.splitlines()[2:]
-        assert rows and not any("Type 3" in row for row in rows), fonts
+        listed = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True)
+        rows = listed.stdout.splitlines()[2:]
+        assert rows and not any("Type 3" in row for row in rows), listed.stdout
+        # A CFF font (Noto Sans CJK) embedded under a TrueType font's name: readers may not show it.
+        assert "Mismatch" not in listed.stderr, "install a TrueType CJK font, e.g. fonts-wqy-microhei"
         texts = ["".join(element.itertext()) for element in ET.parse(svg).iter("{http://www.w3.org/2000/svg}text")]
         assert any(LINYI_TITLE in text for text in texts), svg.name
 

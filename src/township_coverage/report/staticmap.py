@@ -30,14 +30,16 @@ from township_coverage.geometry import label_points
 from township_coverage.progress import SILENT, Progress
 from township_coverage.report.labels import BoxGrid, TextMeasure, is_inside, scale_bar_length
 
-#: CJK font families tried in order (Debian fonts-noto-cjk, fonts-wqy-*, Windows, macOS).
+#: CJK font families tried in order: TrueType outlines first (Windows, Debian fonts-wqy-microhei), then
+#: the OpenType/CFF fonts (Debian fonts-noto-cjk, macOS). matplotlib embeds a CFF font in a PDF under
+#: a TrueType font's name, which poppler warns about and stricter readers may not show.
 CJK_FAMILIES = (
+    "Microsoft YaHei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "WenQuanYi Zen Hei",
     "Noto Sans CJK SC",
     "Source Han Sans SC",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Microsoft YaHei",
-    "SimHei",
     "PingFang SC",
     "Noto Sans CJK JP",
 )
@@ -80,7 +82,7 @@ def find_cjk_font() -> str:
             return family
     raise FontNotFoundError(
         "no font for Chinese text was found (looked for " + ", ".join(CJK_FAMILIES) + "); install one, "
-        "e.g. 'apt-get install fonts-noto-cjk' on Debian/Ubuntu, then delete matplotlib's font cache "
+        "e.g. 'apt-get install fonts-wqy-microhei' on Debian/Ubuntu, then delete matplotlib's font cache "
         "(~/.cache/matplotlib) if it was installed after matplotlib"
     )
 
