@@ -1,201 +1,18 @@
-"""Where to open new community rooms: maximal covering with existing sites fixed.
-
-Two steps, kept apart:
-
-1. geodata -> matrix: :func:`coverage_problem` measures, in a metric CRS,
-   which candidate sites lie within the radius of which villages, using a
-   spatial index, so memory grows with the number of village-candidate
-   pairs within the radius, not with their product. Villages already within
-   the radius of an existing room or station are covered whatever is chosen,
-   and drop out; so do villages no candidate reaches and candidates that
-   reach no uncovered village.
-2. matrix -> solution: :func:`maximize_coverage` picks K candidates to
-   maximise the newly covered weight (population, or villages), exactly by
-   mixed-integer programming (HiGHS) or by a greedy-plus-swap heuristic
-   reported next to the LP bound; :func:`minimum_rooms_for_share` finds the
-   fewest candidates that bring the covered share to a target.
-
-The relation falls apart into connected components (villages more than 2R
-apart never interact), so the exact method splits there: it finds, for each
-component, the best coverage with 0, 1, 2 ... rooms (small components by
-enumeration, larger ones by a small MILP whose room budget is raised step by
-step until the component is fully covered), and then shares the K rooms
-among components by dynamic programming. A province thus solves as many
-small problems. Per-township limits tie components together; with them,
-one model of the whole relation is solved instead.
-"""
+"""Maximal covering and the fewest rooms for a share: exact (HiGHS), by components, or heuristic."""
 
 from __future__ import annotations
 
-import heapq
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
-import shapely
-from scipy.sparse.csgraph import connected_components
 
-#: Above this many village-candidate pairs, ``method="auto"`` uses the heuristic.
-EXACT_PAIR_LIMIT = 3_000_000
-DEFAULT_TIME_LIMIT_S = 120.0
-
-
-class PlanningError(ValueError):
-    """A planning request that cannot be met (e.g. an unreachable target)."""
-
-
-@dataclass(frozen=True)
-class CoverageProblem:
-    """A maximal covering instance as a sparse matrix.
-
-    Attributes
-    ----------
-    covers
-        CSR matrix, candidates x demand villages: 1 where the candidate lies
-        within the radius of the village.
-    weights
-        Weight of each demand village (population, or 1).
-    demand_index
-        Row labels of the demand villages in the input village table.
-    candidate_index
-        Row labels of the candidates in the input candidate table.
-    candidate_group
-        Township code of each candidate (for per-township limits).
-    total_weight
-        Weight of all villages.
-    covered_weight
-        Weight already covered by existing sites.
-    """
-
-    covers: sp.csr_matrix
-    weights: np.ndarray
-    demand_index: np.ndarray
-    candidate_index: np.ndarray
-    candidate_group: np.ndarray
-    total_weight: float
-    covered_weight: float
-
-    @property
-    def coverable_weight(self) -> float:
-        """Weight that some candidate can still cover."""
-        reached = np.asarray(self.covers.sum(axis=0)).ravel() > 0
-        return float(self.weights[reached].sum())
-
-    def covered_by(self, chosen: np.ndarray) -> float:
-        """Newly covered weight when ``chosen`` (candidate positions) open."""
-        if len(chosen) == 0:
-            return 0.0
-        hit = np.asarray(self.covers[chosen].sum(axis=0)).ravel() > 0
-        return float(self.weights[hit].sum())
-
-    def components(self) -> tuple[int, np.ndarray]:
-        """Connected components of the candidate-village relation (candidate labels)."""
-        n_candidates = self.covers.shape[0]
-        graph = sp.bmat([[None, self.covers], [self.covers.T, None]], format="csr")
-        count, labels = connected_components(graph, directed=False)
-        return count, labels[:n_candidates]
-
-
-@dataclass(frozen=True)
-class PlanResult:
-    """Chosen candidates and how good the choice is.
-
-    Attributes
-    ----------
-    chosen
-        Candidate positions, in opening order (each adds the most of what is
-        left, given those before it).
-    gains
-        Weight newly covered by each chosen candidate, in that order.
-    objective
-        Newly covered weight of the whole choice (maximise) or the number of
-        rooms (minimise).
-    bound
-        Proven bound on the best objective (LP or MIP dual bound).
-    method
-        ``"exact"`` or ``"heuristic"``.
-    status
-        ``"optimal"``, ``"time limit"`` or ``"heuristic"``.
-    seconds
-        Solve time.
-    """
-
-    chosen: np.ndarray
-    gains: np.ndarray
-    objective: float
-    bound: float
-    method: str
-    status: str
-    seconds: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def gap(self) -> float:
-        """Relative distance to the bound (0 when proven optimal)."""
-        if self.bound == 0:
-            return 0.0
-        return abs(self.bound - self.objective) / abs(self.bound)
-
-
-def coverage_problem(
-    villages: gpd.GeoDataFrame,
-    existing_sites: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame,
-    *,
-    radius_m: float,
-    weight: np.ndarray | None = None,
-) -> CoverageProblem:
-    """Build the sparse covering instance from layers.
-
-    Parameters
-    ----------
-    villages
-        Demand points with a ``township_code``.
-    existing_sites
-        Rooms and stations that stay open (their coverage is counted as done).
-    candidates
-        Possible new room sites with a ``township_code``.
-    radius_m
-        Coverage radius in metres.
-    weight
-        Weight per village (population); ``None`` counts villages.
-    """
-    metric = villages.estimate_utm_crs()
-    village_xy = villages.geometry.to_crs(metric).to_numpy()
-    weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
-    already = np.zeros(len(villages), dtype=bool)
-    if len(existing_sites):
-        sites_xy = existing_sites.geometry.to_crs(metric).to_numpy()
-        hit = shapely.STRtree(sites_xy).query(village_xy, predicate="dwithin", distance=radius_m)[0]
-        already[np.unique(hit)] = True
-
-    candidate_xy = candidates.geometry.to_crs(metric).to_numpy()
-    open_villages = np.flatnonzero(~already)
-    village_pos, candidate_pos = shapely.STRtree(candidate_xy).query(
-        village_xy[open_villages], predicate="dwithin", distance=radius_m
-    )
-    useful_demand = np.unique(village_pos)
-    useful_candidates = np.unique(candidate_pos)
-    rows = np.searchsorted(useful_candidates, candidate_pos)
-    cols = np.searchsorted(useful_demand, village_pos)
-    covers = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (rows, cols)),
-        shape=(len(useful_candidates), len(useful_demand)),
-    )
-    demand = open_villages[useful_demand]
-    return CoverageProblem(
-        covers=covers,
-        weights=weights[demand],
-        demand_index=villages.index.to_numpy()[demand],
-        candidate_index=candidates.index.to_numpy()[useful_candidates],
-        candidate_group=candidates["township_code"].to_numpy()[useful_candidates],
-        total_weight=float(weights.sum()),
-        covered_weight=float(weights[already].sum()),
-    )
+from township_coverage.plan.heuristics import greedy, swap
+from township_coverage.plan.problem import (
+    DEFAULT_TIME_LIMIT_S, EXACT_PAIR_LIMIT, CoverageProblem, PlanningError, PlanResult, opening_order,
+)
 
 
 def maximize_coverage(
@@ -240,8 +57,8 @@ def maximize_coverage(
         # Per-township limits tie components together: one model for all.
         chosen, objective, bound, status = _solve_mclp(problem, k, max_per_group, time_limit_s)
     else:
-        chosen = _greedy(problem, k, max_per_group)
-        chosen = _swap(problem, chosen, max_per_group)
+        chosen = greedy(problem, k, max_per_group)
+        chosen = swap(problem, chosen, max_per_group)
         objective = problem.covered_by(chosen)
         bound = _lp_bound(problem, k, max_per_group)
         status = "heuristic"
@@ -282,102 +99,6 @@ def minimum_rooms_for_share(
     chosen, objective, bound, status = _solve_set_cover(problem, need, max_per_group, time_limit_s)
     ordered, gains = opening_order(problem, chosen)
     return PlanResult(ordered, gains, objective, bound, "exact", status, time.perf_counter() - start)
-
-
-def opening_order(problem: CoverageProblem, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order ``chosen`` so that each adds the most new weight given those before it."""
-    remaining = list(map(int, chosen))
-    covered = np.zeros(problem.covers.shape[1], dtype=bool)
-    order, gains = [], []
-    covers = problem.covers
-    while remaining:
-        best_gain, best = -1.0, None
-        for j in remaining:
-            cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
-            gain = problem.weights[cols[~covered[cols]]].sum()
-            if gain > best_gain or (gain == best_gain and j < best):
-                best_gain, best = gain, j
-        remaining.remove(best)
-        covered[covers.indices[covers.indptr[best] : covers.indptr[best + 1]]] = True
-        order.append(best)
-        gains.append(best_gain)
-    return np.array(order, dtype=int), np.array(gains, dtype=float)
-
-
-# --- heuristic ------------------------------------------------------------
-
-
-def _greedy(problem: CoverageProblem, k: int, max_per_group: int | None) -> np.ndarray:
-    """Lazy greedy: gains only shrink, so a stale heap entry is re-evaluated only on top."""
-    covers, weights = problem.covers, problem.weights
-    covered = np.zeros(covers.shape[1], dtype=bool)
-    per_group: dict[object, int] = {}
-    heap = [(-float(weights[covers.indices[covers.indptr[j] : covers.indptr[j + 1]]].sum()), j)
-            for j in range(covers.shape[0])]
-    heapq.heapify(heap)
-    chosen: list[int] = []
-    while heap and len(chosen) < k:
-        _, j = heapq.heappop(heap)
-        group = problem.candidate_group[j]
-        if max_per_group is not None and per_group.get(group, 0) >= max_per_group:
-            continue
-        cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
-        gain = float(weights[cols[~covered[cols]]].sum())
-        if heap and gain < -heap[0][0] - 1e-12:
-            heapq.heappush(heap, (-gain, j))
-            continue
-        if gain <= 0:
-            break
-        chosen.append(j)
-        covered[cols] = True
-        per_group[group] = per_group.get(group, 0) + 1
-    return np.array(sorted(chosen), dtype=int)
-
-
-def _swap(problem: CoverageProblem, chosen: np.ndarray, max_per_group: int | None, rounds: int = 200) -> np.ndarray:
-    """Improve by exchanging one chosen candidate for one other, best exchange first."""
-    covers, weights = problem.covers, problem.weights
-    chosen_set = set(map(int, chosen))
-    count = np.asarray(covers[list(chosen_set)].sum(axis=0)).ravel() if chosen_set else np.zeros(covers.shape[1])
-    for _ in range(rounds):
-        improved = False
-        # Loss of removing each chosen candidate: weight it alone covers.
-        order = sorted(chosen_set, key=lambda j: _alone(covers, weights, count, j))
-        for out in order[: min(len(order), 20)]:
-            out_cols = covers.indices[covers.indptr[out] : covers.indptr[out + 1]]
-            loss = float(weights[out_cols[count[out_cols] == 1]].sum())
-            count[out_cols] -= 1
-            uncovered = count == 0
-            gains = covers @ (weights * uncovered)
-            gains[list(chosen_set)] = -1.0
-            if max_per_group is not None:
-                groups = _group_counts(problem, chosen_set - {out})
-                full = np.array([groups.get(g, 0) >= max_per_group for g in problem.candidate_group])
-                gains[full] = -1.0
-            best = int(np.argmax(gains))
-            if gains[best] > loss + 1e-9:
-                chosen_set.remove(out)
-                chosen_set.add(best)
-                count[covers.indices[covers.indptr[best] : covers.indptr[best + 1]]] += 1
-                improved = True
-                break
-            count[out_cols] += 1
-        if not improved:
-            break
-    return np.array(sorted(chosen_set), dtype=int)
-
-
-def _alone(covers, weights, count, j) -> float:
-    cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
-    return float(weights[cols[count[cols] == 1]].sum())
-
-
-def _group_counts(problem: CoverageProblem, chosen) -> dict[object, int]:
-    counts: dict[object, int] = {}
-    for j in chosen:
-        group = problem.candidate_group[j]
-        counts[group] = counts.get(group, 0) + 1
-    return counts
 
 
 # --- exact, split by components -------------------------------------------

@@ -1,0 +1,49 @@
+"""Where to open new community rooms: maximal covering with existing sites fixed.
+
+Two steps, kept apart:
+
+1. geodata -> matrix: :func:`coverage_problem` measures, in a metric CRS,
+   which candidate sites lie within the radius of which villages, using a
+   spatial index, so memory grows with the number of village-candidate
+   pairs within the radius, not with their product. Villages already within
+   the radius of an existing room or station are covered whatever is chosen,
+   and drop out; so do villages no candidate reaches and candidates that
+   reach no uncovered village.
+2. matrix -> solution: :func:`maximize_coverage` picks K candidates to
+   maximise the newly covered weight (population, or villages), exactly by
+   mixed-integer programming (HiGHS) or by a greedy-plus-swap heuristic
+   reported next to the LP bound; :func:`minimum_rooms_for_share` finds the
+   fewest candidates that bring the covered share to a target.
+
+The relation falls apart into connected components (villages more than 2R
+apart never interact), so the exact method splits there: it finds, for each
+component, the best coverage with 0, 1, 2 ... rooms (small components by
+enumeration, larger ones by a small MILP whose room budget is raised step by
+step until the component is fully covered), and then shares the K rooms
+among components by dynamic programming. A province thus solves as many
+small problems. Per-township limits tie components together; with them,
+one model of the whole relation is solved instead.
+"""
+
+from township_coverage.plan.coverage import maximize_coverage, minimum_rooms_for_share
+from township_coverage.plan.problem import (
+    DEFAULT_TIME_LIMIT_S,
+    EXACT_PAIR_LIMIT,
+    CoverageProblem,
+    PlanningError,
+    PlanResult,
+    coverage_problem,
+    opening_order,
+)
+
+__all__ = [
+    "DEFAULT_TIME_LIMIT_S",
+    "EXACT_PAIR_LIMIT",
+    "CoverageProblem",
+    "PlanResult",
+    "PlanningError",
+    "coverage_problem",
+    "maximize_coverage",
+    "minimum_rooms_for_share",
+    "opening_order",
+]
