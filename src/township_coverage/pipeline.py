@@ -959,7 +959,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, PointLayer, map_side_files, save_map
+    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -1009,7 +1009,6 @@ def plan_rooms(
     )
     before = coverage_table(validation.townships, sites, villages, radius_km=radius_km)
     after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
-    newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
 
     weight_name = "population" if by_population else "villages"
     summary = plan_summary(rooms, replace(result, gains=gains), replace(problem, covered_weight=covered_before),
@@ -1018,13 +1017,13 @@ def plan_rooms(
         weight=weight_name, covered_before=covered_before / problem.total_weight,
         covered_after=(covered_before + gains.sum()) / problem.total_weight,
         newly_covered=float(gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+        editor=_plan_editor(villages, existing, pool, given.rooms, rooms, problem if given.rooms.empty else None,
+                            radius_km=radius_km, weight=weight),
     )
-    newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
         validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
-        offline=offline, radius_km=radius_km, notes=left_out,
-        extra_layers=[PointLayer(newly_label, newly.assign(name=newly["village_name"]), "#f768a1", 3)],
-        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER, plan=figures,
+        offline=offline, radius_km=radius_km, notes=left_out, use_cache=use_cache, data_folder=PLAN_DATA_FOLDER,
+        plan=figures,
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
@@ -1094,19 +1093,35 @@ def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     return set(table["village_code"].str.strip())
 
 
-def _newly_covered_villages(villages, existing, new_sites, radius_km) -> gpd.GeoDataFrame:
-    """Villages within the radius of a new room and of no existing site."""
+def _plan_editor(villages, existing, pool, fixed_rooms, rooms, problem, *, radius_km: float, weight):
+    """What the plan page's editor needs: every candidate (the pool and the fixed rooms) and the villages it reaches.
+
+    ``problem`` is the solver's relation when it is the editor's (no fixed
+    rooms); with fixed rooms, the relation beside the existing sites alone
+    is built here.
+    """
+    from township_coverage.plan import coverage_problem
+    from township_coverage.webmap.plan_page import plan_editor
+
+    candidates = pd.concat([pool, fixed_rooms[~fixed_rooms.index.isin(pool.index)]])
+    if problem is None:
+        problem = coverage_problem(villages, existing, candidates, radius_m=radius_km * 1000, weight=weight)
+    weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
+    return plan_editor(
+        villages, _within_radius(villages, existing, radius_km), weights, candidates, problem.covers,
+        problem.candidate_index, problem.demand_index, rooms.index.to_numpy(),
+    )
+
+
+def _within_radius(villages, points, radius_km) -> np.ndarray:
+    """Whether each village is within the radius of one of ``points``."""
     metric = villages.estimate_utm_crs()
-    xy = villages.geometry.to_crs(metric).to_numpy()
-
-    def within(points) -> np.ndarray:
-        hit = np.zeros(len(villages), dtype=bool)
-        if len(points):
-            tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
-            hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
-        return hit
-
-    return villages[within(new_sites) & ~within(existing)]
+    hit = np.zeros(len(villages), dtype=bool)
+    if len(points):
+        tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
+        xy = villages.geometry.to_crs(metric).to_numpy()
+        hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
+    return hit
 
 
 # --- compare: last year's site list against this year's ------------------------------
