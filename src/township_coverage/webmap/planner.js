@@ -48,8 +48,14 @@
     });
   }
 
+  /* Rounded to a whole number, halves to even (as Python rounds the values Python shows). */
+  function roundHalfEven(value) {
+    var rounded = Math.round(value);
+    return value % 1 === 0.5 && rounded % 2 ? rounded - 1 : rounded;
+  }
+
   function share(part, whole) { return whole > 0 ? part / whole : NaN; }
-  function percent(value) { return isNaN(value) ? "—" : (100 * value).toFixed(1) + "%"; }
+  function percent(value) { return isNaN(value) ? "—" : (roundHalfEven(1000 * value) / 10).toFixed(1) + "%"; }
   function whole(value) { return Math.round(value).toLocaleString("en-US"); }
   function withUnit(number, unit) { return unit ? number + " " + unit : number; }
   function fill(template, values) {
@@ -280,7 +286,7 @@
             letters.push(coverage.classes[t]);
             continue;
           }
-          coverage.values[t] = Math.round(100 * value);
+          coverage.values[t] = roundHalfEven(100 * value);
           var k = 0;
           while (k < data.bounds.length - 1 && data.bounds[k] < value) k++;
           var colour = data.colours[k], at = coverage.palette.indexOf(colour);
