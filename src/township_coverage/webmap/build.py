@@ -359,21 +359,20 @@ def build_page(
         "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions, scale.grid),
         "details_file": None,
     }
+    if planner is not None and settings["villages"] is not None:  # the editor's villages are the search's
+        page_villages = villages.index[villages.geometry.notna()]
+        settings["planner"] = editor_settings(planner[0].editor, planner[0], positions, page_villages, planner[1], lang)
     if not scale.details_in_page:
         name, script = page_data.details_script(page_data.split_details(settings), options.data_folder)
         settings["details_file"] = name
         side_files[name] = script
     if timeline is not None:
         settings["timeline"] = timeline
-    if planner is not None:
-        settings["planner"] = editor_settings(
-            planner[0].editor, planner[0], positions, planner[1], lang, grid=scale.grid,
-            display=lambda frame: _display(frame, shift),
-        )
+
     fmap.add_child(CoverageControls(layer_control, settings, side_files))
     if timeline is not None:
         fmap.add_child(TimelineControls())
-    if planner is not None:
+    if "planner" in settings:
         fmap.add_child(PlannerControls())
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))

@@ -682,6 +682,7 @@
       options.villages = details.villages;
       state.siteNames = null;
       state.detailsPending = false;
+      (state.detailsWaiting || []).forEach(function (then) { then(); });
       if (state.resetSearch) state.resetSearch();
       document.documentElement.setAttribute("data-tc-details", "1");
     };
@@ -763,6 +764,12 @@
         setMapClick: function (onMapClick) { state.onMapClick = onMapClick; },
         setTooltipExtra: function (tooltipExtra) { state.tooltipExtra = tooltipExtra; },
         indicator: function () { return state.indicator; },
+        /* The villages (search data: points, names, townships), to then(villages) once in the page. */
+        villages: function (then) {
+          if (!options.villages) options.villages = readData(options.data_id + "-villages");
+          if (options.villages || !state.detailsPending) then(options.villages);
+          else (state.detailsWaiting = state.detailsWaiting || []).push(function () { then(options.villages); });
+        },
       };
       map.getContainer().setAttribute("data-tc-ready", "1");
       if (options.details_file) {

@@ -27,7 +27,6 @@ import scipy.sparse as sp
 from township_coverage.classes import INDICATORS, Classes, Indicator
 from township_coverage.geometry import varint_base64, zigzag
 from township_coverage.plan.scenario import SCENARIO_HEADERS
-from township_coverage.webmap.page_data import GRID_DEGREES, encode_points, json_strings
 
 #: The covered share of villages: the coverage indicator when population is unknown.
 VILLAGE_COVERAGE = Indicator(
@@ -103,14 +102,14 @@ class PlanEditor:
     Attributes
     ----------
     candidates
-        Villages that may get a room (``village_code``, ``village_name``,
-        ``township_code``, points), the plan's rooms among them.
+        Villages that may get a room (``village_code``), the plan's rooms
+        among them.
     reach
         CSR matrix, candidates x demand villages: 1 where the candidate is
         within the radius of the village.
     demand
         Villages within the radius of some candidate and of no existing
-        site (``township_code``, points).
+        site (``township_code``).
     demand_weight
         Weight (people, or 1) of each demand village.
     township_weight, township_covered
@@ -197,10 +196,13 @@ def summary_box(figures: PlanFigures, lang: str) -> dict:
 
 
 def editor_settings(
-    editor: PlanEditor, figures: PlanFigures, townships: pd.Index, classes: Classes, lang: str, *,
-    grid: float = GRID_DEGREES, display=lambda frame: frame,
+    editor: PlanEditor, figures: PlanFigures, townships: pd.Index, villages: pd.Index, classes: Classes, lang: str,
 ) -> dict:
     """The data ``planner.js`` reads: candidates, the relation, demand villages, township totals, text.
+
+    Candidates and demand villages are given as positions in the page's
+    list of villages (the search's: points, names and townships), so that
+    their points and names are in the page once.
 
     Parameters
     ----------
@@ -210,37 +212,30 @@ def editor_settings(
         The plan's figures (weight, radius, method).
     townships
         Township codes in the page's order.
+    villages
+        Labels of the page's villages, in its order.
     classes
         The classes of the coverage indicator the page opens on, to colour
         the townships again as the covered share changes.
     lang
         Language of the panel and of the exported file's headers.
-    grid
-        Coordinate grid of the page.
-    display
-        Turns a layer into the page's coordinates (WGS84, or GCJ-02 for Amap).
     """
-    candidates, demand = display(editor.candidates), display(editor.demand)
     reach = editor.reach.tocsr().sorted_indices()
+    # Within a candidate, steps from one village to the next; its first village, a step from the first of
+    # the candidate before (neighbours in the village list reach about the same villages).
     firsts = reach.indptr[:-1][np.diff(reach.indptr) > 0]
     steps = np.diff(reach.indices, prepend=0).astype(np.int64)
-    steps[firsts] = reach.indices[firsts]
+    steps[firsts] = np.diff(reach.indices[firsts], prepend=0)
     headers = SCENARIO_HEADERS[lang]
     return {
         "weight": figures.weight,
         "candidates": {
-            **encode_points(candidates.geometry.to_numpy(), grid),
-            "names": json_strings(candidates["village_name"]),
-            "codes": village_codes(candidates["village_code"]),
-            "township": varint_base64(townships.get_indexer(candidates["township_code"].astype(str)) + 1),
+            "villages": _positions(villages, editor.candidates.index),
+            "codes": village_codes(editor.candidates["village_code"]),
         },
-        # Per candidate its number of demand villages, then their positions as steps (first from 0).
-        "reach": {"counts": varint_base64(np.diff(reach.indptr)), "steps": varint_base64(steps)},
-        "demand": {
-            **encode_points(demand.geometry.to_numpy(), grid),
-            "township": varint_base64(townships.get_indexer(demand["township_code"].astype(str)) + 1),
-            "weight": numbers(editor.demand_weight),
-        },
+        # Per candidate its number of demand villages; then their positions as zigzag steps.
+        "reach": {"counts": varint_base64(np.diff(reach.indptr)), "steps": varint_base64(zigzag(steps))},
+        "demand": {"villages": _positions(villages, editor.demand.index), "weight": numbers(editor.demand_weight)},
         "township_weight": numbers(editor.township_weight.reindex(townships, fill_value=0).to_numpy()),
         "township_covered": numbers(editor.township_covered.reindex(townships, fill_value=0).to_numpy()),
         "plan": varint_base64(editor.plan),
@@ -250,6 +245,20 @@ def editor_settings(
         "method": METHODS[lang][figures.method],
         "headers": [headers[key] for key in ("village_code", "village_name", "township_name", "county_name", "order")],
     }
+
+
+def _positions(index: pd.Index, labels: pd.Index) -> str:
+    """Positions of ``labels`` in ``index`` as zigzag varint steps from one to the next.
+
+    Raises
+    ------
+    ValueError
+        If a label is not in ``index``.
+    """
+    positions = index.get_indexer(labels)
+    if (positions < 0).any():
+        raise ValueError(f"{(positions < 0).sum()} village(s) of the plan are not among the page's villages")
+    return varint_base64(zigzag(np.diff(positions, prepend=0)))
 
 
 def numbers(values: np.ndarray) -> str | list[float]:
@@ -297,9 +306,9 @@ def plan_editor(
     relation.eliminate_zeros()
     codes = villages["township_code"].astype(str)
     return PlanEditor(
-        candidates=candidates[["village_code", "village_name", "township_code", "geometry"]],
+        candidates=candidates[["village_code"]],
         reach=relation,
-        demand=villages.loc[reach_demand, ["township_code", "geometry"]],
+        demand=villages.loc[reach_demand, ["township_code"]],
         demand_weight=np.asarray(weights, dtype=float)[villages.index.get_indexer(reach_demand)],
         township_weight=pd.Series(weights, index=codes.to_numpy()).groupby(level=0).sum(),
         township_covered=pd.Series(np.where(already, weights, 0.0), index=codes.to_numpy()).groupby(level=0).sum(),
