@@ -235,3 +235,16 @@ def test_the_solvers_plan_comes_back_and_the_tooltip_gives_the_townships_figures
         if tips:
             break
     assert tips and line in tips[0]
+
+
+def test_on_a_large_map_the_editor_starts_once_the_villages_are_loaded(open_page, linyi, tmp_path, monkeypatch):
+    from township_coverage.webmap import page_data
+
+    monkeypatch.setattr(page_data, "DETAILS_IN_PAGE_MAX", 0)  # names and villages beside the page, as on a large map
+    plan_rooms(load_project(None, output_dir=tmp_path), new_rooms=5)
+    assert list((tmp_path / "plan_data").glob("details-*.js"))
+    rooms = pd.read_csv(tmp_path / "plan_rooms.csv", encoding="utf-8-sig", dtype={"村代码": str})
+    loaded = _open(open_page, tmp_path)
+    loaded.page.wait_for_function("() => window.TownshipPlanner.figures !== null")
+    assert loaded.errors == [] and loaded.network_requests == []
+    _assert_same(loaded.page, _python(linyi, rooms["村代码"].tolist()))
