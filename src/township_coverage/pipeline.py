@@ -893,7 +893,7 @@ class PlanOutcome:
         Proposed rooms in opening order, with the weight each newly covers
         and the cumulative covered share.
     result
-        The solver's result (objective, bound, method, status).
+        The solver's result (objective, bound, method, status) for the rooms beyond the fixed ones.
     weight
         ``"population"`` or ``"villages"``: what coverage counts.
     before, after
