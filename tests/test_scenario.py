@@ -11,13 +11,11 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import Point
 
-from _support import LINYI
 from township_coverage import load_project
 from township_coverage.cli import main
 from township_coverage.errors import InputDataError
@@ -78,7 +76,8 @@ def _write(path: Path, text: str) -> Path:
 
 def test_a_scenario_file_is_read_in_its_opening_order(tmp_path):
     villages, _, _ = _layout()
-    path = _write(tmp_path / "s.csv", "村代码,村（社区）,乡镇（街道）,县区,开设顺序\nV4,丁,乙镇,甲县,2\nV1,甲,甲镇,甲县,3\nV3,丙,乙镇,甲县,1\n")
+    path = _write(tmp_path / "s.csv", "村代码,村（社区）,乡镇（街道）,县区,开设顺序\n"
+                                      "V4,丁,乙镇,甲县,2\nV1,甲,甲镇,甲县,3\nV3,丙,乙镇,甲县,1\n")
     assert read_scenario(path, villages) == ["V3", "V4", "V1"]
     english = _write(tmp_path / "e.csv", "village_code,village_name\nV5,e\nV2,b\n")
     assert read_scenario(english, villages) == ["V5", "V2"]

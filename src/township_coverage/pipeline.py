@@ -978,8 +978,9 @@ def plan_rooms(
     by_population = villages["population"].notna().all()
     weight = villages["population"].to_numpy() if by_population else None
     given = _fixed_rooms(fixed, villages, existing, radius_km=radius_km, townships=validation.townships, weight=weight)
-    problem = coverage_problem(villages, pd.concat([existing, given.sites.to_crs(existing.crs)]), pool[~pool.index.isin(given.rooms.index)],
-                               radius_m=radius_km * 1000, weight=weight)
+    covering = existing if given.rooms.empty else pd.concat([existing, given.sites.to_crs(existing.crs)])
+    problem = coverage_problem(villages, covering, pool[~pool.index.isin(given.rooms.index)], radius_m=radius_km * 1000,
+                               weight=weight)
     if new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
     else:
@@ -1030,7 +1031,8 @@ def plan_rooms(
         written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
         parameters = {
             "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
-            "max_per_township": max_per_township, "fixed_rooms": len(given.rooms), "weight": weight_name, "method": result.method,
+            "max_per_township": max_per_township, "fixed_rooms": len(given.rooms), "weight": weight_name,
+            "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
@@ -1043,7 +1045,7 @@ def plan_rooms(
 
 
 @dataclass(frozen=True)
-class FixedRooms:
+class _FixedRooms:
     """Rooms a plan must open (``plan --fixed``): the villages, as sites, and what each newly covers in order."""
 
     rooms: gpd.GeoDataFrame
@@ -1051,7 +1053,7 @@ class FixedRooms:
     gains: np.ndarray
 
 
-def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, townships, weight) -> FixedRooms:
+def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, townships, weight) -> _FixedRooms:
     """The rooms of a scenario file, in its order (none without a file)."""
     from township_coverage.plan.scenario import read_scenario, scenario_figures
 
@@ -1061,7 +1063,7 @@ def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, tow
                              crs=villages.crs)
     gains = scenario_figures(villages, existing, codes, radius_km=radius_km, townships=townships,
                              weight=weight).gains if codes else np.zeros(0)
-    return FixedRooms(rooms, sites, gains)
+    return _FixedRooms(rooms, sites, gains)
 
 
 def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:

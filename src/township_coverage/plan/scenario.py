@@ -125,7 +125,8 @@ def scenario_figures(
         raise ValueError(f"rooms: no village has the code(s) {', '.join(np.asarray(rooms)[at < 0])}")
     weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
     metric = villages.estimate_utm_crs()
-    xy = np.column_stack([villages.geometry.to_crs(metric).x, villages.geometry.to_crs(metric).y])
+    points = villages.geometry.to_crs(metric)
+    xy = np.column_stack([points.x, points.y])
     radius_m = radius_km * 1000
     tree = cKDTree(xy)
     before = np.zeros(len(villages), dtype=bool)
@@ -141,7 +142,9 @@ def scenario_figures(
         after[fresh] = True
     frame = pd.DataFrame({
         "township_code": villages["township_code"].astype(str).to_numpy(),
-        "weight": weights, "covered_before": np.where(before, weights, 0.0), "covered_after": np.where(after, weights, 0.0),
+        "weight": weights,
+        "covered_before": np.where(before, weights, 0.0),
+        "covered_after": np.where(after, weights, 0.0),
     })
     per_township = frame.groupby("township_code")[["weight", "covered_before", "covered_after"]].sum()
     codes = pd.Index(townships["township_code"].astype(str), name="township_code")
