@@ -248,3 +248,34 @@ def test_on_a_large_map_the_editor_starts_once_the_villages_are_loaded(open_page
     loaded.page.wait_for_function("() => window.TownshipPlanner.figures !== null")
     assert loaded.errors == [] and loaded.network_requests == []
     _assert_same(loaded.page, _python(linyi, rooms["村代码"].tolist()))
+
+
+NASTY = '=<img src=x onerror="window.injected=1">村'
+
+
+def test_names_are_text_in_the_editor_and_no_formula_in_the_export(open_page, tmp_path):
+    import shutil
+
+    from _support import LINYI
+
+    project = tmp_path / "linyi"
+    shutil.copytree(LINYI, project)
+    villages = pd.read_csv(project / "villages.csv", dtype=str)
+    villages.loc[0, "village_name"] = NASTY
+    villages.to_csv(project / "villages.csv", index=False)
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(f"村代码\n{villages.loc[0, 'village_code']}\n", encoding="utf-8")
+    plan_rooms(load_project(project, output_dir=tmp_path / "out"), new_rooms=0, fixed=fixed)
+    loaded = _open(open_page, tmp_path / "out")
+    page = loaded.page
+    assert loaded.errors == [] and page.evaluate("() => window.injected") is None
+    page.mouse.move(5, 5)
+    page.locator(".tc-badge-diamond").first.hover()
+    assert page.locator(".leaflet-tooltip").last.inner_text() == f"1. {NASTY}（拟建社工室）"
+    with page.expect_download() as download_info:
+        page.locator(".tc-planner-export").click()
+    exported = tmp_path / "scenario.csv"
+    download_info.value.save_as(exported)
+    table = pd.read_csv(exported, encoding="utf-8-sig", dtype=str)
+    assert table["村（社区）"].tolist() == ["'" + NASTY]
+    assert table["村代码"].tolist() == [villages.loc[0, "village_code"]]

@@ -72,6 +72,11 @@
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
+  /* A name as a CSV field: one that a spreadsheet would take for a formula (=, +, -, @ first) gets an apostrophe. */
+  function csvName(name) {
+    return csvField(/^[=+\-@]/.test(name) ? "'" + name : name);
+  }
+
   /* Positions in a list, sent as zigzag steps from one to the next. */
   function positions(text) {
     var at = 0;
@@ -207,9 +212,9 @@
       order.slice(0, shown).forEach(function (c, i) {
         var t = model.township[c];
         lines.push([
-          model.codes[c], model.names[c], t >= 0 ? townships.names[t] : "",
-          t >= 0 ? townships.county_names[townships.county[t]] : "", i + 1,
-        ].map(csvField).join(","));
+          csvField(model.codes[c]), csvName(model.names[c]), csvName(t >= 0 ? townships.names[t] : ""),
+          csvName(t >= 0 ? townships.county_names[townships.county[t]] : ""), i + 1,
+        ].join(","));
       });
       return lines.join("\r\n") + "\r\n";
     }
