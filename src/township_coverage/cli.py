@@ -274,14 +274,15 @@ def validate(
 @click.option("--max-per-township", type=click.IntRange(min=1), help="At most this many new rooms per township.")
 @click.option("--candidates", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of candidate villages (column village_code / 村代码). Default: villages without a room.")
 @click.option("--exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that must not get a room.")
+@click.option("--fixed", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="CSV/XLSX of villages that get a room whatever is chosen (column village_code / 村代码, optional order / 开设顺序), e.g. a scenario exported from plan.html. They open first and --new-rooms counts the rooms beyond them; --new-rooms 0 makes the file the plan.")
 @_SKIP_INVALID
 @_NO_CACHE
 @_QUIET
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
               help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
 def plan(
-    project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, skip_invalid,
-    no_cache, quiet, method,
+    project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, fixed,
+    skip_invalid, no_cache, quiet, method,
 ) -> None:
     """Propose where to open new community rooms.
 
@@ -300,7 +301,7 @@ def plan(
         config = load_project(project, output_dir=output)
         outcome = plan_rooms(
             config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
-            max_per_township=max_per_township, candidates=candidates, exclude=exclude,
+            max_per_township=max_per_township, candidates=candidates, exclude=exclude, fixed=fixed,
             method=method, lang=lang, skip_invalid=skip_invalid, use_cache=not no_cache,
             progress=_progress(lang, quiet),
         )

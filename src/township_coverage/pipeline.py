@@ -893,7 +893,7 @@ class PlanOutcome:
         Proposed rooms in opening order, with the weight each newly covers
         and the cumulative covered share.
     result
-        The solver's result (objective, bound, method, status).
+        The solver's result (objective, bound, method, status) for the rooms beyond the fixed ones.
     weight
         ``"population"`` or ``"villages"``: what coverage counts.
     before, after
@@ -925,6 +925,7 @@ def plan_rooms(
     max_per_township: int | None = None,
     candidates: Path | None = None,
     exclude: Path | None = None,
+    fixed: Path | None = None,
     method: str = "auto",
     lang: str = "zh",
     offline: bool = True,
@@ -938,7 +939,11 @@ def plan_rooms(
     ``target_share`` (fewest rooms reaching a covered share) is given.
     Existing rooms and stations stay (of a list with dates, those open
     today); candidates are villages without a room (or those listed in
-    ``candidates``), minus those in ``exclude``.
+    ``candidates``), minus those in ``exclude``. The villages listed in
+    ``fixed`` (a scenario file, :func:`township_coverage.plan.scenario.read_scenario`)
+    get a room whatever is chosen: they open first, in their order, and
+    count as existing when the rest are chosen; ``new_rooms`` counts the
+    rooms beyond them (``fixed`` with ``new_rooms=0`` makes the file the plan).
     With ``use_cache``, checked inputs of an earlier run with the same
     input files and settings are reused (:func:`validated_project`).
     ``progress`` reports reading and checking the inputs.
@@ -954,7 +959,7 @@ def plan_rooms(
         work starts) or a file cannot be replaced.
     """
     from township_coverage.plan import PlanningError, coverage_problem, maximize_coverage, minimum_rooms_for_share
-    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, PointLayer, map_side_files, save_map
+    from township_coverage.webmap import PROPOSED_ROOM, PlanFigures, map_side_files, save_map
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
@@ -972,18 +977,24 @@ def plan_rooms(
     pool = _candidate_villages(villages, sites, candidates, exclude)
     by_population = villages["population"].notna().all()
     weight = villages["population"].to_numpy() if by_population else None
-    problem = coverage_problem(villages, existing, pool, radius_m=radius_km * 1000, weight=weight)
+    given = _fixed_rooms(fixed, villages, existing, radius_km=radius_km, townships=validation.townships, weight=weight)
+    covering = existing if given.rooms.empty else pd.concat([existing, given.sites.to_crs(existing.crs)])
+    problem = coverage_problem(villages, covering, pool[~pool.index.isin(given.rooms.index)], radius_m=radius_km * 1000,
+                               weight=weight)
     if new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
     else:
         result = minimum_rooms_for_share(problem, target_share, max_per_group=max_per_township)
+    # The fixed rooms open first: the figures count from the existing sites alone.
+    gains = np.r_[given.gains, result.gains]
+    covered_before = problem.covered_weight - given.gains.sum()
 
-    rooms = pool.loc[problem.candidate_index[result.chosen]].copy()
+    rooms = pd.concat([given.rooms, pool.loc[problem.candidate_index[result.chosen]]])
     names = validation.townships.set_index("township_code")[["township_name", "county_name"]]
     rooms[["township_name", "county_name"]] = names.loc[rooms["township_code"]].to_numpy()
     rooms["order"] = np.arange(1, len(rooms) + 1)
-    rooms["newly_covered"] = result.gains
-    rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(result.gains)) / problem.total_weight
+    rooms["newly_covered"] = gains
+    rooms["covered_share_after"] = (covered_before + np.cumsum(gains)) / problem.total_weight
     rooms["radius_km"] = radius_km
     new_sites = gpd.GeoDataFrame(
         {
@@ -999,28 +1010,29 @@ def plan_rooms(
     )
     before = coverage_table(validation.townships, sites, villages, radius_km=radius_km)
     after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
-    newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
 
     weight_name = "population" if by_population else "villages"
-    summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
+    summary = plan_summary(rooms, replace(result, gains=gains), replace(problem, covered_weight=covered_before),
+                           weight=weight_name, radius_km=radius_km, lang=lang)
     figures = PlanFigures(
-        weight=weight_name, covered_before=problem.covered_weight / problem.total_weight,
-        covered_after=(problem.covered_weight + result.gains.sum()) / problem.total_weight,
-        newly_covered=float(result.gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+        weight=weight_name, covered_before=covered_before / problem.total_weight,
+        covered_after=(covered_before + gains.sum()) / problem.total_weight,
+        newly_covered=float(gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+        editor=_plan_editor(villages, existing, pool, given.rooms, rooms, problem if given.rooms.empty else None,
+                            radius_km=radius_km, weight=weight),
     )
-    newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
         validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
-        offline=offline, radius_km=radius_km, notes=left_out,
-        extra_layers=[PointLayer(newly_label, newly.assign(name=newly["village_name"]), "#f768a1", 3)],
-        use_cache=use_cache, data_folder=PLAN_DATA_FOLDER, plan=figures,
+        offline=offline, radius_km=radius_km, notes=left_out, use_cache=use_cache, data_folder=PLAN_DATA_FOLDER,
+        plan=figures,
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
         written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
         parameters = {
             "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
-            "max_per_township": max_per_township, "weight": weight_name, "method": result.method,
+            "max_per_township": max_per_township, "fixed_rooms": len(given.rooms), "weight": weight_name,
+            "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
@@ -1030,6 +1042,28 @@ def plan_rooms(
         written += [staging / folder for folder in _top_folders(side_files)]
     outputs = tuple(config.output_dir / path.name for path in written)
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs, tuple(left_out))
+
+
+@dataclass(frozen=True)
+class _FixedRooms:
+    """Rooms a plan must open (``plan --fixed``): the villages, as sites, and what each newly covers in order."""
+
+    rooms: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    gains: np.ndarray
+
+
+def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, townships, weight) -> _FixedRooms:
+    """The rooms of a scenario file, in its order (none without a file)."""
+    from township_coverage.plan.scenario import read_scenario, scenario_figures
+
+    codes = read_scenario(path, villages) if path is not None else []
+    rooms = villages.iloc[pd.Index(villages["village_code"]).get_indexer(codes)]
+    sites = gpd.GeoDataFrame({"site_type": ["community_room"] * len(rooms)}, geometry=rooms.geometry.to_numpy(),
+                             crs=villages.crs)
+    gains = scenario_figures(villages, existing, codes, radius_km=radius_km, townships=townships,
+                             weight=weight).gains if codes else np.zeros(0)
+    return _FixedRooms(rooms, sites, gains)
 
 
 def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:
@@ -1061,19 +1095,35 @@ def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     return set(table["village_code"].str.strip())
 
 
-def _newly_covered_villages(villages, existing, new_sites, radius_km) -> gpd.GeoDataFrame:
-    """Villages within the radius of a new room and of no existing site."""
+def _plan_editor(villages, existing, pool, fixed_rooms, rooms, problem, *, radius_km: float, weight):
+    """What the plan page's editor needs: every candidate (the pool and the fixed rooms) and the villages it reaches.
+
+    ``problem`` is the solver's relation when it is the editor's (no fixed
+    rooms); with fixed rooms, the relation beside the existing sites alone
+    is built here.
+    """
+    from township_coverage.plan import coverage_problem
+    from township_coverage.webmap.plan_page import plan_editor
+
+    candidates = pd.concat([pool, fixed_rooms[~fixed_rooms.index.isin(pool.index)]])
+    if problem is None:
+        problem = coverage_problem(villages, existing, candidates, radius_m=radius_km * 1000, weight=weight)
+    weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
+    return plan_editor(
+        villages, _within_radius(villages, existing, radius_km), weights, candidates, problem.covers,
+        problem.candidate_index, problem.demand_index, rooms.index.to_numpy(),
+    )
+
+
+def _within_radius(villages, points, radius_km) -> np.ndarray:
+    """Whether each village is within the radius of one of ``points``."""
     metric = villages.estimate_utm_crs()
-    xy = villages.geometry.to_crs(metric).to_numpy()
-
-    def within(points) -> np.ndarray:
-        hit = np.zeros(len(villages), dtype=bool)
-        if len(points):
-            tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
-            hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
-        return hit
-
-    return villages[within(new_sites) & ~within(existing)]
+    hit = np.zeros(len(villages), dtype=bool)
+    if len(points):
+        tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
+        xy = villages.geometry.to_crs(metric).to_numpy()
+        hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
+    return hit
 
 
 # --- compare: last year's site list against this year's ------------------------------

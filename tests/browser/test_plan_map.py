@@ -101,7 +101,7 @@ def test_the_summary_box_gives_the_plans_figures(open_page, plan_folder):
 
 def test_a_narrow_plan_page_folds_the_summary_to_a_button(open_page, plan_folder):
     loaded = _open(open_page, plan_folder, width=420, height=600)
-    button, table = loaded.page.locator(".tc-summary > .tc-panel-button"), loaded.page.locator(".tc-summary table")
+    button, table = loaded.page.locator(".tc-summary > .tc-panel-button"), loaded.page.locator(".tc-summary > table")
     assert button.inner_text() == "规划摘要" and not table.is_visible()
     button.click()
     assert table.is_visible()

@@ -37,7 +37,7 @@ from township_coverage.levels import relabel_values
 from township_coverage.inputs.crs import wgs84_to_gcj02
 from township_coverage.geometry import label_points
 from township_coverage.webmap import page_data
-from township_coverage.webmap.plan_page import PlanFigures, plan_indicators, summary_box
+from township_coverage.webmap.plan_page import PlanFigures, editor_settings, plan_indicators, summary_box
 from township_coverage.webmap.assets import inline_assets
 from township_coverage.webmap.text import TEXT
 
@@ -51,6 +51,7 @@ _COVERAGE_JS = files("township_coverage.webmap") / "coverage.js"
 _TOPOLOGY_JS = files("township_coverage.webmap") / "topology.js"
 _CANVAS_JS = files("township_coverage.webmap") / "canvas.js"
 _TIMELINE_JS = files("township_coverage.webmap") / "timeline.js"
+_PLANNER_JS = files("township_coverage.webmap") / "planner.js"
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,8 @@ def build_coverage_map(
         covered share (of people, or of villages, as the plan counts), shows
         the plan's summary box, and draws the sites of type
         ``proposed_room`` as numbered diamonds (numbers in their order in
-        ``sites``). ``indicators`` is then ignored.
+        ``sites``). ``indicators`` is then ignored. With the plan's
+        ``editor``, the summary box is a what-if editor (``planner.js``).
 
     Returns
     -------
@@ -213,7 +215,7 @@ def build_coverage_map(
         For an unknown language or basemap, or Tianditu without a key.
     """
     check_options(options)
-    start, summary = None, None
+    start, summary, planner = None, None, None
     if plan is not None:
         indicators, start = plan_indicators(plan)
         summary = summary_box(plan, options.lang)
@@ -223,11 +225,13 @@ def build_coverage_map(
             classified[indicator.column] = classify(
                 table[indicator.column], indicator, lang=options.lang, scheme=options.classes.get(indicator.column)
             )
+    if plan is not None and plan.editor is not None:
+        planner = (plan, classified[start])
     scale = page_data.page_scale(len(table), len(sites) + (len(villages) if villages is not None else 0))
     return fit_size_budget(
         lambda tolerance: build_page(
             table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified,
-            scale, tolerance, remember, indicators=indicators, start=start, summary=summary,
+            scale, tolerance, remember, indicators=indicators, start=start, summary=summary, planner=planner,
         ),
         scale.tolerance,
         options.size_budget_kb,
@@ -305,7 +309,7 @@ def build_page(
     table, sites, title, county_borders, villages, schematic, sources, notes, extra_layers, options, classified, scale,
     tolerance, remember, *, indicators: Sequence[Indicator] = INDICATORS,
     palettes: Mapping[str, Sequence[str]] | None = None, timeline: dict | None = None, start: str | None = None,
-    summary: dict | None = None,
+    summary: dict | None = None, planner: tuple[PlanFigures, Classes] | None = None,
 ) -> folium.Map:
     """The page of :func:`build_coverage_map` at one border tolerance (arguments as there).
 
@@ -313,7 +317,9 @@ def build_page(
     (:func:`page_data.indicators`); ``timeline`` (the data ``timeline.js``
     reads, see :mod:`township_coverage.webmap.timeline`) adds the time slider;
     ``start`` is the column of the indicator shown at start (default the
-    first); ``summary`` a box of figures (:func:`plan_page.summary_box`).
+    first); ``summary`` a box of figures (:func:`plan_page.summary_box`);
+    ``planner`` a plan with its editor and the classes of ``start``, which
+    make the box a what-if editor (``planner.js``).
     """
     lang, text = options.lang, relabel_values(TEXT[options.lang], options.levels, options.lang)
     shift = options.basemap == "amap"
@@ -347,20 +353,27 @@ def build_page(
         },
         "labels": page_data.encode_points(label_points(table.geometry.to_numpy()), scale.grid),
         "label_min_zoom": LABEL_MIN_ZOOM,
-        "sites": page_data.site_layers(sites, positions, lang, scale.grid),
+        "sites": page_data.site_layers(sites, positions, lang, scale.grid,
+                                       always=(page_data.PROPOSED_ROOM,) if planner else ()),
         "radius": page_data.radius_layer(options.radius_km, text["radius"].format(radius=f"{options.radius_km or 0:g}")),
         "villages": page_data.villages(_display(villages, shift) if villages is not None else None, positions, scale.grid),
         "details_file": None,
     }
+    if planner is not None and settings["villages"] is not None:  # the editor's villages are the search's
+        page_villages = villages.index[villages.geometry.notna()]
+        settings["planner"] = editor_settings(planner[0].editor, planner[0], positions, page_villages, planner[1], lang)
     if not scale.details_in_page:
         name, script = page_data.details_script(page_data.split_details(settings), options.data_folder)
         settings["details_file"] = name
         side_files[name] = script
     if timeline is not None:
         settings["timeline"] = timeline
+
     fmap.add_child(CoverageControls(layer_control, settings, side_files))
     if timeline is not None:
         fmap.add_child(TimelineControls())
+    if "planner" in settings:
+        fmap.add_child(PlannerControls())
     if sources:
         fmap.add_child(Attribution(f"{text['sources']}: {sources}"))
     if options.offline:
@@ -458,6 +471,28 @@ class TimelineControls(MacroElement):
         super().render(**kwargs)
 
 
+class PlannerControls(MacroElement):
+    """Runs ``planner.js`` (the plan page's what-if editor) on a page that :class:`CoverageControls` set up."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        TownshipPlanner.init(TownshipCoverage.page);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "PlannerControls"
+
+    def render(self, **kwargs):  # noqa: D102 - adds the editor's script
+        figure = self.get_root()
+        script = _PLANNER_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
+        figure.header.add_child(Element(f"<script>{script}</script>"), name="tc_planner_js")
+        super().render(**kwargs)
+
+
 class JsonData(Element):
     """A ``<script type="application/json">`` element holding ``value``.
 
@@ -503,6 +538,16 @@ _CSS = """<style>
 .tc-summary{background:rgba(255,255,255,.93);padding:8px 10px;font:13px/1.45 sans-serif;color:#222}
 .tc-summary td{padding:1px 10px 1px 0;vertical-align:top}
 .tc-summary td:last-child{font-weight:bold;padding-right:0}
+.tc-planner{max-width:330px}
+.tc-planner-slider{margin:4px 0}
+.tc-planner-slider input{width:100%}
+.tc-planner .tc-planner-actions a{display:inline;width:auto;height:auto;line-height:1.4;margin-right:12px;border:0;
+  background:none;color:#0b61a4;text-decoration:underline;cursor:pointer}
+.tc-planner-hint{font-size:12px;color:#555;margin:3px 0}
+.tc-planner-counties{max-height:160px;overflow:auto;margin-top:4px;border-top:1px solid #ccc}
+.tc-planner-counties table{border-collapse:collapse;font-size:12px}
+.tc-planner-counties td,.tc-planner-counties th{padding:0 6px 0 0;font-weight:normal;text-align:right}
+.tc-planner-counties td:first-child,.tc-planner-counties th:first-child{text-align:left}
 .tc-panel>a.tc-panel-button{display:none}
 .tc-compact .tc-panel{background:#fff;border:2px solid rgba(0,0,0,.2);border-radius:4px;background-clip:padding-box;
   box-shadow:none;padding:0;overflow:auto;max-width:calc(100vw - 80px)}

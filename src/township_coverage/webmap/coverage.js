@@ -119,6 +119,7 @@
     state.resetHover = function () { hovered = -1; tip.remove(); };
     map.on("click", function (event) {
       if (event.sourceTarget !== map) return;
+      if (state.onMapClick && state.onMapClick(event)) return;  // the plan editor took the click
       var index = layer.townshipAt(event.latlng);
       if (index >= 0) L.popup({maxWidth: 380}).setLatLng(event.latlng).setContent(popup(options, state, index)).openOn(map);
     });
@@ -142,6 +143,7 @@
     var indicator = state.indicator;
     box.appendChild(document.createTextNode(
       indicator.label + ": " + formatValue(indicator, indicator.values[index], options.text)));
+    if (state.tooltipExtra) state.tooltipExtra(index, box);
     return box;
   }
 
@@ -260,6 +262,12 @@
         icon: L.divIcon({className: "tc-badge-icon", html: badge, iconSize: [size, size]}),
       });
     }
+    if (item.onClick) {
+      marker.on("click", function (event) {
+        L.DomEvent.stopPropagation(event);
+        item.onClick();
+      });
+    }
     marker.bindTooltip(function () {
       var name = item.name === undefined ? "…" : item.name;
       return element("span", "", undefined, site.numbered ? item.number + ". " + name : name);
@@ -272,6 +280,7 @@
     state.siteLayers = [];
     state.covering = [];
     state.siteRefresh = [];  // per layer: redraw after items were hidden or shown
+    state.siteReplace = {};  // per site type: replace the layer's items
     var byZoom = options.sites.filter(function (site) { return site.by_zoom; });
     options.sites.forEach(function (site) {
       var items = decodeNamedPoints(site);
@@ -291,6 +300,10 @@
           layer.clearLayers();
           markers.forEach(function (marker, i) { if (!items[i].hidden) layer.addLayer(marker); });
         };
+        layer.tcReset = function () {
+          markers = items.map(function (item) { return siteMarker(site, item); });
+          layer.tcRefresh();
+        };
       }
       layer.tcSiteType = site.type;
       layer.tcCount = items.length;
@@ -301,6 +314,22 @@
         layer.tcRefresh();
         relabel(layerControl, layer, '<span class="tc-count">' + shown + "</span>");
       });
+      state.siteReplace[site.type] = function (replacement) {
+        items.length = 0;
+        Array.prototype.push.apply(items, replacement);
+        if (site.numbered) items.forEach(function (item, i) { item.number = i + 1; });
+        layer.tcReset();
+        relabel(layerControl, layer, '<span class="tc-count">' + items.length + "</span>");
+        // The lists of all sites and of covering sites are kept in place (the circles hold the latter).
+        state.sites.length = 0;
+        state.siteLayers.forEach(function (layerItems) { Array.prototype.push.apply(state.sites, layerItems); });
+        state.covering.length = 0;
+        options.sites.forEach(function (other, k) {
+          if (other.covers) Array.prototype.push.apply(state.covering, state.siteLayers[k]);
+        });
+        if (state.circles) state.circles.tcReset();
+        state.siteNames = null;
+      };
     });
     if (options.radius) {
       var circles = state.circles = byZoomLayer(map, state.covering, function (item) {
@@ -415,6 +444,7 @@
     }
     layer.on("add", function () { done = null; map.on("moveend", update); update(); });
     layer.tcRefresh = function () { done = null; update(); };
+    layer.tcReset = function () { world = null; markers = {}; layer.tcRefresh(); };  // after the items changed
     layer.on("remove", function () { map.off("moveend", update); });
     return layer;
   }
@@ -652,6 +682,7 @@
       options.villages = details.villages;
       state.siteNames = null;
       state.detailsPending = false;
+      (state.detailsWaiting || []).forEach(function (then) { then(); });
       if (state.resetSearch) state.resetSearch();
       document.documentElement.setAttribute("data-tc-details", "1");
     };
@@ -717,6 +748,7 @@
       };
       window.TownshipCoverage.page = {
         map: map,
+        layerControl: layerControl,
         options: options,
         values: values,
         restyle: function () {
@@ -725,6 +757,19 @@
           state.resetHover();
         },
         filterSites: function (visible) { filterSites(state, visible); },
+        /* For planner.js: replace the sites of a type by other items ({latlng, name, township, onClick}),
+         * take map clicks first (onMapClick(event) returns true when it used the click), add lines to the
+         * township tooltip (tooltipExtra(index, box)), and the indicator shown. */
+        setSites: function (type, items) { state.siteReplace[type](items); },
+        setMapClick: function (onMapClick) { state.onMapClick = onMapClick; },
+        setTooltipExtra: function (tooltipExtra) { state.tooltipExtra = tooltipExtra; },
+        indicator: function () { return state.indicator; },
+        /* The villages (search data: points, names, townships), to then(villages) once in the page. */
+        villages: function (then) {
+          if (!options.villages) options.villages = readData(options.data_id + "-villages");
+          if (options.villages || !state.detailsPending) then(options.villages);
+          else (state.detailsWaiting = state.detailsWaiting || []).push(function () { then(options.villages); });
+        },
       };
       map.getContainer().setAttribute("data-tc-ready", "1");
       if (options.details_file) {

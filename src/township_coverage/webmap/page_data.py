@@ -372,10 +372,12 @@ def encode_points(points: np.ndarray, grid: float = GRID_DEGREES) -> dict:
     return {"points": varint_base64(zigzag(steps.ravel())), "origin": origin.tolist(), "grid": grid}
 
 
-def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES) -> list[dict]:
-    """Per site type present: style, label (escaped HTML), points, names and township positions."""
+def site_layers(
+    sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: float = GRID_DEGREES, *, always: Sequence[str] = (),
+) -> list[dict]:
+    """Per site type present (and those of ``always``): style, label (escaped HTML), points, names and township positions."""
     layers = []
-    for site_type, frame in site_groups(sites):
+    for site_type, frame in site_groups(sites, always):
         zh, en, colour, radius, symbol, letter = SITE_STYLES[site_type]
         swatch = f'<span class="tc-symbol" style="background:{colour};{_SWATCH_SHAPES[symbol]}"></span>'
         label = html.escape(zh if lang == "zh" else en)
@@ -398,10 +400,10 @@ def site_layers(sites: gpd.GeoDataFrame, townships: pd.Index, lang: str, grid: f
     return layers
 
 
-def site_groups(sites: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The sites of each type present, in the order of :data:`SITE_STYLES`: the page's site layers."""
+def site_groups(sites: pd.DataFrame, always: Sequence[str] = ()) -> list[tuple[str, pd.DataFrame]]:
+    """The sites of each type present (or in ``always``), in the order of :data:`SITE_STYLES`: the page's site layers."""
     groups = ((site_type, sites[sites["site_type"] == site_type]) for site_type in SITE_STYLES)
-    return [(site_type, frame) for site_type, frame in groups if not frame.empty]
+    return [(site_type, frame) for site_type, frame in groups if not frame.empty or site_type in always]
 
 
 def split_details(settings: dict) -> dict:
