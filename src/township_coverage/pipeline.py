@@ -26,7 +26,7 @@ from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError, Problem
 from township_coverage.inputs.config import LayerConfig, LevelNames, ProjectConfig, load_project
 from township_coverage.inputs.dates import step_label
-from township_coverage.inputs.io import read_table
+from township_coverage.inputs.io import read_roads, read_table
 from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up, sites_open_on
@@ -44,6 +44,7 @@ from township_coverage.report.tables import (
     plan_summary,
     progress_report_table,
     progress_sentences,
+    road_distance_note,
     row_accounting_table,
     summary_text,
     table_frames,
@@ -972,7 +973,10 @@ def plan_rooms(
     pool = _candidate_villages(villages, sites, candidates, exclude)
     by_population = villages["population"].notna().all()
     weight = villages["population"].to_numpy() if by_population else None
-    problem = coverage_problem(villages, existing, pool, radius_m=radius_km * 1000, weight=weight)
+    roads = _road_network(config, villages, progress)
+    if roads is not None:
+        left_out.append(_road_note(config, roads, villages, existing, lang))
+    problem = coverage_problem(villages, existing, pool, radius_m=radius_km * 1000, weight=weight, roads=roads)
     if new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
     else:
@@ -997,12 +1001,15 @@ def plan_rooms(
         geometry=rooms.geometry.to_numpy(),
         crs=rooms.crs,
     )
-    before = coverage_table(validation.townships, sites, villages, radius_km=radius_km)
-    after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
-    newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
+    before = coverage_table(validation.townships, sites, villages, radius_km=radius_km, roads=roads)
+    after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km,
+                           roads=roads)
+    newly = _newly_covered_villages(villages, existing, new_sites, radius_km, roads)
 
     weight_name = "population" if by_population else "villages"
-    summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
+    summary = plan_summary(
+        rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang, by_road=roads is not None,
+    )
     figures = PlanFigures(
         weight=weight_name, covered_before=problem.covered_weight / problem.total_weight,
         covered_after=(problem.covered_weight + result.gains.sum()) / problem.total_weight,
@@ -1022,6 +1029,7 @@ def plan_rooms(
             "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
             "max_per_township": max_per_township, "weight": weight_name, "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
+            "distance": "straight" if roads is None else "roads",
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
         written.append(plan_facts(rooms, before, after, parameters=parameters).write(staging / PLAN_SUMMARY_FILE))
@@ -1061,19 +1069,41 @@ def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     return set(table["village_code"].str.strip())
 
 
-def _newly_covered_villages(villages, existing, new_sites, radius_km) -> gpd.GeoDataFrame:
-    """Villages within the radius of a new room and of no existing site."""
-    metric = villages.estimate_utm_crs()
-    xy = villages.geometry.to_crs(metric).to_numpy()
+def _newly_covered_villages(villages, existing, new_sites, radius_km, roads) -> gpd.GeoDataFrame:
+    """Villages within the radius (along ``roads`` when given) of a new room and of no existing site."""
+    from township_coverage.plan import distances_within
 
     def within(points) -> np.ndarray:
         hit = np.zeros(len(villages), dtype=bool)
         if len(points):
-            tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
-            hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
+            hit[distances_within(villages.geometry, points.geometry, limit_m=radius_km * 1000, roads=roads)[0]] = True
         return hit
 
     return villages[within(new_sites) & ~within(existing)]
+
+
+def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: Progress):
+    """The project's road network (``[plan] roads``) in the villages' UTM zone, or ``None`` without one."""
+    from township_coverage.plan import road_network
+
+    if config.roads is None:
+        return None
+    with progress.step("roads", config.roads.path.name) as step:
+        crs = villages.estimate_utm_crs()
+        network = road_network(read_roads(config.roads).to_crs(crs).to_numpy(), crs)
+        step.detail = f"{len(network.edges):,} 段" if progress.lang == "zh" else f"{len(network.edges):,} edges"
+    return network
+
+
+def _road_note(config: ProjectConfig, roads, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str) -> str:
+    """The note of a plan along roads: the network, and how many villages and sites lie far from every road."""
+    from township_coverage.plan.network import FAR_FROM_ROAD_M
+
+    def far(points: gpd.GeoDataFrame) -> int:
+        xy = shapely.get_coordinates(points.geometry.to_crs(roads.crs).to_numpy())
+        return int((roads.off_road_m(xy) > FAR_FROM_ROAD_M).sum()) if len(xy) else 0
+
+    return road_distance_note(config.roads.path.name, far(villages), far(sites), FAR_FROM_ROAD_M, lang)
 
 
 # --- compare: last year's site list against this year's ------------------------------
