@@ -20,6 +20,7 @@ from township_coverage.cli import main
 from township_coverage.errors import ConfigError, InputDataError
 from township_coverage.inputs.config import RoadsConfig, load_project
 from township_coverage.inputs.io import read_roads
+from township_coverage.pipeline import run
 from township_coverage.plan import coverage_problem, distances_within, maximize_coverage, road_network
 
 UTM = "EPSG:32650"
@@ -153,8 +154,13 @@ def test_existing_sites_cover_along_roads_only():
 
 # --- the project file, bad road files --------------------------------------------------------
 
-def _write_river_project(folder: Path, roads_settings: str = 'roads = "roads.gpkg"') -> Path:
-    """The river villages as a project: one township, a station far west on the south road, roads in UTM."""
+def _write_river_project(
+    folder: Path, roads_settings: str = 'roads = "roads.gpkg"', *, station: tuple[float, float] = (-4500, -500),
+) -> Path:
+    """The river villages as a project: one township, a station (by default far west on the south road), roads in UTM.
+
+    The radius is 1.5 km.
+    """
     area = shapely.box(X0 - 6000, Y0 - 3000, X0 + 6000, Y0 + 3000)
     gpd.GeoDataFrame(
         {"township_code": ["370000001"], "township_name": ["河口镇"], "county_code": ["370000"],
@@ -169,7 +175,7 @@ def _write_river_project(folder: Path, roads_settings: str = 'roads = "roads.gpk
         "population": villages["population"].astype(int),
     })
     table.to_csv(folder / "villages.csv", index=False)
-    station = gpd.GeoSeries([Point(X0 - 4500, Y0 - 500)], crs=UTM).to_crs("EPSG:4326").iloc[0]
+    station = gpd.GeoSeries([Point(X0 + station[0], Y0 + station[1])], crs=UTM).to_crs("EPSG:4326").iloc[0]
     (folder / "sites.csv").write_text(
         "site_id,site_type,name,lon,lat,staff\n"
         f"S1,社工站,河口镇社工站,{station.x:.7f},{station.y:.7f},2\n", encoding="utf-8",
@@ -188,6 +194,8 @@ def _write_river_project(folder: Path, roads_settings: str = 'roads = "roads.gpk
             [layers.villages]
             path = "villages.csv"
             crs = "EPSG:4326"
+            [indicators]
+            radius_km = 1.5
             [plan]
             """
         ) + roads_settings + "\n",
@@ -229,6 +237,22 @@ def test_plan_without_roads_is_straight(tmp_path):
     facts = json.loads((out / "plan_summary.json").read_text(encoding="utf-8"))
     assert facts["parameters"]["distance"] == "straight"
     assert [room["village_name"] for room in facts["rooms"]] == ["N0村"]
+
+
+@pytest.mark.parametrize("roads", [True, False])
+def test_run_counts_villages_within_the_radius_along_roads(tmp_path, roads):
+    # A station in S0. Within 1.5 km along roads: S0 and S1 (130 people); in a straight line N0 too (230).
+    # Farthest village along roads: N0, 3.5 km east, over the bridge and 3.5 km back: 8 km;
+    # in a straight line: N2, hypot(2.4, 1) = 2.6 km.
+    project = _write_river_project(tmp_path, 'roads = "roads.gpkg"' if roads else "", station=(0, -500))
+    result = run(load_project(project, output_dir=tmp_path / "out"), report_formats=())
+    row = result.townships.loc["370000001"]
+    assert any("距离沿道路网（roads.gpkg）计算" in note for note in result.notes) == roads
+    assert row["villages_within_radius"] == (2 if roads else 3)
+    assert row["population_within_radius"] == (130 if roads else 230)
+    assert row["max_distance_km"] == pytest.approx(8.0 if roads else 2.6, abs=0.001)
+    # Along roads: 0, 1.2 (S1), 5.6 (N2), 6.8 (N1), 8 (N0) km; straight: 0, 1, 1.2, 1.56, 2.6 km.
+    assert row["median_distance_km"] == pytest.approx(5.6 if roads else 1.2, abs=0.001)
 
 
 def test_road_settings_need_the_road_file(tmp_path):

@@ -82,7 +82,7 @@ from township_coverage.validation import (
 )
 
 if TYPE_CHECKING:
-    from township_coverage.plan import PlanResult
+    from township_coverage.plan import PlanResult, RoadNetwork
 
 
 @dataclass(frozen=True)
@@ -166,12 +166,16 @@ def timeline_steps(sites: pd.DataFrame, last_day: pd.Timestamp, every: str) -> t
 def build_timeline(
     townships: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, *,
     steps: Sequence[pd.Timestamp], every: str, radius_km: float, progress: Progress = SILENT,
+    roads: RoadNetwork | None = None,
 ) -> Timeline:
-    """The indicators with the sites open at each step, computed by the same functions as one run's."""
+    """The indicators with the sites open at each step, computed by the same functions as one run's
+    (distances along ``roads`` when given)."""
     tables, counties, cities = [], [], []
     with progress.step("timeline") as step:
         for day in steps:
-            table = coverage_table(townships, sites[sites_open_on(sites, day).to_numpy()], villages, radius_km=radius_km)
+            table = coverage_table(
+                townships, sites[sites_open_on(sites, day).to_numpy()], villages, radius_km=radius_km, roads=roads,
+            )
             tables.append(table)
             counties.append(roll_up(table, by="county_code").assign(step=day))
             cities.append(city_summary(table).to_frame().T.assign(step=day))
@@ -411,14 +415,19 @@ def run(
     project_name = config.name
     config = replace(config, name=dated_title(config.name, day, lang))  # every output's title names the day
     villages = validation.village_join.usable() if validation.village_join is not None else None
+    roads = _road_network(config, villages, progress) if villages is not None else None
+    if roads is not None:
+        left_out.append(_road_note(config, roads, villages, sites[sites["site_type"].isin(COVERING_SITE_TYPES)], lang))
+        notes += (left_out[-1],)
     with progress.step("indicators"):
-        table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
+        table = coverage_table(townships, sites, villages, radius_km=config.radius_km, roads=roads)
         counties = roll_up(table, by="county_code")
         city = city_summary(table)
     every = "quarterly" if timeline == "quarterly" else "yearly"
     steps = timeline_steps(every_site, day, every) if day is not None and timeline != "none" else ()
     over_time = build_timeline(
         townships, every_site, villages, steps=steps, every=every, radius_km=config.radius_km, progress=progress,
+        roads=roads,
     ) if steps else None
     if not steps and timeline in ("yearly", "quarterly"):
         notes += (no_timeline_note(lang),)
@@ -490,7 +499,7 @@ def run(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
             atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
-            timeline_rows=over_time_rows, progress_section=None if section.empty else section,
+            timeline_rows=over_time_rows, progress_section=None if section.empty else section, roads=roads,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(
@@ -565,7 +574,7 @@ def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
     cache: Cache = Cache(None), as_of: pd.Timestamp | None = None, timeline_rows: pd.DataFrame | None = None,
-    progress_section: ProgressSection | None = None,
+    progress_section: ProgressSection | None = None, roads: RoadNetwork | None = None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
@@ -590,7 +599,7 @@ def _write_reports(
     ) if map_formats or needs_png else {}
     plan_images, planned = _draw_plan_map(
         config, validation, sites, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
-        footer=footer, lang=lang, progress=progress, cache=cache,
+        footer=footer, lang=lang, progress=progress, cache=cache, roads=roads,
     ) if map_formats or needs_png else ([], 0)
     for paths in [*images.values(), plan_images]:
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
@@ -788,13 +797,13 @@ def _plan_map_names(config: ProjectConfig, formats: Sequence[str]) -> tuple[str,
 
 def _draw_plan_map(
     config: ProjectConfig, validation: Validation, sites: gpd.GeoDataFrame, folder: Path, *, formats: Sequence[str],
-    footer: str, lang: str, progress: Progress, cache: Cache,
+    footer: str, lang: str, progress: Progress, cache: Cache, roads: RoadNetwork | None = None,
 ) -> tuple[list[Path], int]:
     """The files of the static map of the last plan in the output folder (none without one), and its number of rooms.
 
     The shares after the plan are computed again from the proposed rooms
     (``plan_rooms.geojson``) and the run's sites, at the plan's radius
-    (the project's for a plan that did not record it).
+    (the project's for a plan that did not record it), along ``roads`` when given.
     """
     path = config.output_dir / PLAN_TABLE_FILES[1]
     if validation.village_join is None or not path.exists():
@@ -808,7 +817,7 @@ def _draw_plan_map(
     radius_km = float(rooms["radius_km"].iloc[0]) if "radius_km" in rooms and len(rooms) else config.radius_km
     villages = validation.village_join.usable()
     after = coverage_table(validation.townships, pd.concat([sites, new_rooms], ignore_index=True), villages,
-                           radius_km=radius_km)
+                           radius_km=radius_km, roads=roads)
     townships = validation.townships.set_index("township_code")
     table = gpd.GeoDataFrame(townships[["geometry"]].join(after), crs=townships.crs)
     images = plan_map(
@@ -1082,7 +1091,7 @@ def _newly_covered_villages(villages, existing, new_sites, radius_km, roads) -> 
     return villages[within(new_sites) & ~within(existing)]
 
 
-def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: Progress):
+def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: Progress) -> RoadNetwork | None:
     """The project's road network (``[plan] roads``) in the villages' UTM zone, or ``None`` without one."""
     from township_coverage.plan import road_network
 
@@ -1095,7 +1104,7 @@ def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: P
     return network
 
 
-def _road_note(config: ProjectConfig, roads, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str) -> str:
+def _road_note(config: ProjectConfig, roads: RoadNetwork, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str) -> str:
     """The note of a plan along roads: the network, and how many villages and sites lie far from every road."""
     from township_coverage.plan.network import FAR_FROM_ROAD_M
 
