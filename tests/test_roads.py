@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point
 
 from township_coverage.cli import main
 from township_coverage.errors import ConfigError, InputDataError
@@ -214,7 +214,8 @@ def test_plan_along_roads_says_so_and_picks_the_road_answer(tmp_path, lang):
     ])
     assert result.exit_code == 0, result.output
     if lang == "zh":
-        assert "服务半径 1.5 公里，沿道路" in result.output and "距离沿道路网（roads.gpkg）计算" in result.output
+        assert "服务半径 1.5 公里，沿道路" in result.output
+        assert "距离沿道路网（roads.gpkg）计算" in result.output
     else:
         assert "radius 1.5 km, along roads" in result.output
         assert "distances are along the road network (roads.gpkg)" in result.output
@@ -310,12 +311,19 @@ def test_bad_road_files_are_refused_clearly(tmp_path, kind, message):
         read_roads(roads)
 
 
-def test_a_bad_road_file_stops_the_plan_without_a_traceback(tmp_path):
-    project = _write_river_project(tmp_path, roads_settings='roads = "streets.shp"')
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [("streets.shp", "streets.shp: road network file not found ([plan] roads)"),
+     ("dots.gpkg", "dots.gpkg: the road lines have no length")],
+)
+def test_a_bad_road_file_stops_the_plan_without_a_traceback(tmp_path, file, message):
+    project = _write_river_project(tmp_path, roads_settings=f'roads = "{file}"')
+    degenerate = LineString([(X0, Y0), (X0, Y0)])  # a line of two equal points
+    gpd.GeoDataFrame(geometry=[degenerate], crs=UTM).to_file(tmp_path / "dots.gpkg")
     result = CliRunner().invoke(main, ["plan", "--project", str(project), "--new-rooms", "1",
                                        "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "streets.shp: road network file not found ([plan] roads)" in result.output
+    assert message in result.output
     assert "Traceback" not in result.output
 
 

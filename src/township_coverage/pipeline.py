@@ -417,7 +417,8 @@ def run(
     villages = validation.village_join.usable() if validation.village_join is not None else None
     roads = _road_network(config, villages, progress) if villages is not None else None
     if roads is not None:
-        left_out.append(_road_note(config, roads, villages, sites[sites["site_type"].isin(COVERING_SITE_TYPES)], lang))
+        covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES)]
+        left_out.append(_road_note(config, roads, villages, covering, lang))
         notes += (left_out[-1],)
     with progress.step("indicators"):
         table = coverage_table(townships, sites, villages, radius_km=config.radius_km, roads=roads)
@@ -1100,11 +1101,15 @@ def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: P
     with progress.step("roads", config.roads.path.name) as step:
         crs = villages.estimate_utm_crs()
         network = road_network(read_roads(config.roads).to_crs(crs).to_numpy(), crs)
+        if len(network.edges) == 0:
+            raise InputDataError([Problem(config.roads.path, None, None, None, "the road lines have no length")])
         step.detail = f"{len(network.edges):,} 段" if progress.lang == "zh" else f"{len(network.edges):,} edges"
     return network
 
 
-def _road_note(config: ProjectConfig, roads: RoadNetwork, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str) -> str:
+def _road_note(
+    config: ProjectConfig, roads: RoadNetwork, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str,
+) -> str:
     """The note of a plan along roads: the network, and how many villages and sites lie far from every road."""
     from township_coverage.plan.network import FAR_FROM_ROAD_M
 

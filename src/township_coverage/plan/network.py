@@ -59,7 +59,12 @@ class RoadNetwork:
     _tree: shapely.STRtree = field(repr=False, compare=False)
 
     def attach(self, points_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Where points join the network: nearest edge, foot's position along it (m from its first node), off-road metres."""
+        """Where points join the network.
+
+        Returns the nearest edge of each point, the position of the point's
+        foot along it (metres from the edge's first node) and the off-road
+        distance to the foot (metres).
+        """
         points = shapely.points(points_xy)
         _, edge = self._tree.query_nearest(points, all_matches=False)
         segments = self._tree.geometries[edge]
@@ -107,10 +112,17 @@ def road_network(lines: np.ndarray, crs: CRS, *, snap_m: float = SNAP_TOLERANCE_
     snap_m
         Vertices this close are one node; a line end this close to another
         line between its vertices splits that line there and joins it.
+
+    Raises
+    ------
+    ValueError
+        If there are no lines (or only empty ones).
     """
     parts = shapely.get_parts(np.asarray(lines, dtype=object))
     parts = parts[~shapely.is_empty(parts)]
     xy, line = shapely.get_coordinates(parts, return_index=True)
+    if len(xy) == 0:
+        raise ValueError("no road lines to build a network from")
     node_xy, vertex_node = _merge_close(xy, snap_m)
     same_line = line[1:] == line[:-1]
     starts, ends = vertex_node[:-1][same_line], vertex_node[1:][same_line]
@@ -126,13 +138,32 @@ def road_network(lines: np.ndarray, crs: CRS, *, snap_m: float = SNAP_TOLERANCE_
 
 def _merge_close(xy: np.ndarray, snap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes of vertices merged within ``snap_m`` (chains merge too), and each vertex's node."""
-    unique_xy, vertex_point = np.unique(xy, axis=0, return_inverse=True)
+    unique_xy, vertex_point = _unique_rows(xy)
     pairs = cKDTree(unique_xy).query_pairs(snap_m, output_type="ndarray")
     n = len(unique_xy)
     close = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, point_node = connected_components(close, directed=False)
-    _, first = np.unique(point_node, return_index=True)
-    return unique_xy[first], point_node[vertex_point.ravel()]
+    count, point_node = connected_components(close, directed=False)
+    member = np.empty(count, dtype=np.intp)
+    member[point_node] = np.arange(n)  # one of its points (all within the tolerance) places each node
+    return unique_xy[member], point_node[vertex_point]
+
+
+def _unique_rows(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct coordinate pairs and the position of each row among them (``np.unique(axis=0)``, faster)."""
+    order = np.lexsort((xy[:, 1], xy[:, 0]))
+    ordered = xy[order]
+    new = _starts_of_runs(ordered)
+    position = np.empty(len(xy), dtype=np.intp)
+    position[order] = np.cumsum(new) - 1
+    return ordered[new], position
+
+
+def _starts_of_runs(values: np.ndarray) -> np.ndarray:
+    """Whether each row differs from the one before (the first always does)."""
+    new = np.ones(len(values), dtype=bool)
+    if len(values) > 1:
+        new[1:] = (values[1:] != values[:-1]).reshape(len(values) - 1, -1).any(axis=1)
+    return new
 
 
 def _first_of_each(labels: np.ndarray) -> np.ndarray:
@@ -179,7 +210,9 @@ def _split_edges(
 def _unique_edges(node_xy: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Edges without loops or repeats (each pair once, smaller node first), and their lengths."""
     edges = np.sort(edges, axis=1)
-    edges = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0)
+    edges = edges[edges[:, 0] != edges[:, 1]].astype(np.int64)
+    code = np.sort(edges[:, 0] * len(node_xy) + edges[:, 1])
+    edges = np.column_stack(np.divmod(code[_starts_of_runs(code)], len(node_xy)))
     return edges, np.hypot(*(node_xy[edges[:, 0]] - node_xy[edges[:, 1]]).T)
 
 
@@ -204,13 +237,14 @@ class _PointGraph:
     node_xy: np.ndarray
     origin_nodes: np.ndarray
     target_nodes: np.ndarray
-    _tree: cKDTree = field(repr=False, compare=False)
+    _tree: cKDTree = field(repr=False)
+    _targets_by_node: np.ndarray = field(repr=False)
+    _sorted_target_nodes: np.ndarray = field(repr=False)
 
     @classmethod
     def build(cls, network: RoadNetwork, origins_xy: np.ndarray, targets_xy: np.ndarray) -> _PointGraph:
         """Attach the distinct points of ``origins_xy`` and ``targets_xy`` to ``network``."""
-        points_xy, point = np.unique(np.concatenate([origins_xy, targets_xy]), axis=0, return_inverse=True)
-        point = point.ravel()
+        points_xy, point = _unique_rows(np.concatenate([origins_xy, targets_xy]))
         edge, along, off_road = network.attach(points_xy)
         n_nodes, n_points = len(network.node_xy), len(points_xy)
         feet = n_nodes + np.arange(n_points)
@@ -227,7 +261,11 @@ class _PointGraph:
         )
         matrix = (one_way + one_way.T).tocsr()
         origin_nodes, target_nodes = leaves[point[: len(origins_xy)]], leaves[point[len(origins_xy):]]
-        return cls(matrix, node_xy, origin_nodes, target_nodes, cKDTree(node_xy))
+        targets_by_node = np.argsort(target_nodes, kind="stable")
+        return cls(
+            matrix, node_xy, origin_nodes, target_nodes, cKDTree(node_xy), targets_by_node,
+            target_nodes[targets_by_node],
+        )
 
     def block_pairs(self, origins: np.ndarray, limit_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(origin, target, distance) within ``limit_m`` for the origins of one block.
@@ -240,14 +278,36 @@ class _PointGraph:
         reach_m = (high - low).max() / 2 + limit_m
         near = self._tree.query_ball_point((low + high) / 2, reach_m * (1 + 1e-9), p=np.inf)
         near = np.sort(np.asarray(near, dtype=np.intp))
-        local = np.full(len(self.node_xy), -1)
-        local[near] = np.arange(len(near))
-        targets = np.flatnonzero(local[self.target_nodes] >= 0)
+        targets = self._targets_near(near)
         sources, row = np.unique(self.origin_nodes[origins], return_inverse=True)
-        reach = dijkstra(self.matrix[near][:, near], indices=local[sources], limit=limit_m)
-        distance = reach[row.ravel()][:, local[self.target_nodes[targets]]]
+        reach = dijkstra(_submatrix(self.matrix, near), indices=np.searchsorted(near, sources), limit=limit_m)
+        distance = reach[row.ravel()][:, np.searchsorted(near, self.target_nodes[targets])]
         i, j = np.nonzero(distance <= limit_m)
         return origins[i], targets[j], distance[i, j]
+
+
+    def _targets_near(self, near: np.ndarray) -> np.ndarray:
+        """Positions of the targets whose node is one of ``near`` (sorted)."""
+        by_node = self._sorted_target_nodes
+        starts, stops = np.searchsorted(by_node, near, "left"), np.searchsorted(by_node, near, "right")
+        return self._targets_by_node[_ranges(starts, stops)]
+
+
+def _submatrix(matrix: sp.csr_matrix, nodes: np.ndarray) -> sp.csr_matrix:
+    """``matrix[nodes][:, nodes]`` for sorted ``nodes``, in time of their entries (scipy's takes the whole width)."""
+    starts, stops = matrix.indptr[nodes], matrix.indptr[nodes + 1]
+    entries = _ranges(starts, stops)
+    column = np.minimum(np.searchsorted(nodes, matrix.indices[entries]), len(nodes) - 1)
+    keep = nodes[column] == matrix.indices[entries]
+    row = np.repeat(np.arange(len(nodes)), stops - starts)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row[keep], minlength=len(nodes)))])
+    return sp.csr_matrix((matrix.data[entries[keep]], column[keep], indptr), shape=(len(nodes), len(nodes)))
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``starts[0]..stops[0]-1, starts[1]..stops[1]-1, ...`` as one array."""
+    lengths = stops - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
 def _blocks(xy: np.ndarray, side_m: float) -> list[np.ndarray]:
