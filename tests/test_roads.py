@@ -61,6 +61,8 @@ def test_grid_distances_equal_a_hand_computation():
     origin, target, distance = network.pairs_within(origins, targets, limit_m=3000)
     assert target.tolist() == [1] and distance == pytest.approx([2800])
     assert network.nearest_m(origins, targets) == pytest.approx([2800])
+    # Without a limit every pair is measured (the distance objectives ask for that).
+    assert network.pairs_within(origins, targets, limit_m=np.inf)[2] == pytest.approx([3500, 2800])
 
 
 def test_points_on_one_edge_meet_along_it_and_a_point_is_at_zero_from_itself():

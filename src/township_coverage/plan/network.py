@@ -32,6 +32,8 @@ from scipy.spatial import cKDTree
 SNAP_TOLERANCE_M = 1.0
 #: Points farther than this from every road are reported (metres).
 FAR_FROM_ROAD_M = 500.0
+#: Most origins searched from at once (each gets a row of distances to the nodes near its block).
+_BLOCK_ORIGINS = 256
 #: Weight of edges of no length (a point on a road), so that the sparse graph keeps them.
 _NO_LENGTH_M = 1e-9
 
@@ -83,7 +85,7 @@ class RoadNetwork:
         Sorted by origin, then target.
         """
         graph = _PointGraph.build(self, origins_xy, targets_xy)
-        found = [graph.block_pairs(block, limit_m) for block in _blocks(origins_xy, 4.0 * limit_m)]
+        found = [graph.block_pairs(block, limit_m) for block in _blocks(origins_xy, 4.0 * limit_m, _BLOCK_ORIGINS)]
         if not found:
             return np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0)
         origin, target, distance = (np.concatenate(parts) for parts in zip(*found))
@@ -285,7 +287,6 @@ class _PointGraph:
         i, j = np.nonzero(distance <= limit_m)
         return origins[i], targets[j], distance[i, j]
 
-
     def _targets_near(self, near: np.ndarray) -> np.ndarray:
         """Positions of the targets whose node is one of ``near`` (sorted)."""
         by_node = self._sorted_target_nodes
@@ -310,12 +311,12 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
-def _blocks(xy: np.ndarray, side_m: float) -> list[np.ndarray]:
-    """Positions of the points grouped by square cells of ``side_m``."""
+def _blocks(xy: np.ndarray, side_m: float, most: int) -> list[np.ndarray]:
+    """Positions of the points grouped by square cells of ``side_m``, at most ``most`` in a group."""
     if len(xy) == 0:
         return []
-    cell = np.floor(xy / max(side_m, 1.0)).astype(np.int64)
-    _, label = np.unique(cell, axis=0, return_inverse=True)
-    label = label.ravel()
+    cell = np.floor(xy / max(side_m, 1.0)) if np.isfinite(side_m) else np.zeros_like(xy)
+    _, label = _unique_rows(cell)
     order = np.argsort(label, kind="stable")
-    return np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+    cells = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+    return [part for block in cells for part in np.array_split(block, -(-len(block) // most))]
