@@ -288,7 +288,8 @@ def plan(
 
     Keeps every existing room and station, and chooses new rooms among
     villages to cover the most people (or villages, if population is
-    unknown) within the radius. Writes plan_rooms.csv / .geojson (in the
+    unknown) within the radius (along roads when the project file names a
+    road network, [plan] roads). Writes plan_rooms.csv / .geojson (in the
     order to open them), plan_townships.csv and plan_counties.csv (before
     and after) and plan.html.
     """

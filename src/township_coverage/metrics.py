@@ -2,10 +2,13 @@
 
 Functions here are pure: they take joined layers and return named Series or
 DataFrames indexed by township code (or county code), never modify inputs.
-Distances are computed in a metric CRS (the local UTM zone), never in degrees.
+Distances are computed in a metric CRS (the local UTM zone), never in degrees:
+straight lines, or along a road network when one is given.
 """
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -85,15 +88,24 @@ def station_staff(sites: pd.DataFrame, township_codes: pd.Index) -> pd.Series:
     return staff.reindex(township_codes, fill_value=0).astype(int).rename("station_staff")
 
 
+class RoadDistances(Protocol):
+    """A road network that measures (:class:`township_coverage.plan.RoadNetwork`)."""
+
+    crs: Any
+
+    def nearest_m(self, origins_xy: np.ndarray, targets_xy: np.ndarray) -> np.ndarray:
+        """Road distance from each origin to its nearest target."""
+
+
 def distance_to_nearest_site(
-    villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, roads: RoadDistances | None = None
 ) -> pd.Series:
     """Distance in metres from each village to the nearest covering site.
 
     Covering sites are township stations and community rooms. Distances are
     straight lines in the UTM zone of the villages (a k-d tree of the sites
-    finds the nearest). Villages without a position get NaN; with no
-    covering site at all, infinity.
+    finds the nearest), or along ``roads``. Villages without a position get
+    NaN; with no covering site at all (or none reachable by road), infinity.
     """
     located = (villages.geometry.notna() & ~villages.geometry.is_empty).to_numpy()
     covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna() & ~sites.geometry.is_empty]
@@ -101,6 +113,11 @@ def distance_to_nearest_site(
     if located.any():
         if covering.empty:
             distances[located] = np.inf
+        elif roads is not None:
+            distances[located] = roads.nearest_m(
+                _metric_coordinates(villages.geometry[located], roads.crs),
+                _metric_coordinates(covering.geometry, roads.crs),
+            )
         else:
             metric = villages[located].estimate_utm_crs()
             tree = cKDTree(_metric_coordinates(covering.geometry, metric))
@@ -120,15 +137,17 @@ def village_indicators(
     township_codes: pd.Index,
     *,
     radius_km: float,
+    roads: RoadDistances | None = None,
 ) -> pd.DataFrame:
     """Village-based indicators per township.
 
     Columns: ``villages``, ``villages_with_room`` (a community room names the
     village in ``village_code``), ``villages_within_radius``,
     ``population_within_radius``, ``median_distance_km`` and
-    ``max_distance_km`` (village to nearest room or station).
+    ``max_distance_km`` (village to nearest room or station, along
+    ``roads`` when given).
     """
-    distance_km = distance_to_nearest_site(villages, sites) / 1000.0
+    distance_km = distance_to_nearest_site(villages, sites, roads=roads) / 1000.0
     rooms = sites.loc[sites["site_type"] == "community_room"]
     hosted = set(rooms["village_code"].dropna()) if "village_code" in rooms else set()
     frame = pd.DataFrame(
@@ -206,6 +225,7 @@ def coverage_table(
     villages: gpd.GeoDataFrame | None,
     *,
     radius_km: float,
+    roads: RoadDistances | None = None,
 ) -> pd.DataFrame:
     """All indicators per township, indexed by ``township_code``.
 
@@ -220,13 +240,15 @@ def coverage_table(
         Villages joined to townships, with ``population``; may be ``None``.
     radius_km
         Coverage radius.
+    roads
+        A road network: distances along it instead of straight lines.
     """
     codes = pd.Index(townships["township_code"], name="township_code")
     table = townships.set_index("township_code")[["township_name", "county_code", "county_name"]].copy()
     table = table.join(count_sites(sites, codes)).join(station_staff(sites, codes))
     village_population = pd.Series(np.nan, index=codes)
     if villages is not None:
-        table = table.join(village_indicators(villages, sites, codes, radius_km=radius_km))
+        table = table.join(village_indicators(villages, sites, codes, radius_km=radius_km, roads=roads))
         village_population = villages.groupby("township_code")["population"].sum(min_count=1).reindex(codes)
     population = village_population
     if "population" in townships:

@@ -26,7 +26,7 @@ from township_coverage.classes import INDICATORS, Classes, classify_table
 from township_coverage.errors import ConfigError, InputDataError, Problem
 from township_coverage.inputs.config import LayerConfig, LevelNames, ProjectConfig, load_project
 from township_coverage.inputs.dates import step_label
-from township_coverage.inputs.io import read_table
+from township_coverage.inputs.io import read_roads, read_table
 from township_coverage.inputs.validate import missing_columns
 from township_coverage.outputs import prepare_output_folder, staged_outputs, write_csv
 from township_coverage.metrics import COVERING_SITE_TYPES, city_summary, coverage_table, roll_up, sites_open_on
@@ -44,6 +44,7 @@ from township_coverage.report.tables import (
     plan_summary,
     progress_report_table,
     progress_sentences,
+    road_distance_note,
     row_accounting_table,
     summary_text,
     table_frames,
@@ -81,7 +82,7 @@ from township_coverage.validation import (
 )
 
 if TYPE_CHECKING:
-    from township_coverage.plan import PlanResult
+    from township_coverage.plan import PlanResult, RoadNetwork
 
 
 @dataclass(frozen=True)
@@ -165,12 +166,16 @@ def timeline_steps(sites: pd.DataFrame, last_day: pd.Timestamp, every: str) -> t
 def build_timeline(
     townships: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, *,
     steps: Sequence[pd.Timestamp], every: str, radius_km: float, progress: Progress = SILENT,
+    roads: RoadNetwork | None = None,
 ) -> Timeline:
-    """The indicators with the sites open at each step, computed by the same functions as one run's."""
+    """The indicators with the sites open at each step, computed by the same functions as one run's
+    (distances along ``roads`` when given)."""
     tables, counties, cities = [], [], []
     with progress.step("timeline") as step:
         for day in steps:
-            table = coverage_table(townships, sites[sites_open_on(sites, day).to_numpy()], villages, radius_km=radius_km)
+            table = coverage_table(
+                townships, sites[sites_open_on(sites, day).to_numpy()], villages, radius_km=radius_km, roads=roads,
+            )
             tables.append(table)
             counties.append(roll_up(table, by="county_code").assign(step=day))
             cities.append(city_summary(table).to_frame().T.assign(step=day))
@@ -410,14 +415,20 @@ def run(
     project_name = config.name
     config = replace(config, name=dated_title(config.name, day, lang))  # every output's title names the day
     villages = validation.village_join.usable() if validation.village_join is not None else None
+    roads = _road_network(config, villages, progress) if villages is not None else None
+    if roads is not None:
+        covering = sites[sites["site_type"].isin(COVERING_SITE_TYPES)]
+        left_out.append(_road_note(config, roads, villages, covering, lang))
+        notes += (left_out[-1],)
     with progress.step("indicators"):
-        table = coverage_table(townships, sites, villages, radius_km=config.radius_km)
+        table = coverage_table(townships, sites, villages, radius_km=config.radius_km, roads=roads)
         counties = roll_up(table, by="county_code")
         city = city_summary(table)
     every = "quarterly" if timeline == "quarterly" else "yearly"
     steps = timeline_steps(every_site, day, every) if day is not None and timeline != "none" else ()
     over_time = build_timeline(
         townships, every_site, villages, steps=steps, every=every, radius_km=config.radius_km, progress=progress,
+        roads=roads,
     ) if steps else None
     if not steps and timeline in ("yearly", "quarterly"):
         notes += (no_timeline_note(lang),)
@@ -489,7 +500,7 @@ def run(
             config, validation, table, counties, city, sites, staging,
             formats=report_formats, lang=lang, notes=left_out, map_file=staging / MAP_FILE, embed_map=embed_map,
             atlas=atlas, classified=classified, progress=progress, joined=joined, cache=cache, as_of=day,
-            timeline_rows=over_time_rows, progress_section=None if section.empty else section,
+            timeline_rows=over_time_rows, progress_section=None if section.empty else section, roads=roads,
         )
     outputs = tuple(config.output_dir / path.name for path in written)
     return RunResult(
@@ -564,7 +575,7 @@ def _write_reports(
     config, validation, table, counties, city, sites, folder, *, formats, lang, notes, map_file: Path, embed_map: bool,
     atlas: list[str] | None, classified: dict[str, Classes], progress: Progress = SILENT, joined=None,
     cache: Cache = Cache(None), as_of: pd.Timestamp | None = None, timeline_rows: pd.DataFrame | None = None,
-    progress_section: ProgressSection | None = None,
+    progress_section: ProgressSection | None = None, roads: RoadNetwork | None = None,
 ) -> list[Path]:
     """Static maps, atlas (of the ``atlas`` counties), HTML and Word reports, and the XLSX workbook.
 
@@ -589,7 +600,7 @@ def _write_reports(
     ) if map_formats or needs_png else {}
     plan_images, planned = _draw_plan_map(
         config, validation, sites, folder, formats=sorted(set(map_formats) | ({"png"} if needs_png else set())),
-        footer=footer, lang=lang, progress=progress, cache=cache,
+        footer=footer, lang=lang, progress=progress, cache=cache, roads=roads,
     ) if map_formats or needs_png else ([], 0)
     for paths in [*images.values(), plan_images]:
         written += [p for p in paths if p.suffix[1:] in map_formats or (p.suffix == ".png" and needs_png)]
@@ -787,13 +798,13 @@ def _plan_map_names(config: ProjectConfig, formats: Sequence[str]) -> tuple[str,
 
 def _draw_plan_map(
     config: ProjectConfig, validation: Validation, sites: gpd.GeoDataFrame, folder: Path, *, formats: Sequence[str],
-    footer: str, lang: str, progress: Progress, cache: Cache,
+    footer: str, lang: str, progress: Progress, cache: Cache, roads: RoadNetwork | None = None,
 ) -> tuple[list[Path], int]:
     """The files of the static map of the last plan in the output folder (none without one), and its number of rooms.
 
     The shares after the plan are computed again from the proposed rooms
     (``plan_rooms.geojson``) and the run's sites, at the plan's radius
-    (the project's for a plan that did not record it).
+    (the project's for a plan that did not record it), along ``roads`` when given.
     """
     path = config.output_dir / PLAN_TABLE_FILES[1]
     if validation.village_join is None or not path.exists():
@@ -807,7 +818,7 @@ def _draw_plan_map(
     radius_km = float(rooms["radius_km"].iloc[0]) if "radius_km" in rooms and len(rooms) else config.radius_km
     villages = validation.village_join.usable()
     after = coverage_table(validation.townships, pd.concat([sites, new_rooms], ignore_index=True), villages,
-                           radius_km=radius_km)
+                           radius_km=radius_km, roads=roads)
     townships = validation.townships.set_index("township_code")
     table = gpd.GeoDataFrame(townships[["geometry"]].join(after), crs=townships.crs)
     images = plan_map(
@@ -977,10 +988,14 @@ def plan_rooms(
     pool = _candidate_villages(villages, sites, candidates, exclude)
     by_population = villages["population"].notna().all()
     weight = villages["population"].to_numpy() if by_population else None
-    given = _fixed_rooms(fixed, villages, existing, radius_km=radius_km, townships=validation.townships, weight=weight)
+    roads = _road_network(config, villages, progress)
+    if roads is not None:
+        left_out.append(_road_note(config, roads, villages, existing, lang))
+    given = _fixed_rooms(fixed, villages, existing, radius_km=radius_km, townships=validation.townships, weight=weight,
+                         roads=roads)
     covering = existing if given.rooms.empty else pd.concat([existing, given.sites.to_crs(existing.crs)])
     problem = coverage_problem(villages, covering, pool[~pool.index.isin(given.rooms.index)], radius_m=radius_km * 1000,
-                               weight=weight)
+                               weight=weight, roads=roads)
     if new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
     else:
@@ -1008,18 +1023,19 @@ def plan_rooms(
         geometry=rooms.geometry.to_numpy(),
         crs=rooms.crs,
     )
-    before = coverage_table(validation.townships, sites, villages, radius_km=radius_km)
-    after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km)
+    before = coverage_table(validation.townships, sites, villages, radius_km=radius_km, roads=roads)
+    after = coverage_table(validation.townships, pd.concat([sites, new_sites]), villages, radius_km=radius_km,
+                           roads=roads)
 
     weight_name = "population" if by_population else "villages"
     summary = plan_summary(rooms, replace(result, gains=gains), replace(problem, covered_weight=covered_before),
-                           weight=weight_name, radius_km=radius_km, lang=lang)
+                           weight=weight_name, radius_km=radius_km, lang=lang, by_road=roads is not None)
     figures = PlanFigures(
         weight=weight_name, covered_before=covered_before / problem.total_weight,
         covered_after=(covered_before + gains.sum()) / problem.total_weight,
         newly_covered=float(gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
         editor=_plan_editor(villages, existing, pool, given.rooms, rooms, problem if given.rooms.empty else None,
-                            radius_km=radius_km, weight=weight),
+                            radius_km=radius_km, weight=weight, roads=roads),
     )
     fmap = _coverage_map(
         validation, after, pd.concat([sites, new_sites.assign(site_type=PROPOSED_ROOM)]), config, lang=lang,
@@ -1034,6 +1050,7 @@ def plan_rooms(
             "max_per_township": max_per_township, "fixed_rooms": len(given.rooms), "weight": weight_name,
             "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
+            "distance": "straight" if roads is None else "roads",
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
         written.append(plan_facts(rooms, before, after, parameters=parameters).write(staging / PLAN_SUMMARY_FILE))
@@ -1053,7 +1070,7 @@ class _FixedRooms:
     gains: np.ndarray
 
 
-def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, townships, weight) -> _FixedRooms:
+def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, townships, weight, roads) -> _FixedRooms:
     """The rooms of a scenario file, in its order (none without a file)."""
     from township_coverage.plan.scenario import read_scenario, scenario_figures
 
@@ -1062,7 +1079,7 @@ def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, tow
     sites = gpd.GeoDataFrame({"site_type": ["community_room"] * len(rooms)}, geometry=rooms.geometry.to_numpy(),
                              crs=villages.crs)
     gains = scenario_figures(villages, existing, codes, radius_km=radius_km, townships=townships,
-                             weight=weight).gains if codes else np.zeros(0)
+                             weight=weight, roads=roads).gains if codes else np.zeros(0)
     return _FixedRooms(rooms, sites, gains)
 
 
@@ -1095,7 +1112,7 @@ def _village_codes(path: Path, villages: pd.DataFrame) -> set[str]:
     return set(table["village_code"].str.strip())
 
 
-def _plan_editor(villages, existing, pool, fixed_rooms, rooms, problem, *, radius_km: float, weight):
+def _plan_editor(villages, existing, pool, fixed_rooms, rooms, problem, *, radius_km: float, weight, roads):
     """What the plan page's editor needs: every candidate (the pool and the fixed rooms) and the villages it reaches.
 
     ``problem`` is the solver's relation when it is the editor's (no fixed
@@ -1107,23 +1124,51 @@ def _plan_editor(villages, existing, pool, fixed_rooms, rooms, problem, *, radiu
 
     candidates = pd.concat([pool, fixed_rooms[~fixed_rooms.index.isin(pool.index)]])
     if problem is None:
-        problem = coverage_problem(villages, existing, candidates, radius_m=radius_km * 1000, weight=weight)
+        problem = coverage_problem(villages, existing, candidates, radius_m=radius_km * 1000, weight=weight,
+                                   roads=roads)
     weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
     return plan_editor(
-        villages, _within_radius(villages, existing, radius_km), weights, candidates, problem.covers,
+        villages, _within_radius(villages, existing, radius_km, roads), weights, candidates, problem.covers,
         problem.candidate_index, problem.demand_index, rooms.index.to_numpy(),
     )
 
 
-def _within_radius(villages, points, radius_km) -> np.ndarray:
-    """Whether each village is within the radius of one of ``points``."""
-    metric = villages.estimate_utm_crs()
+def _within_radius(villages, points, radius_km, roads) -> np.ndarray:
+    """Whether each village is within the radius (along ``roads`` when given) of one of ``points``."""
+    from township_coverage.plan import distances_within
+
     hit = np.zeros(len(villages), dtype=bool)
     if len(points):
-        tree = shapely.STRtree(points.geometry.to_crs(metric).to_numpy())
-        xy = villages.geometry.to_crs(metric).to_numpy()
-        hit[np.unique(tree.query(xy, predicate="dwithin", distance=radius_km * 1000)[0])] = True
+        hit[distances_within(villages.geometry, points.geometry, limit_m=radius_km * 1000, roads=roads)[0]] = True
     return hit
+
+
+def _road_network(config: ProjectConfig, villages: gpd.GeoDataFrame, progress: Progress) -> RoadNetwork | None:
+    """The project's road network (``[plan] roads``) in the villages' UTM zone, or ``None`` without one."""
+    from township_coverage.plan import road_network
+
+    if config.roads is None:
+        return None
+    with progress.step("roads", config.roads.path.name) as step:
+        crs = villages.estimate_utm_crs()
+        network = road_network(read_roads(config.roads).to_crs(crs).to_numpy(), crs)
+        if len(network.edges) == 0:
+            raise InputDataError([Problem(config.roads.path, None, None, None, "the road lines have no length")])
+        step.detail = f"{len(network.edges):,} 段" if progress.lang == "zh" else f"{len(network.edges):,} edges"
+    return network
+
+
+def _road_note(
+    config: ProjectConfig, roads: RoadNetwork, villages: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, lang: str,
+) -> str:
+    """The note of a plan along roads: the network, and how many villages and sites lie far from every road."""
+    from township_coverage.plan.network import FAR_FROM_ROAD_M
+
+    def far(points: gpd.GeoDataFrame) -> int:
+        xy = shapely.get_coordinates(points.geometry.to_crs(roads.crs).to_numpy())
+        return int((roads.off_road_m(xy) > FAR_FROM_ROAD_M).sum()) if len(xy) else 0
+
+    return road_distance_note(config.roads.path.name, far(villages), far(sites), FAR_FROM_ROAD_M, lang)
 
 
 # --- compare: last year's site list against this year's ------------------------------

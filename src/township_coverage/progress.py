@@ -49,6 +49,7 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
         "compare": "比对新旧站点名单",
         "compare_map": "生成站点变化地图",
         "compare_files": "写出站点变化表格与地图",
+        "roads": "读取道路网并建图：{name}",
     },
     "en": {
         "cached_townships": "Reading the townships as checked in an earlier run (cache)",
@@ -75,6 +76,7 @@ STEP_LABELS: Mapping[str, Mapping[str, str]] = {
         "compare": "Matching the old and the new site list",
         "compare_map": "Building the map of changes",
         "compare_files": "Writing the tables and the map of changes",
+        "roads": "Reading the road network and building its graph: {name}",
     },
 }
 

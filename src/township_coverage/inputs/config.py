@@ -72,6 +72,25 @@ class LayerConfig:
     repair_invalid: bool = False
 
 
+@dataclass(frozen=True)
+class RoadsConfig:
+    """A road network of lines, for distances along roads when planning.
+
+    Attributes
+    ----------
+    path
+        Absolute path of the file (GeoPackage, Shapefile, GeoJSON ...).
+    layer
+        Layer of a file with several; ``None`` for the first.
+    crs
+        CRS of a file that stores none; ``None`` to use the file's.
+    """
+
+    path: Path
+    layer: str | None = None
+    crs: str | None = None
+
+
 #: Classification schemes for choropleth indicators (see township_coverage.classes).
 CLASS_SCHEMES = ("natural_breaks", "quantiles", "equal_interval", "fixed")
 
@@ -159,6 +178,9 @@ class ProjectConfig:
         Counties of the atlas: beginnings of their codes (``("3713",)``),
         ``("all",)``, or ``None`` for every county up to a limit
         (:mod:`township_coverage.scale`).
+    roads
+        Road network for plans (``[plan] roads``): distances along roads
+        instead of straight lines; ``None`` for straight lines.
     """
 
     source: Path
@@ -181,6 +203,7 @@ class ProjectConfig:
     skip_invalid: bool = False
     room_link_m: float = 1000.0
     atlas_counties: tuple[str, ...] | None = None
+    roads: RoadsConfig | None = None
 
 
 def default_project() -> Path:
@@ -255,6 +278,14 @@ def _fixed_scheme_needs_bins(table: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+def _roads_options_need_roads(table: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rule of ``[plan]``: ``roads_layer`` and ``roads_crs`` describe the ``roads`` file."""
+    if "roads" in table:
+        return []
+    return [(key, 'it describes the road file: give [plan] roads = "roads.gpkg" too')
+            for key in ("roads_layer", "roads_crs") if key in table]
+
+
 #: Keys of ``[map.classes.<column>]``.
 _CLASS_SCHEMA = Table(
     keys={
@@ -313,6 +344,15 @@ PROJECT_SCHEMA = Table(
                 "atlas_counties": texts_or_all(about='county codes or their beginnings, e.g. ["3713"]'),
             },
             contents="what the reports show",
+        ),
+        "plan": Table(
+            keys={
+                "roads": text(about="a GeoPackage or Shapefile of road lines, relative to the project file"),
+                "roads_layer": text(about="the layer of the road file, if it has several"),
+                "roads_crs": _CRS_NAME,
+            },
+            rules=(_roads_options_need_roads,),
+            contents="how plans measure distances",
         ),
         "published": Table(
             keys={
@@ -452,7 +492,16 @@ def _project_config(source: Path, data: Mapping[str, Any], output_dir: Path | No
         skip_invalid=setting(PROJECT_SCHEMA, data, "join", "skip_invalid"),
         room_link_m=float(setting(PROJECT_SCHEMA, data, "join", "room_link_m")),
         atlas_counties=_county_choice(setting(PROJECT_SCHEMA, data, "report", "atlas_counties")),
+        roads=_roads(root, data.get("plan", {})),
     )
+
+
+def _roads(root: Path, table: Mapping[str, Any]) -> RoadsConfig | None:
+    """The road network of checked ``[plan]``, its path made absolute; ``None`` without one."""
+    if "roads" not in table:
+        return None
+    return RoadsConfig(path=(root / table["roads"]).resolve(), layer=table.get("roads_layer"),
+                       crs=table.get("roads_crs"))
 
 
 def _county_choice(value: str | list[str] | None) -> tuple[str, ...] | None:

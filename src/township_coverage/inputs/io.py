@@ -1,7 +1,7 @@
 """Reading input layers.
 
 Tables come as CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, detected) or XLSX;
-boundaries in any format pyogrio reads.
+boundaries and road lines in any format pyogrio reads.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from township_coverage.inputs.columns import header_score, standard_names
-from township_coverage.inputs.config import LayerConfig
+from township_coverage.inputs.config import LayerConfig, RoadsConfig
 from township_coverage.inputs.crs import offset_system
 from township_coverage.errors import Problem, InputDataError
 
@@ -258,20 +258,87 @@ def read_boundaries(layer: LayerConfig) -> gpd.GeoDataFrame:
         ) from None
     if frame.empty:
         raise InputDataError([Problem(path, None, None, None, "the layer has no features")])
+    frame = _with_crs(frame, path, layer.crs, key="'crs'")
+    return frame.rename(columns={v: k for k, v in layer.columns.items()})
+
+
+def _with_crs(frame: gpd.GeoDataFrame, path: Path, crs: str | None, *, key: str) -> gpd.GeoDataFrame:
+    """``frame`` in its CRS: the file's, or ``crs`` (the project file's ``key``) for a file without one.
+
+    Raises
+    ------
+    InputDataError
+        If neither gives a CRS, or they differ.
+    """
     if frame.crs is None:
-        if layer.crs is None:
+        if crs is None:
             raise InputDataError(
-                [Problem(path, None, None, None, "the layer has no CRS; set 'crs' for it in the project file")]
+                [Problem(path, None, None, None, f"the layer has no CRS; set {key} for it in the project file")]
             )
-        frame = frame.set_crs(layer.crs)
-    elif layer.crs is not None and not frame.crs.equals(layer.crs):
+        return frame.set_crs(crs)
+    if crs is not None and not frame.crs.equals(crs):
         raise InputDataError(
             [
                 Problem(
                     path, None, None, frame.crs.to_string(),
-                    f"the file's CRS differs from the project file's crs = {layer.crs!r}; "
-                    "remove one of them",
+                    f"the file's CRS differs from the project file's {key} = {crs!r}; remove one of them",
                 )
             ]
         )
-    return frame.rename(columns={v: k for k, v in layer.columns.items()})
+    return frame
+
+
+_LINE_TYPES = ("LineString", "MultiLineString")
+
+
+def read_roads(roads: RoadsConfig) -> gpd.GeoSeries:
+    """The lines of a road network file (any format pyogrio reads), in their CRS.
+
+    Features that are not lines (and empty ones) are left out.
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing or unreadable, has no such layer, no
+        features or no lines, or has no CRS and none is given (or the given
+        one differs from the file's).
+    """
+    path = roads.path
+    if not path.exists():
+        raise InputDataError([Problem(path, None, None, None, "road network file not found ([plan] roads)")])
+    if roads.crs is not None and offset_system(roads.crs) is not None:
+        raise InputDataError(
+            [Problem(path, None, None, roads.crs, "roads must be in a standard CRS (WGS84, CGCS2000, an EPSG code), "
+                     "not an offset web-map system")]
+        )
+    layers = _layer_names(path)
+    if roads.layer is not None and roads.layer not in layers:
+        raise InputDataError(
+            [Problem(path, None, None, roads.layer, "no such layer ([plan] roads_layer); the file has: "
+                     + ", ".join(layers))]
+        )
+    try:
+        frame = gpd.read_file(path, layer=roads.layer, engine="pyogrio")
+    except Exception as error:  # pyogrio raises several unrelated types
+        raise InputDataError([Problem(path, None, None, None, f"cannot read as a road network: {error}")]) from None
+    if frame.empty:
+        raise InputDataError([Problem(path, None, None, roads.layer, "the road layer has no features")])
+    frame = _with_crs(frame, path, roads.crs, key="[plan] roads_crs")
+    lines = frame.geometry[frame.geom_type.isin(_LINE_TYPES) & ~frame.geometry.is_empty]
+    if lines.empty:
+        found = ", ".join(sorted(set(frame.geom_type.dropna()))) or "no geometries"
+        raise InputDataError(
+            [Problem(path, None, None, roads.layer, f"the road layer has no lines (found: {found}); "
+                     "a road network needs LineString or MultiLineString features")]
+        )
+    return lines
+
+
+def _layer_names(path: Path) -> list[str]:
+    """Names of the layers of a vector file (none when it cannot be listed)."""
+    import pyogrio
+
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # unreadable files are reported when read
+        return []

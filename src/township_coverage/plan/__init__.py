@@ -8,7 +8,9 @@ Two steps, kept apart:
    pairs within the radius, not with their product. Villages already within
    the radius of an existing room or station are covered whatever is chosen,
    and drop out; so do villages no candidate reaches and candidates that
-   reach no uncovered village.
+   reach no uncovered village. Distances are straight lines, or along a
+   road network (:mod:`township_coverage.plan.network`) when the project
+   names one: :func:`distances_within` gives the pairs either way.
 2. matrix -> solution: :func:`maximize_coverage` picks K candidates to
    maximise the newly covered weight (population, or villages), exactly by
    mixed-integer programming (HiGHS) or by a greedy-plus-swap heuristic
@@ -26,6 +28,7 @@ one model of the whole relation is solved instead.
 """
 
 from township_coverage.plan.coverage import maximize_coverage, minimum_rooms_for_share
+from township_coverage.plan.network import RoadNetwork, road_network
 from township_coverage.plan.problem import (
     DEFAULT_TIME_LIMIT_S,
     EXACT_PAIR_LIMIT,
@@ -33,6 +36,7 @@ from township_coverage.plan.problem import (
     PlanningError,
     PlanResult,
     coverage_problem,
+    distances_within,
     opening_order,
 )
 
@@ -42,8 +46,11 @@ __all__ = [
     "CoverageProblem",
     "PlanResult",
     "PlanningError",
+    "RoadNetwork",
     "coverage_problem",
+    "distances_within",
     "maximize_coverage",
     "minimum_rooms_for_share",
     "opening_order",
+    "road_network",
 ]

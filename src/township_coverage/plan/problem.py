@@ -10,6 +10,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
+from township_coverage.plan.network import RoadNetwork
+
 #: Above this many village-candidate pairs, ``method="auto"`` uses the heuristic.
 EXACT_PAIR_LIMIT = 3_000_000
 DEFAULT_TIME_LIMIT_S = 120.0
@@ -112,6 +114,29 @@ class PlanResult:
         return abs(self.bound - self.objective) / abs(self.bound)
 
 
+def distances_within(
+    origins: gpd.GeoSeries, targets: gpd.GeoSeries, *, limit_m: float, roads: RoadNetwork | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (origin position, target position, distance in metres) at most ``limit_m`` apart.
+
+    Straight lines in the UTM zone of the origins (a spatial index finds the
+    pairs), or along ``roads`` in the network's CRS. Positions count from 0
+    in ``origins`` and ``targets`` (points, no missing ones); pairs are
+    sorted by origin, then target.
+    """
+    crs = roads.crs if roads is not None else origins.estimate_utm_crs()
+    origin_xy = shapely.get_coordinates(origins.to_crs(crs).to_numpy())
+    target_xy = shapely.get_coordinates(targets.to_crs(crs).to_numpy())
+    if roads is not None:
+        return roads.pairs_within(origin_xy, target_xy, limit_m=limit_m)
+    origin, target = shapely.STRtree(shapely.points(target_xy)).query(
+        shapely.points(origin_xy), predicate="dwithin", distance=limit_m
+    )
+    order = np.lexsort((target, origin))
+    origin, target = origin[order], target[order]
+    return origin, target, np.hypot(*(origin_xy[origin] - target_xy[target]).T)
+
+
 def coverage_problem(
     villages: gpd.GeoDataFrame,
     existing_sites: gpd.GeoDataFrame,
@@ -119,6 +144,7 @@ def coverage_problem(
     *,
     radius_m: float,
     weight: np.ndarray | None = None,
+    roads: RoadNetwork | None = None,
 ) -> CoverageProblem:
     """Build the sparse covering instance from layers.
 
@@ -131,23 +157,21 @@ def coverage_problem(
     candidates
         Possible new room sites with a ``township_code``.
     radius_m
-        Coverage radius in metres.
+        Coverage radius in metres: straight, or along ``roads`` when given.
     weight
         Weight per village (population); ``None`` counts villages.
+    roads
+        A road network: distances along it (see :func:`distances_within`).
     """
-    metric = villages.estimate_utm_crs()
-    village_xy = villages.geometry.to_crs(metric).to_numpy()
     weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
     already = np.zeros(len(villages), dtype=bool)
     if len(existing_sites):
-        sites_xy = existing_sites.geometry.to_crs(metric).to_numpy()
-        hit = shapely.STRtree(sites_xy).query(village_xy, predicate="dwithin", distance=radius_m)[0]
-        already[np.unique(hit)] = True
+        reached, _, _ = distances_within(villages.geometry, existing_sites.geometry, limit_m=radius_m, roads=roads)
+        already[reached] = True
 
-    candidate_xy = candidates.geometry.to_crs(metric).to_numpy()
     open_villages = np.flatnonzero(~already)
-    village_pos, candidate_pos = shapely.STRtree(candidate_xy).query(
-        village_xy[open_villages], predicate="dwithin", distance=radius_m
+    village_pos, candidate_pos, _ = distances_within(
+        villages.geometry.iloc[open_villages], candidates.geometry, limit_m=radius_m, roads=roads
     )
     useful_demand = np.unique(village_pos)
     useful_candidates = np.unique(candidate_pos)

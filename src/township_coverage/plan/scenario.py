@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from township_coverage.errors import InputDataError
@@ -24,6 +25,7 @@ from township_coverage.inputs.columns import header_key
 from township_coverage.inputs.config import LayerConfig
 from township_coverage.inputs.io import read_table
 from township_coverage.inputs.validate import missing_columns
+from township_coverage.plan.problem import RoadNetwork, distances_within
 
 #: Headers of a scenario file, in the language of ``--lang``; ``order`` is optional when read.
 SCENARIO_HEADERS = {
@@ -92,6 +94,7 @@ def scenario_figures(
     radius_km: float,
     townships: pd.DataFrame,
     weight: np.ndarray | None = None,
+    roads: RoadNetwork | None = None,
 ) -> ScenarioFigures:
     """The figures of new rooms in the villages ``rooms`` (village codes, in opening order).
 
@@ -109,6 +112,10 @@ def scenario_figures(
         ``township_code`` and ``county_name`` of every township.
     weight
         Weight per village (population); ``None`` counts villages.
+    roads
+        A road network: distances along it (found with
+        :func:`~township_coverage.plan.problem.distances_within`); straight
+        lines otherwise, found here with a k-d tree.
 
     Raises
     ------
@@ -124,18 +131,11 @@ def scenario_figures(
     if (at < 0).any():
         raise ValueError(f"rooms: no village has the code(s) {', '.join(np.asarray(rooms)[at < 0])}")
     weights = np.ones(len(villages)) if weight is None else np.nan_to_num(np.asarray(weight, dtype=float))
-    metric = villages.estimate_utm_crs()
-    points = villages.geometry.to_crs(metric)
-    xy = np.column_stack([points.x, points.y])
-    radius_m = radius_km * 1000
-    tree = cKDTree(xy)
     before = np.zeros(len(villages), dtype=bool)
-    if len(existing_sites):
-        sites = existing_sites.geometry.to_crs(metric)
-        for near in tree.query_ball_point(np.column_stack([sites.x, sites.y]), radius_m):
-            before[near] = True
+    for near in _villages_near(villages, existing_sites.geometry, radius_km * 1000, roads):
+        before[near] = True
     after, gains = before.copy(), []
-    for near in tree.query_ball_point(xy[at], radius_m) if len(at) else []:
+    for near in _villages_near(villages, villages.geometry.iloc[at], radius_km * 1000, roads):
         near = np.asarray(near, dtype=int)
         fresh = near[~after[near]]
         gains.append(float(weights[fresh].sum()))
@@ -158,6 +158,20 @@ def scenario_figures(
         covered_before=float(weights[before].sum()), covered_after=float(weights[after].sum()),
         villages_newly=int((after & ~before).sum()), townships=per_township, counties=per_county,
     )
+
+
+def _villages_near(villages: gpd.GeoDataFrame, points: gpd.GeoSeries, radius_m: float, roads) -> list[np.ndarray]:
+    """For each of ``points``, the positions of the villages within ``radius_m`` (along ``roads`` when given)."""
+    if not len(points):
+        return []
+    if roads is not None:
+        village, point, _ = distances_within(villages.geometry, points, limit_m=radius_m, roads=roads)
+        order = np.argsort(point, kind="stable")
+        return np.split(village[order], np.searchsorted(point[order], np.arange(1, len(points))))
+    metric = villages.estimate_utm_crs()
+    xy = shapely.get_coordinates(villages.geometry.to_crs(metric).to_numpy())
+    at = shapely.get_coordinates(points.to_crs(metric).to_numpy())
+    return [np.asarray(near, dtype=int) for near in cKDTree(xy).query_ball_point(at, radius_m)]
 
 
 def read_scenario(path: Path, villages: pd.DataFrame) -> list[str]:

@@ -174,6 +174,21 @@ def no_timeline_note(lang: str) -> str:
     return "no site has an opening or closing date up to the as-of day, so there is no timeline"
 
 
+def road_distance_note(roads_file: str, far_villages: int, far_sites: int, far_m: float, lang: str) -> str:
+    """What a plan along roads says: which network, and how many villages and sites lie far from every road."""
+    if lang == "zh":
+        note = f"距离沿道路网（{roads_file}）计算"
+        if far_villages or far_sites:
+            note += (f"；{far_villages:,} 个村（社区）和 {far_sites:,} 个站点距最近道路超过 {far_m:,.0f} 米，"
+                     "其距离含到最近道路的直线段")
+        return note
+    note = f"distances are along the road network ({roads_file})"
+    if far_villages or far_sites:
+        note += (f"; {far_villages:,} villages and {far_sites:,} sites are more than {far_m:,.0f} m from every road, "
+                 "and their distances include a straight walk to the nearest one")
+    return note
+
+
 #: Header of the first column of the whole area's table (``city_summary.csv``).
 SCOPE_LABELS = {"zh": "范围", "en": "scope"}
 #: Header of the column that says the day a table's figures are for.
@@ -328,23 +343,26 @@ def write_plan_tables(
     return [folder / name for name in PLAN_TABLE_FILES]
 
 
-def plan_summary(rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh") -> str:
-    """What the plan proposes and how good it is, for the terminal."""
+def plan_summary(
+    rooms: pd.DataFrame, result, problem, *, weight: str, radius_km: float, lang: str = "zh", by_road: bool = False,
+) -> str:
+    """What the plan proposes and how good it is, for the terminal (``by_road``: the radius is along roads)."""
     from township_coverage.report.content import method_text, status_text
 
     unit = {"population": ("人", "people"), "villages": ("个村", "villages")}[weight]
+    along = ("，沿道路", ", along roads") if by_road else ("", "")
     before = problem.covered_weight / problem.total_weight
     after = (problem.covered_weight + result.gains.sum()) / problem.total_weight
     method, status = method_text(result.method, lang), status_text(result.status, lang)
     if lang == "zh":
         lines = [
-            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里），求解方式：{method}，状态：{status}",
+            f"拟建社工室 {len(rooms)} 个（服务半径 {radius_km:g} 公里{along[0]}），求解方式：{method}，状态：{status}",
             f"  覆盖比例：{before:.1%} → {after:.1%}（新增覆盖 {result.gains.sum():,.0f} {unit[0]}）",
             f"  上界 {result.bound:,.0f}，与上界差距 {result.gap:.2%}，用时 {result.seconds:.1f} 秒",
         ]
     else:
         lines = [
-            f"{len(rooms)} proposed rooms (radius {radius_km:g} km), method: {method}, status: {status}",
+            f"{len(rooms)} proposed rooms (radius {radius_km:g} km{along[1]}), method: {method}, status: {status}",
             f"  covered share: {before:.1%} -> {after:.1%} ({result.gains.sum():,.0f} {unit[1]} newly covered)",
             f"  bound {result.bound:,.0f}, gap to bound {result.gap:.2%}, {result.seconds:.1f} s",
         ]
