@@ -154,6 +154,22 @@ def test_existing_sites_cover_along_roads_only():
     assert by_road.covered_weight == 100 + 30
 
 
+
+def test_a_scenario_is_measured_along_roads_too():
+    # A station in S0 and a room in N1, radius 1.5 km. Straight lines: the station covers S0, S1 and N0
+    # (230 people), the room then adds N1 and N2 (80). Along roads: the station S0 and S1 (130), the room N0,
+    # N1 and N2 (180).
+    from township_coverage.plan.scenario import scenario_figures
+
+    villages = _river_villages()
+    station = villages.iloc[[0]]
+    townships = pd.DataFrame({"township_code": ["T"], "county_name": ["C"]})
+    network = road_network(_lines(*RIVER_ROADS), UTM)
+    for roads, before, gain in [(None, 230, 80), (network, 130, 180)]:
+        figures = scenario_figures(villages, station, ["N1"], radius_km=1.5, townships=townships,
+                                   weight=villages["population"].to_numpy(), roads=roads)
+        assert (figures.covered_before, figures.gains.tolist()) == (before, [gain])
+
 # --- the project file, bad road files --------------------------------------------------------
 
 def _write_river_project(
