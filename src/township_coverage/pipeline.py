@@ -37,6 +37,7 @@ from township_coverage.report.tables import (
     TIMELINE_FILE,
     ProgressSection,
     dated_title,
+    distance_plan_summary,
     joined_rows_name,
     joined_rows_sheets,
     joined_rows_tables,
@@ -926,6 +927,7 @@ def plan_rooms(
     candidates: Path | None = None,
     exclude: Path | None = None,
     method: str = "auto",
+    objective: str = "coverage",
     lang: str = "zh",
     offline: bool = True,
     skip_invalid: bool | None = None,
@@ -936,6 +938,10 @@ def plan_rooms(
 
     Exactly one of ``new_rooms`` (maximal covering with K rooms) and
     ``target_share`` (fewest rooms reaching a covered share) is given.
+    ``objective="distance"`` instead chooses the K rooms that minimise the
+    weighted mean distance from each village to its nearest site
+    (p-median), ``"worst-distance"`` the largest such distance (p-center);
+    both need ``new_rooms``.
     Existing rooms and stations stay (of a list with dates, those open
     today); candidates are villages without a room (or those listed in
     ``candidates``), minus those in ``exclude``.
@@ -958,6 +964,10 @@ def plan_rooms(
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
+    if objective not in PLAN_OBJECTIVES:
+        raise PlanningError(f"objective={objective!r}; allowed: {', '.join(PLAN_OBJECTIVES)}")
+    if objective != "coverage" and new_rooms is None:
+        raise PlanningError(f"the {objective} objective needs the number of new rooms (a target share is for coverage)")
     prepare_outputs(config, "plan")
     validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
     left_out = left_out_notes(validation, lang)
@@ -973,17 +983,28 @@ def plan_rooms(
     by_population = villages["population"].notna().all()
     weight = villages["population"].to_numpy() if by_population else None
     problem = coverage_problem(villages, existing, pool, radius_m=radius_km * 1000, weight=weight)
-    if new_rooms is not None:
+    distances = None
+    if objective != "coverage":
+        result, chosen, distances, after_each = _plan_for_distance(
+            villages, existing, pool, weight, new_rooms, objective=objective, method=method,
+            max_per_township=max_per_township, townships=validation.townships,
+        )
+        newly_covered = _coverage_gains(problem, chosen)
+    elif new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
+        chosen, newly_covered = problem.candidate_index[result.chosen], result.gains
     else:
         result = minimum_rooms_for_share(problem, target_share, max_per_group=max_per_township)
+        chosen, newly_covered = problem.candidate_index[result.chosen], result.gains
 
-    rooms = pool.loc[problem.candidate_index[result.chosen]].copy()
+    rooms = pool.loc[chosen].copy()
     names = validation.townships.set_index("township_code")[["township_name", "county_name"]]
     rooms[["township_name", "county_name"]] = names.loc[rooms["township_code"]].to_numpy()
     rooms["order"] = np.arange(1, len(rooms) + 1)
-    rooms["newly_covered"] = result.gains
-    rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(result.gains)) / problem.total_weight
+    rooms["newly_covered"] = newly_covered
+    rooms["covered_share_after"] = (problem.covered_weight + np.cumsum(newly_covered)) / problem.total_weight
+    if distances is not None:
+        rooms[["mean_distance_after_km", "worst_distance_after_km"]] = after_each.reshape(-1, 2)
     rooms["radius_km"] = radius_km
     new_sites = gpd.GeoDataFrame(
         {
@@ -1002,11 +1023,16 @@ def plan_rooms(
     newly = _newly_covered_villages(villages, existing, new_sites, radius_km)
 
     weight_name = "population" if by_population else "villages"
-    summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
+    covered = (problem.covered_weight / problem.total_weight,
+               (problem.covered_weight + np.sum(newly_covered)) / problem.total_weight)
+    if distances is None:
+        summary = plan_summary(rooms, result, problem, weight=weight_name, radius_km=radius_km, lang=lang)
+    else:
+        summary = distance_plan_summary(rooms, result, distances, objective=objective, weight=weight_name,
+                                        covered=covered, lang=lang)
     figures = PlanFigures(
-        weight=weight_name, covered_before=problem.covered_weight / problem.total_weight,
-        covered_after=(problem.covered_weight + result.gains.sum()) / problem.total_weight,
-        newly_covered=float(result.gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
+        weight=weight_name, covered_before=covered[0], covered_after=covered[1],
+        newly_covered=float(np.sum(newly_covered)), rooms=len(rooms), radius_km=radius_km, method=result.method,
     )
     newly_label = "新覆盖的村（社区）" if lang == "zh" else "Newly covered villages"
     fmap = _coverage_map(
@@ -1017,19 +1043,64 @@ def plan_rooms(
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
-        written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
+        written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels,
+                                    distances=distances)
         parameters = {
-            "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
+            "objective_name": objective, "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
             "max_per_township": max_per_township, "weight": weight_name, "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
-        written.append(plan_facts(rooms, before, after, parameters=parameters).write(staging / PLAN_SUMMARY_FILE))
+        facts = plan_facts(rooms, before, after, parameters=parameters, distances=distances)
+        written.append(facts.write(staging / PLAN_SUMMARY_FILE))
         save_map(fmap, staging / PLAN_MAP_FILE)
         written.append(staging / PLAN_MAP_FILE)
         written += [staging / folder for folder in _top_folders(side_files)]
     outputs = tuple(config.output_dir / path.name for path in written)
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs, tuple(left_out))
+
+
+#: What ``plan`` can optimise: coverage within the radius, the mean distance, the worst distance.
+PLAN_OBJECTIVES = ("coverage", "distance", "worst-distance")
+
+
+def _plan_for_distance(villages, existing, pool, weight, new_rooms, *, objective, method, max_per_township, townships):
+    """Solve a distance objective.
+
+    Returns
+    -------
+    result, chosen, distances, after_each
+        The solver's result; the chosen candidates' labels in opening order;
+        per village its township, county, weight and metres to the nearest
+        site before and after; and per room the mean and worst distance (km)
+        once it and those before it are open.
+    """
+    from township_coverage.plan.distance import distance_problem, solve_distance_objective
+
+    problem = distance_problem(villages, existing, pool, weight=weight)
+    result = solve_distance_objective(problem, new_rooms, objective, method=method, max_per_group=max_per_township)
+    county = townships.drop_duplicates("township_code").set_index("township_code")[["county_code", "county_name"]]
+    distances = pd.DataFrame(
+        {"township_code": villages["township_code"].to_numpy(), "weight": problem.weights,
+         "before_m": problem.current, "after_m": problem.distances(result.chosen)},
+        index=villages.index,
+    )
+    distances[["county_code", "county_name"]] = county.reindex(distances["township_code"]).to_numpy()
+    after_each = [problem.distances(result.chosen[: count + 1]) for count in range(len(result.chosen))]
+    mean_km = [problem.mean_km(metres) for metres in after_each]
+    worst_km = [float(metres.max()) / 1000 for metres in after_each]
+    return result, problem.candidate_index[result.chosen], distances, np.column_stack([mean_km, worst_km])
+
+
+def _coverage_gains(problem, chosen) -> np.ndarray:
+    """Weight newly covered within the radius by each of ``chosen`` (candidate labels), in their order."""
+    position = {label: j for j, label in enumerate(problem.candidate_index)}
+    gains, covered = [], 0.0
+    for count in range(1, len(chosen) + 1):
+        now = problem.covered_by(np.array([position[c] for c in chosen[:count] if c in position], dtype=int))
+        gains.append(now - covered)
+        covered = now
+    return np.array(gains, dtype=float)
 
 
 def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:
