@@ -167,3 +167,176 @@ def test_bad_requests_are_refused_with_a_reason():
         minimize_worst_distance(problem, 1, method="fast")
     with pytest.raises(PlanningError, match="existing rooms and stations, and there are none"):
         distance_problem(_layer([[0, 0]]), _layer(np.empty((0, 2))), _layer([[1, 1]], township_code=["a"]))
+
+
+# --- Linyi: the exact methods against brute force ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def linyi_layers():
+    from township_coverage import load_project, validate_project
+
+    validation = validate_project(load_project())
+    villages = validation.village_join.usable()
+    sites = validation.site_join.usable()
+    existing = sites[sites["site_type"].isin(["township_station", "community_room"])]
+    hosts = set(sites.loc[sites["site_type"] == "community_room", "village_code"].dropna())
+    candidates = villages[~villages["village_code"].isin(hosts)]
+    return villages, existing, candidates
+
+
+def _utm(frame) -> np.ndarray:
+    projected = frame.to_crs("EPSG:32650")  # UTM 50N covers Linyi
+    return np.column_stack([projected.geometry.x, projected.geometry.y])
+
+
+def test_linyi_one_room_matches_trying_every_candidate(linyi_layers):
+    villages, existing, candidates = linyi_layers
+    weights = villages["population"].to_numpy(dtype=float)
+    village_xy, candidate_xy = _utm(villages), _utm(candidates)
+    current = cdist(village_xy, _utm(existing)).min(axis=1)
+    best_mean, best_worst = np.inf, np.inf
+    for chunk in np.array_split(np.arange(len(candidate_xy)), 40):
+        after = np.minimum(current[:, None], cdist(village_xy, candidate_xy[chunk]))
+        best_mean = min(best_mean, ((weights @ after) / weights.sum()).min() / 1000)
+        best_worst = min(best_worst, after.max(axis=0).min() / 1000)
+    problem = distance_problem(villages, existing, candidates, weight=weights)
+    assert len(problem.pair_metres) < 0.01 * len(villages) * len(candidates)  # sparse, not a full matrix
+    median = minimize_distance(problem, 1)
+    center = minimize_worst_distance(problem, 1)
+    assert median.method == center.method == "exact"
+    assert median.objective == pytest.approx(best_mean, rel=1e-9)
+    assert center.objective == pytest.approx(best_worst, rel=1e-9)
+
+
+def test_linyi_subset_two_and_three_rooms_match_brute_force(linyi_layers):
+    """200 villages of Linyi (one county's), its sites, and 14 candidates among them."""
+    villages, existing, candidates = linyi_layers
+    county = villages["township_code"].str[:6] == "371323"  # 沂水县
+    villages = villages[county].iloc[:200]
+    existing = existing[existing["township_code"].isin(villages["township_code"])]
+    candidates = candidates[candidates["village_code"].isin(villages["village_code"])].iloc[::13][:14]
+    weights = villages["population"].to_numpy(dtype=float)
+    instance = (_utm(villages), _utm(existing), _utm(candidates), weights, candidates["township_code"].to_numpy())
+    problem = distance_problem(villages, existing, candidates, weight=weights)
+    for k in (2, 3):
+        best_mean, best_worst = _brute_force(*instance, k)
+        assert minimize_distance(problem, k, method="exact").objective == pytest.approx(best_mean, rel=1e-9)
+        assert minimize_worst_distance(problem, k, method="exact").objective == pytest.approx(best_worst, rel=1e-9)
+
+
+# --- the plan command with each objective --------------------------------------------
+
+
+TINY_VILLAGES = textwrap.dedent(
+    """\
+    village_code,village_name,lon,lat,population
+    100000001201,甲一村,118.001,35.001,500
+    100000001202,甲二村,118.009,35.009,300
+    100000001203,甲三村,118.002,35.008,200
+    100000002201,乙一村,118.012,35.009,1000
+    100000002202,乙二村,118.019,35.009,800
+    """
+)
+
+
+def _tiny_project_with_villages(folder: Path) -> Path:
+    project = write_tiny_project(folder)
+    (folder / "villages.csv").write_text(TINY_VILLAGES, encoding="utf-8")
+    with project.open("a", encoding="utf-8") as handle:
+        handle.write('[layers.villages]\npath = "villages.csv"\ncrs = "EPSG:4326"\n')
+    return project
+
+
+def _geodesic_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84").inv(*np.broadcast_arrays(lon1, lat1, lon2, lat2))[2]
+
+
+def _nearest_m(villages: pd.DataFrame, sites: pd.DataFrame) -> np.ndarray:
+    return np.array([
+        _geodesic_m(v.lon, v.lat, sites["lon"].to_numpy(), sites["lat"].to_numpy()).min() for v in villages.itertuples()
+    ])
+
+
+@pytest.mark.parametrize("objective", ["distance", "worst-distance"])
+def test_the_plan_command_on_the_tiny_project(tmp_path, objective):
+    project = _tiny_project_with_villages(tmp_path)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--new-rooms", "1", "--objective", objective,
+                                       "--output", str(output), "--quiet"])
+    assert result.exit_code == 0, result.output
+    villages = pd.read_csv(io_text(TINY_VILLAGES))
+    sites = pd.DataFrame({"lon": [118.005, 118.015, 118.018], "lat": [35.005, 35.005, 35.002]})
+    before = _nearest_m(villages, sites)
+    # Trying each village without a room as the new room: the two rooms of 乙街道 serve its two villages
+    # (each room is linked to the nearest village of its township), so the candidates are 甲镇's three.
+    options = [np.minimum(before, _geodesic_m(v.lon, v.lat, villages["lon"].to_numpy(), villages["lat"].to_numpy()))
+               for v in villages.iloc[:3].itertuples()]
+    weights = villages["population"].to_numpy()
+    score = (lambda d: weights @ d / weights.sum()) if objective == "distance" else (lambda d: d.max())
+    best = min(options, key=score)
+    facts = json.loads((output / "plan_summary.json").read_text(encoding="utf-8"))
+    assert facts["parameters"]["objective_name"] == objective
+    for side, metres in (("before", before), ("after", best)):
+        assert facts["city"][side]["mean_distance_km"] == pytest.approx(weights @ metres / weights.sum() / 1000, rel=5e-3)
+        assert facts["city"][side]["worst_distance_km"] == pytest.approx(metres.max() / 1000, rel=5e-3)
+    counties = pd.read_csv(output / "plan_counties.csv", encoding="utf-8-sig")
+    assert counties["最远距离（公里）（规划前）"].iloc[0] == pytest.approx(before.max() / 1000, rel=5e-3)
+    assert "平均距离（按人口加权）" in result.output and "最远" in result.output
+
+
+def test_coverage_stays_the_default_and_gains_no_distance_columns(tmp_path):
+    project = _tiny_project_with_villages(tmp_path)
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--new-rooms", "1", "--output", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    counties = pd.read_csv(tmp_path / "o" / "plan_counties.csv", encoding="utf-8-sig")
+    assert not [c for c in counties.columns if "距离" in c]
+    facts = json.loads((tmp_path / "o" / "plan_summary.json").read_text(encoding="utf-8"))
+    assert facts["parameters"]["objective_name"] == "coverage"
+    assert "mean_distance_km" not in facts["city"]["before"]
+
+
+def test_a_distance_objective_needs_a_number_of_rooms(tmp_path):
+    project = _tiny_project_with_villages(tmp_path)
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--target-share", "0.9", "--objective", "distance",
+                                       "--output", str(tmp_path / "o")])
+    assert result.exit_code != 0
+    assert "--objective distance needs --new-rooms K" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("objective", ["distance", "worst-distance"])
+def test_the_plan_command_on_the_multipart_project_in_english(tmp_path, objective):
+    project = write_multipart_project(tmp_path)
+    output = tmp_path / "out"
+    result = CliRunner().invoke(main, ["plan", "--project", str(project), "--new-rooms", "2", "--objective", objective,
+                                       "--lang", "en", "--output", str(output), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "population-weighted mean distance" in result.output
+    rooms = pd.read_csv(output / "plan_rooms.csv", encoding="utf-8-sig")
+    villages = pd.read_csv(tmp_path / "villages.csv")
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    existing = sites[sites["site_type"].isin(["社工站", "社工室"])]
+    before = _nearest_m(villages, existing)
+    after = _nearest_m(villages, pd.concat([existing, rooms])) if len(rooms) else before
+    weights = villages["population"].to_numpy()
+    facts = json.loads((output / "plan_summary.json").read_text(encoding="utf-8"))
+    for side, metres in (("before", before), ("after", after)):
+        assert facts["city"][side]["mean_distance_km"] == pytest.approx(weights @ metres / weights.sum() / 1000, rel=5e-3)
+        assert facts["city"][side]["worst_distance_km"] == pytest.approx(metres.max() / 1000, rel=5e-3)
+    # Each county's figures are its own villages'.
+    for county in facts["counties"]:
+        mine = villages["village_code"].astype(str).str[:6] == county["county_code"]
+        if mine.any():
+            assert county["before"]["worst_distance_km"] == pytest.approx(before[mine.to_numpy()].max() / 1000, rel=5e-3)
+    counties = pd.read_csv(output / "plan_counties.csv", encoding="utf-8-sig")
+    assert "Worst distance (km) (after)" in counties.columns
+    assert rooms["worst_distance_after_km"].iloc[-1] == pytest.approx(after.max() / 1000, rel=5e-3)
+
+
+def io_text(text: str):
+    import io
+
+    return io.StringIO(text)
