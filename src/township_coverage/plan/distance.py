@@ -20,6 +20,7 @@ straight line by default).
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,7 +218,7 @@ def minimize_distance(
     if method == "exact":
         chosen, bound_saving, status = _solve_p_median(problem, savings, k, max_per_group, time_limit_s)
     else:
-        chosen = _swap(problem, savings, _greedy(problem, savings, k, max_per_group, problem.current), max_per_group)
+        chosen = _swap(problem, _greedy(problem, k, max_per_group, problem.current), max_per_group)
         bound_saving, status = _lagrangian_bound(problem, savings, k, max_per_group, chosen), "heuristic"
     chosen = _without_useless(problem, chosen)
     ordered, gains = _opening_order(problem, chosen)
@@ -228,7 +229,7 @@ def minimize_distance(
                       time.perf_counter() - start)
 
 
-def _greedy(problem, savings, k, max_per_group, nearest, chosen=()) -> np.ndarray:
+def _greedy(problem, k, max_per_group, nearest, chosen=()) -> np.ndarray:
     """Add, one at a time, the candidate that lowers the weighted distance most (given ``nearest``)."""
     nearest, chosen = nearest.copy(), list(chosen)
     per_group = _group_counts(problem, chosen)
@@ -262,7 +263,7 @@ def _nearest_two(problem: DistanceProblem, chosen: np.ndarray):
     return first, second, who
 
 
-def _swap(problem, savings, chosen, max_per_group, rounds: int = 10_000) -> np.ndarray:
+def _swap(problem, chosen, max_per_group, rounds: int = 10_000) -> np.ndarray:
     """Best-improvement interchange: close one room and open another while the weighted distance falls."""
     chosen = np.array(sorted(map(int, chosen)), dtype=int)
     if len(chosen) == 0:
@@ -518,10 +519,10 @@ def minimize_worst_distance(
             high, cover = found, exact_cover
         bound_level = levels[high] if status == "optimal" else levels[0]
     else:
-        lp_test = lambda t: _cover_lp_feasible(problem, t, k, max_per_group)  # noqa: E731
+        lp_test = lambda t: _cover_lp_feasible(problem, t, k, max_per_group, deadline)  # noqa: E731
         found, _ = _lowest_level(levels[levels <= levels[high]], lp_test)
         bound_level = levels[found] if found is not None else levels[high]
-    chosen = _greedy(problem, problem.savings(), k, max_per_group, problem.distances(cover), chosen=cover)
+    chosen = _greedy(problem, k, max_per_group, problem.distances(cover), chosen=cover)
     chosen = _without_useless(problem, chosen, levels[high])
     ordered, gains = _opening_order(problem, chosen)
     worst = float(problem.distances(ordered).max()) / 1000
@@ -557,25 +558,38 @@ def _cover_rows(problem: DistanceProblem, level: float):
 
 
 def _greedy_cover(problem, level, k, max_per_group) -> np.ndarray | None:
-    """At most ``k`` candidates that bring every village within ``level``, by greedy set cover; None if it fails."""
+    """At most ``k`` candidates that bring every village within ``level``, by lazy greedy set cover; None if it fails.
+
+    A candidate's count of villages it would newly bring within ``level``
+    only falls as others open, so a stale count is recounted only when it
+    comes out on top.
+    """
     matrix, unreachable = _cover_rows(problem, level)
     if unreachable:
         return None
     by_candidate = matrix.T.tocsr()
     uncovered = np.ones(matrix.shape[0], dtype=bool)
-    chosen, counts = [], {}
-    while uncovered.any():
-        if len(chosen) >= k:
+    heap = [(-int(n), j) for j, n in enumerate(np.diff(by_candidate.indptr)) if n]
+    heapq.heapify(heap)
+    chosen, counts, left = [], {}, matrix.shape[0]
+    while left:
+        if len(chosen) >= k or not heap:
             return None
-        gain = by_candidate @ uncovered.astype(float)
-        if max_per_group is not None:
-            gain[_full_groups(problem, counts, max_per_group)] = 0
-        best = int(np.argmax(gain))
-        if gain[best] <= 0:
+        _, j = heapq.heappop(heap)
+        group = problem.candidate_group[j]
+        if max_per_group is not None and counts.get(group, 0) >= max_per_group:
+            continue
+        rows = by_candidate.indices[by_candidate.indptr[j] : by_candidate.indptr[j + 1]]
+        gain = int(uncovered[rows].sum())
+        if heap and gain < -heap[0][0]:
+            heapq.heappush(heap, (-gain, j))
+            continue
+        if gain == 0:
             return None
-        chosen.append(best)
-        counts[problem.candidate_group[best]] = counts.get(problem.candidate_group[best], 0) + 1
-        uncovered[by_candidate.indices[by_candidate.indptr[best] : by_candidate.indptr[best + 1]]] = False
+        chosen.append(j)
+        counts[group] = counts.get(group, 0) + 1
+        uncovered[rows] = False
+        left -= gain
     return np.array(sorted(chosen), dtype=int)
 
 
@@ -626,13 +640,21 @@ def _cover_mip(problem, level, k, max_per_group, deadline) -> tuple[np.ndarray |
     return np.flatnonzero(values > 0.5), True
 
 
-def _cover_lp_feasible(problem, level, k, max_per_group) -> np.ndarray | None:
-    """An empty array if the LP relaxation of the cover fits ``k`` rooms (the level is not ruled out), else None."""
+def _cover_lp_feasible(problem, level, k, max_per_group, deadline) -> np.ndarray | None:
+    """None if the cover's LP relaxation proves that ``k`` rooms cannot bring every village within ``level``, else an empty array.
+
+    Past the deadline, or if the LP is not solved, the level is not ruled
+    out (the bound stays valid, only weaker).
+    """
     import highspy
 
     highs = _cover_model(problem, level, k, max_per_group, integral=False)
     if highs is None:
         return None
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        return np.array([], dtype=int)
+    highs.setOptionValue("time_limit", float(remaining))
     highs.run()
     if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
         return None
