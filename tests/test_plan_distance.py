@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import textwrap
@@ -267,7 +268,7 @@ def test_the_plan_command_on_the_tiny_project(tmp_path, objective):
     result = CliRunner().invoke(main, ["plan", "--project", str(project), "--new-rooms", "1", "--objective", objective,
                                        "--output", str(output), "--quiet"])
     assert result.exit_code == 0, result.output
-    villages = pd.read_csv(io_text(TINY_VILLAGES))
+    villages = pd.read_csv(io.StringIO(TINY_VILLAGES))
     sites = pd.DataFrame({"lon": [118.005, 118.015, 118.018], "lat": [35.005, 35.005, 35.002]})
     before = _nearest_m(villages, sites)
     # Trying each village without a room as the new room: the two rooms of 乙街道 serve its two villages
@@ -336,7 +337,18 @@ def test_the_plan_command_on_the_multipart_project_in_english(tmp_path, objectiv
     assert rooms["worst_distance_after_km"].iloc[-1] == pytest.approx(after.max() / 1000, rel=5e-3)
 
 
-def io_text(text: str):
-    import io
-
-    return io.StringIO(text)
+def test_the_report_states_the_distance_objective_and_its_figures(tmp_path):
+    project = _tiny_project_with_villages(tmp_path)
+    output = tmp_path / "out"
+    runner = CliRunner()
+    planned = runner.invoke(main, ["plan", "--project", str(project), "--new-rooms", "1", "--objective", "worst-distance",
+                                   "--output", str(output), "--quiet"])
+    assert planned.exit_code == 0, planned.output
+    facts = json.loads((output / "plan_summary.json").read_text(encoding="utf-8"))
+    reported = runner.invoke(main, ["report", "--project", str(project), "--format", "html", "--output", str(output),
+                                    "--quiet"])
+    assert reported.exit_code == 0, reported.output
+    page = (output / "report.html").read_text(encoding="utf-8")
+    before, after = facts["city"]["before"]["worst_distance_km"], facts["city"]["after"]["worst_distance_km"]
+    assert f"目标：到最近社工站（室）的最远距离最小，由{before:.2f}公里降至{after:.2f}公里" in page
+    assert "上界" not in page

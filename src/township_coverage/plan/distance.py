@@ -116,7 +116,8 @@ def distance_problem(
         Weight per village (population); ``None`` counts villages.
     pairs
         The distance measure (:func:`~township_coverage.plan.problem.distance_pairs`
-        or one with its signature).
+        or one with its signature); it gets coordinates in metres in the
+        villages' UTM zone (``villages.estimate_utm_crs()``).
 
     Raises
     ------
@@ -530,9 +531,13 @@ def minimize_worst_distance(
                       time.perf_counter() - start)
 
 
-def _lowest_level(levels: np.ndarray, test) -> tuple[int | None, np.ndarray]:
-    """Bisection: the lowest position whose ``test`` gives rooms (not None), and those rooms; ``test`` is monotone."""
-    low, high, found = 0, len(levels) - 1, None
+def _lowest_level(levels: np.ndarray, test: Callable[[float], np.ndarray | None]) -> tuple[int | None, np.ndarray]:
+    """Bisection: the lowest position whose ``test`` gives rooms (not None), and those rooms.
+
+    ``test`` is taken to be monotone (a level that passes, every higher one
+    passes); (None, no rooms) if even the highest level fails.
+    """
+    low, high = 0, len(levels) - 1
     rooms = test(levels[high])
     if rooms is None:
         return None, np.array([], dtype=int)
