@@ -181,8 +181,164 @@ def main() -> None:
                           f"(with copies about {3 * dense_bytes / 2**30:.0f} GiB; this machine has 24 GiB)")
 
 
+# --- distance objectives: p-median and p-center ------------------------------------
+#
+# ``python bench/bench_plan.py distance``: ours (exact and heuristic) against
+# spopt's PMedian and PCenter with their predefined facilities, solved by CBC.
+# spopt's models have one assignment variable per village and facility (a
+# dense matrix): on the whole of Linyi that is 18 million PuLP variables, so
+# spopt runs on one county of Linyi, and is not run where its matrix (and the
+# PuLP objects built on it, about 1 KiB per variable) would not fit.
+
+#: Bytes spopt + PuLP + CBC need per assignment variable: about 2.9 KiB on 沂水县
+#: (710 MiB peak for 156,000 variables, 308 MiB for 15,000).
+PULP_BYTES_PER_VARIABLE = 3 * 1024
+#: CBC's time limit on spopt's distance models.
+SPOPT_TIME_LIMIT_S = 1200
+#: spopt's PCenter runs up to this many assignment variables: CBC did not solve 沂水县's
+#: (386 villages x 404 facilities, K = 5) within 20 minutes; 4 of its townships take 4 s.
+SPOPT_PCENTER_VARIABLES = 50_000
+
+
+def linyi_county_instance(county_code: str = "371323", townships: int | None = None) -> dict:
+    """The Linyi instance restricted to one county (default 沂水县), or its first townships: villages, sites and candidates."""
+    from township_coverage import load_project, validate_project
+
+    validation = validate_project(load_project())
+    villages = validation.village_join.usable()
+    villages = villages[villages["township_code"].str[:6] == county_code]
+    if townships is not None:
+        villages = villages[villages["township_code"].isin(sorted(set(villages["township_code"]))[:townships])]
+    sites = validation.site_join.usable()
+    sites = sites[sites["township_code"].isin(villages["township_code"])]
+    existing = sites[sites["site_type"].isin(["township_station", "community_room"])]
+    hosts = set(sites.loc[sites["site_type"] == "community_room", "village_code"].dropna())
+    candidates = villages[~villages["village_code"].isin(hosts)]
+    utm = "EPSG:32650"
+    return {
+        "villages": _xy(villages.to_crs(utm)),
+        "weights": villages["population"].to_numpy(dtype=float),
+        "existing": _xy(existing.to_crs(utm)),
+        "candidates": _xy(candidates.to_crs(utm)),
+    }
+
+
+def solve_ours_distance(instance: dict, k: int, objective: str, method: str) -> dict:
+    import geopandas as gpd
+    import pandas as pd
+
+    from township_coverage.plan.distance import distance_problem, solve_distance_objective
+
+    def layer(xy: np.ndarray, **columns) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(pd.DataFrame(columns), geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:32650")
+
+    start = time.perf_counter()
+    candidates = layer(instance["candidates"], township_code=["t"] * len(instance["candidates"]))
+    problem = distance_problem(layer(instance["villages"]), layer(instance["existing"]), candidates,
+                               weight=instance["weights"])
+    result = solve_distance_objective(problem, k, objective, method=method, time_limit_s=3600)
+    # In spopt's units: total weighted metres (p-median) or the worst distance in metres (p-center).
+    scale = 1000 * (instance["weights"].sum() if objective == "distance" else 1)
+    return {"value": result.objective * scale, "bound": result.bound * scale, "status": result.status,
+            "rooms": len(result.chosen), "pairs": len(problem.pair_metres), "seconds": time.perf_counter() - start}
+
+
+def solve_spopt_distance(instance: dict, k: int, objective: str) -> dict:
+    import pulp
+    from scipy.spatial.distance import cdist
+    from spopt.locate import PCenter, PMedian
+
+    start = time.perf_counter()
+    facilities = np.vstack([instance["existing"], instance["candidates"]])
+    predefined = np.zeros(len(facilities), dtype=bool)
+    predefined[: len(instance["existing"])] = True
+    cost = cdist(instance["villages"], facilities)
+    p = int(predefined.sum()) + k
+    if objective == "distance":
+        model = PMedian.from_cost_matrix(cost, instance["weights"], p_facilities=p,
+                                         predefined_facilities_arr=predefined, name="bench")
+    else:
+        model = PCenter.from_cost_matrix(cost, p_facilities=p, predefined_facilities_arr=predefined, name="bench")
+    model = model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=SPOPT_TIME_LIMIT_S))
+    value = float(pulp.value(model.problem.objective))
+    seconds = time.perf_counter() - start
+    status = pulp.LpStatus[model.problem.status] if seconds < SPOPT_TIME_LIMIT_S else "time limit"
+    return {"value": value, "bound": value, "status": status, "seconds": seconds}
+
+
+def distance_worker(instance_path: str, solver: str, k: int, objective: str) -> None:
+    with open(instance_path, "rb") as handle:
+        instance = pickle.load(handle)
+    if solver == "spopt":
+        result = solve_spopt_distance(instance, k, objective)
+    else:
+        result = solve_ours_distance(instance, k, objective, solver)
+    result["peak_rss_bytes"] = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ) * 1024
+    print(json.dumps(result))
+
+
+def measure_distance(instance_path: Path, solver: str, k: int, objective: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--distance-worker", str(instance_path), solver, str(k), objective],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main_distance() -> None:
+    instances = {
+        "Linyi, 4 townships of 沂水县": (linyi_county_instance(townships=4), (5,)),
+        "Linyi, 沂水县": (linyi_county_instance(), (5,)),
+        "Linyi": (linyi_instance(), (50, 200)),
+        "generated 50k": (generated_instance(), (200,)),
+    }
+    units = {"distance": ("total weighted distance", 1e6, "people x 1,000 km"), "worst-distance": ("worst distance", 1e3, "km")}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (instance, ks) in instances.items():
+            path = Path(folder) / f"{name.replace(' ', '_').replace(',', '')}.pickle"
+            with open(path, "wb") as handle:
+                pickle.dump(instance, handle)
+            n_villages, n_facilities = len(instance["villages"]), len(instance["existing"]) + len(instance["candidates"])
+            pulp_bytes = PULP_BYTES_PER_VARIABLE * n_villages * n_facilities
+            for k in ks:
+                for objective in ("distance", "worst-distance"):
+                    what, divisor, unit = units[objective]
+                    print(f"\n{name}: {n_villages:,} villages, {n_facilities:,} facilities, K = {k}, {objective}")
+                    runs = {solver: measure_distance(path, solver, k, objective) for solver in ("exact", "heuristic")}
+                    pcenter_too_slow = objective == "worst-distance" and n_villages * n_facilities > SPOPT_PCENTER_VARIABLES
+                    if pulp_bytes <= MEMORY_BUDGET_BYTES and not pcenter_too_slow:
+                        runs["spopt"] = measure_distance(path, "spopt", k, objective)
+                    for solver, run in runs.items():
+                        print(f"  {solver:<10} {what} {run['value'] / divisor:>14,.4f} {unit} (bound {run['bound'] / divisor:,.4f})"
+                              f"  status {run['status']:<10} {run['seconds']:8.2f} s  peak {run['peak_rss_bytes'] / 2**20:8.0f} MiB")
+                    exact, heuristic = runs["exact"], runs["heuristic"]
+                    print(f"  sparse pairs: {exact['pairs']:,} (a full matrix: {n_villages * n_facilities:,})")
+                    print(f"  heuristic / optimum: {heuristic['value'] / exact['value']:.4f}; "
+                          f"heuristic / its bound: {heuristic['value'] / heuristic['bound']:.4f}")
+                    if "spopt" in runs:
+                        spopt = runs["spopt"]
+                        same = abs(spopt["value"] - exact["value"]) <= 1e-6 * exact["value"]
+                        print(f"  objectives equal (exact vs spopt): {same}"
+                              + ("" if spopt["status"] == "Optimal" else f" (spopt: {spopt['status']})"))
+                        print(f"  spopt+CBC time / exact: {spopt['seconds'] / exact['seconds']:.1f}x; "
+                              f"/ heuristic: {spopt['seconds'] / heuristic['seconds']:.1f}x; "
+                              f"peak memory / exact: {spopt['peak_rss_bytes'] / exact['peak_rss_bytes']:.1f}x")
+                    elif pulp_bytes <= MEMORY_BUDGET_BYTES:
+                        print(f"  spopt+CBC: not run; with {n_villages * n_facilities:,} assignment variables CBC "
+                              f"solves no p-center in 20 minutes")
+                    else:
+                        print(f"  spopt+CBC: not run; its model has {n_villages * n_facilities:,} assignment variables "
+                              f"(about {pulp_bytes / 2**30:.0f} GiB with PuLP and CBC; this machine has 24 GiB)")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--distance-worker":
+        distance_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "distance":
+        main_distance()
     else:
         main()

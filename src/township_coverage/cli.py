@@ -280,16 +280,22 @@ def validate(
 @_QUIET
 @click.option("--method", type=click.Choice(["auto", "exact", "heuristic"]), default="auto", show_default=True,
               help="exact: mixed-integer programming (HiGHS); heuristic: greedy + swaps, reported with the LP bound; auto: exact unless the instance is large.")
+@click.option("--objective", type=click.Choice(["coverage", "distance", "worst-distance"]), default="coverage",
+              show_default=True,
+              help="coverage: the most people within the radius; distance: the smallest population-weighted mean "
+              "distance from each village to its nearest station or room (p-median); worst-distance: the smallest "
+              "largest such distance (p-center). Distances are straight lines in metres (local UTM zone).")
 def plan(
     project, output, lang, new_rooms, target_share, radius_km, max_per_township, candidates, exclude, fixed,
-    skip_invalid, no_cache, quiet, method,
+    skip_invalid, no_cache, quiet, method, objective,
 ) -> None:
     """Propose where to open new community rooms.
 
     Keeps every existing room and station, and chooses new rooms among
     villages to cover the most people (or villages, if population is
     unknown) within the radius (along roads when the project file names a
-    road network, [plan] roads). Writes plan_rooms.csv / .geojson (in the
+    road network, [plan] roads), or (--objective) to bring villages nearest
+    to a station or room on average or at worst. Writes plan_rooms.csv / .geojson (in the
     order to open them), plan_townships.csv and plan_counties.csv (before
     and after) and plan.html.
     """
@@ -298,12 +304,14 @@ def plan(
 
     if (new_rooms is None) == (target_share is None):
         raise click.UsageError("give exactly one of --new-rooms K and --target-share X")
+    if objective != "coverage" and new_rooms is None:
+        raise click.UsageError(f"--objective {objective} needs --new-rooms K (--target-share is for coverage)")
     try:
         config = load_project(project, output_dir=output)
         outcome = plan_rooms(
             config, new_rooms=new_rooms, target_share=target_share, radius_km=radius_km,
             max_per_township=max_per_township, candidates=candidates, exclude=exclude, fixed=fixed,
-            method=method, lang=lang, skip_invalid=skip_invalid, use_cache=not no_cache,
+            method=method, objective=objective, lang=lang, skip_invalid=skip_invalid, use_cache=not no_cache,
             progress=_progress(lang, quiet),
         )
     except (CoverageError, PlanningError) as error:

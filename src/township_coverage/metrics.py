@@ -314,3 +314,40 @@ def city_summary(table: pd.DataFrame) -> pd.Series:
     """City-wide totals and shares, as one row."""
     whole = table.assign(city="city")
     return roll_up(whole, by="city").iloc[0].rename("city")
+
+
+#: Distance figures of a plan (km), each before and after: :func:`distance_figures`.
+DISTANCE_FIGURES = ("mean_distance_km", "worst_distance_km")
+
+
+def distance_figures(villages: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Weighted mean and largest distance to the nearest site (km), before and after a plan.
+
+    Parameters
+    ----------
+    villages
+        One row per village: ``weight``, ``before_m`` and ``after_m``
+        (metres to the nearest site), and the ``by`` column.
+    by
+        Group column (``township_code``, ``county_code``); ``None`` gives
+        one row for the whole area (index ``"all"``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by group: ``mean_distance_km_before``, ``mean_distance_km_after``,
+        ``worst_distance_km_before``, ``worst_distance_km_after``.
+    """
+    table = villages.assign(_all="all") if by is None else villages
+    grouped = table.groupby("_all" if by is None else by, sort=True)
+    weight = grouped["weight"].sum()
+    result = {}
+    for side in ("before", "after"):
+        metres = table[f"{side}_m"]
+        weighted = (metres * table["weight"]).groupby(table["_all" if by is None else by]).sum()
+        # Without weight (no population), every village counts once.
+        plain = grouped[f"{side}_m"].mean()
+        result[f"mean_distance_km_{side}"] = (weighted / weight).where(weight > 0, plain) / 1000
+        result[f"worst_distance_km_{side}"] = grouped[f"{side}_m"].max() / 1000
+    frame = pd.DataFrame(result)
+    return frame[[f"{name}_{side}" for name in ("mean_distance_km", "worst_distance_km") for side in ("before", "after")]]

@@ -37,6 +37,7 @@ from township_coverage.report.tables import (
     TIMELINE_FILE,
     ProgressSection,
     dated_title,
+    distance_plan_summary,
     joined_rows_name,
     joined_rows_sheets,
     joined_rows_tables,
@@ -938,6 +939,7 @@ def plan_rooms(
     exclude: Path | None = None,
     fixed: Path | None = None,
     method: str = "auto",
+    objective: str = "coverage",
     lang: str = "zh",
     offline: bool = True,
     skip_invalid: bool | None = None,
@@ -948,6 +950,10 @@ def plan_rooms(
 
     Exactly one of ``new_rooms`` (maximal covering with K rooms) and
     ``target_share`` (fewest rooms reaching a covered share) is given.
+    ``objective="distance"`` instead chooses the K rooms that minimise the
+    weighted mean distance from each village to its nearest site
+    (p-median), ``"worst-distance"`` the largest such distance (p-center);
+    both need ``new_rooms``.
     Existing rooms and stations stay (of a list with dates, those open
     today); candidates are villages without a room (or those listed in
     ``candidates``), minus those in ``exclude``. The villages listed in
@@ -974,6 +980,10 @@ def plan_rooms(
 
     if (new_rooms is None) == (target_share is None):
         raise PlanningError("give either the number of new rooms or a target share, not both or neither")
+    if objective not in PLAN_OBJECTIVES:
+        raise PlanningError(f"objective={objective!r}; allowed: {', '.join(PLAN_OBJECTIVES)}")
+    if objective != "coverage" and new_rooms is None:
+        raise PlanningError(f"the {objective} objective needs the number of new rooms (a target share is for coverage)")
     prepare_outputs(config, "plan")
     validation = checked_inputs(config, skip_invalid=skip_invalid, use_cache=use_cache, progress=progress)
     left_out = left_out_notes(validation, lang)
@@ -993,23 +1003,36 @@ def plan_rooms(
         left_out.append(_road_note(config, roads, villages, existing, lang))
     given = _fixed_rooms(fixed, villages, existing, radius_km=radius_km, townships=validation.townships, weight=weight,
                          roads=roads)
+    if objective != "coverage" and not given.rooms.empty:
+        raise PlanningError("--fixed works with the coverage objective only")
     covering = existing if given.rooms.empty else pd.concat([existing, given.sites.to_crs(existing.crs)])
     problem = coverage_problem(villages, covering, pool[~pool.index.isin(given.rooms.index)], radius_m=radius_km * 1000,
                                weight=weight, roads=roads)
-    if new_rooms is not None:
+    distances = None
+    if objective != "coverage":
+        result, chosen, distances, after_each = _plan_for_distance(
+            villages, existing, pool, weight, new_rooms, objective=objective, method=method,
+            max_per_township=max_per_township, townships=validation.townships, roads=roads,
+        )
+        newly_covered = _coverage_gains(problem, chosen)
+    elif new_rooms is not None:
         result = maximize_coverage(problem, new_rooms, method=method, max_per_group=max_per_township)
+        chosen, newly_covered = problem.candidate_index[result.chosen], result.gains
     else:
         result = minimum_rooms_for_share(problem, target_share, max_per_group=max_per_township)
+        chosen, newly_covered = problem.candidate_index[result.chosen], result.gains
     # The fixed rooms open first: the figures count from the existing sites alone.
-    gains = np.r_[given.gains, result.gains]
+    gains = np.r_[given.gains, newly_covered]
     covered_before = problem.covered_weight - given.gains.sum()
 
-    rooms = pd.concat([given.rooms, pool.loc[problem.candidate_index[result.chosen]]])
+    rooms = pd.concat([given.rooms, pool.loc[chosen]])
     names = validation.townships.set_index("township_code")[["township_name", "county_name"]]
     rooms[["township_name", "county_name"]] = names.loc[rooms["township_code"]].to_numpy()
     rooms["order"] = np.arange(1, len(rooms) + 1)
     rooms["newly_covered"] = gains
     rooms["covered_share_after"] = (covered_before + np.cumsum(gains)) / problem.total_weight
+    if distances is not None:
+        rooms[["mean_distance_after_km", "worst_distance_after_km"]] = after_each.reshape(-1, 2)
     rooms["radius_km"] = radius_km
     new_sites = gpd.GeoDataFrame(
         {
@@ -1028,11 +1051,15 @@ def plan_rooms(
                            roads=roads)
 
     weight_name = "population" if by_population else "villages"
-    summary = plan_summary(rooms, replace(result, gains=gains), replace(problem, covered_weight=covered_before),
-                           weight=weight_name, radius_km=radius_km, lang=lang, by_road=roads is not None)
+    covered = (covered_before / problem.total_weight, (covered_before + gains.sum()) / problem.total_weight)
+    if distances is None:
+        summary = plan_summary(rooms, replace(result, gains=gains), replace(problem, covered_weight=covered_before),
+                               weight=weight_name, radius_km=radius_km, lang=lang, by_road=roads is not None)
+    else:
+        summary = distance_plan_summary(rooms, result, distances, objective=objective, weight=weight_name,
+                                        covered=covered, lang=lang, by_road=roads is not None)
     figures = PlanFigures(
-        weight=weight_name, covered_before=covered_before / problem.total_weight,
-        covered_after=(covered_before + gains.sum()) / problem.total_weight,
+        weight=weight_name, covered_before=covered[0], covered_after=covered[1],
         newly_covered=float(gains.sum()), rooms=len(rooms), radius_km=radius_km, method=result.method,
         editor=_plan_editor(villages, existing, pool, given.rooms, rooms, problem if given.rooms.empty else None,
                             radius_km=radius_km, weight=weight, roads=roads),
@@ -1044,16 +1071,18 @@ def plan_rooms(
     )
     side_files = map_side_files(fmap)
     with staged_outputs(config.output_dir, [*output_names("plan"), *_top_folders(side_files)]) as staging:
-        written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels)
+        written = write_plan_tables(rooms, before, after, staging, lang=lang, levels=config.levels,
+                                    distances=distances)
         parameters = {
-            "new_rooms": new_rooms, "target_share": target_share, "radius_km": radius_km,
-            "max_per_township": max_per_township, "fixed_rooms": len(given.rooms), "weight": weight_name,
-            "method": result.method,
+            "objective_name": objective, "new_rooms": new_rooms, "target_share": target_share,
+            "radius_km": radius_km, "max_per_township": max_per_township, "fixed_rooms": len(given.rooms),
+            "weight": weight_name, "method": result.method,
             "status": result.status, "gap": result.gap, "bound": result.bound, "objective": result.objective,
             "distance": "straight" if roads is None else "roads",
             "seconds": round(result.seconds, 2), "day": f"{pd.Timestamp.today():%Y-%m-%d}",
         }
-        written.append(plan_facts(rooms, before, after, parameters=parameters).write(staging / PLAN_SUMMARY_FILE))
+        facts = plan_facts(rooms, before, after, parameters=parameters, distances=distances)
+        written.append(facts.write(staging / PLAN_SUMMARY_FILE))
         save_map(fmap, staging / PLAN_MAP_FILE)
         written.append(staging / PLAN_MAP_FILE)
         written += [staging / folder for folder in _top_folders(side_files)]
@@ -1081,6 +1110,54 @@ def _fixed_rooms(path: Path | None, villages, existing, *, radius_km: float, tow
     gains = scenario_figures(villages, existing, codes, radius_km=radius_km, townships=townships,
                              weight=weight, roads=roads).gains if codes else np.zeros(0)
     return _FixedRooms(rooms, sites, gains)
+
+
+#: What ``plan`` can optimise: coverage within the radius, the mean distance, the worst distance.
+PLAN_OBJECTIVES = ("coverage", "distance", "worst-distance")
+
+
+def _plan_for_distance(
+    villages, existing, pool, weight, new_rooms, *, objective, method, max_per_township, townships, roads,
+):
+    """Solve a distance objective.
+
+    Returns
+    -------
+    result, chosen, distances, after_each
+        The solver's result; the chosen candidates' labels in opening order;
+        per village its township, county, weight and metres to the nearest
+        site before and after; and per room the mean and worst distance (km)
+        once it and those before it are open.
+    """
+    from township_coverage.plan.distance import distance_problem, solve_distance_objective
+    from township_coverage.plan.network import road_pairs
+    from township_coverage.plan.problem import distance_pairs
+
+    problem = distance_problem(villages, existing, pool, weight=weight,
+                               pairs=distance_pairs if roads is None else road_pairs(roads))
+    result = solve_distance_objective(problem, new_rooms, objective, method=method, max_per_group=max_per_township)
+    county = townships.drop_duplicates("township_code").set_index("township_code")[["county_code", "county_name"]]
+    distances = pd.DataFrame(
+        {"township_code": villages["township_code"].to_numpy(), "weight": problem.weights,
+         "before_m": problem.current, "after_m": problem.distances(result.chosen)},
+        index=villages.index,
+    )
+    distances[["county_code", "county_name"]] = county.reindex(distances["township_code"]).to_numpy()
+    after_each = [problem.distances(result.chosen[: count + 1]) for count in range(len(result.chosen))]
+    mean_km = [problem.mean_km(metres) for metres in after_each]
+    worst_km = [float(metres.max()) / 1000 for metres in after_each]
+    return result, problem.candidate_index[result.chosen], distances, np.column_stack([mean_km, worst_km])
+
+
+def _coverage_gains(problem, chosen) -> np.ndarray:
+    """Weight newly covered within the radius by each of ``chosen`` (candidate labels), in their order."""
+    position = {label: j for j, label in enumerate(problem.candidate_index)}
+    gains, covered = [], 0.0
+    for count in range(1, len(chosen) + 1):
+        now = problem.covered_by(np.array([position[c] for c in chosen[:count] if c in position], dtype=int))
+        gains.append(now - covered)
+        covered = now
+    return np.array(gains, dtype=float)
 
 
 def _candidate_villages(villages, sites, candidates: Path | None, exclude: Path | None) -> gpd.GeoDataFrame:

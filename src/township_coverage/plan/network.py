@@ -138,6 +138,25 @@ def road_network(lines: np.ndarray, crs: CRS, *, snap_m: float = SNAP_TOLERANCE_
 # --- building the graph -----------------------------------------------------------------
 
 
+def road_pairs(network: RoadNetwork):
+    """The pairs measure of the distance objectives (:func:`township_coverage.plan.problem.distance_pairs`) along roads.
+
+    The returned function takes village and site coordinates in the
+    network's CRS and a limit in metres, one number or one per village, and
+    gives every (village position, site position, metres) along the roads
+    within the village's limit.
+    """
+
+    def pairs(villages_xy: np.ndarray, sites_xy: np.ndarray, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        limits = np.broadcast_to(np.asarray(limit, dtype=float), (len(villages_xy),))
+        reach = float(limits.max()) if len(limits) else 0.0
+        village, site, metres = network.pairs_within(villages_xy, sites_xy, limit_m=reach)
+        keep = metres <= limits[village]
+        return village[keep], site[keep], metres[keep]
+
+    return pairs
+
+
 def _merge_close(xy: np.ndarray, snap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes of vertices merged within ``snap_m`` (chains merge too), and each vertex's node."""
     unique_xy, vertex_point = _unique_rows(xy)

@@ -211,3 +211,37 @@ def opening_order(problem: CoverageProblem, chosen: np.ndarray) -> tuple[np.ndar
         order.append(best)
         gains.append(best_gain)
     return np.array(order, dtype=int), np.array(gains, dtype=float)
+
+
+def distance_pairs(
+    villages_xy: np.ndarray, sites_xy: np.ndarray, limit: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Village-site pairs at most ``limit`` metres apart, straight line in a metric CRS.
+
+    The one place the distance objectives measure distances: a road-network
+    measure with the same signature can take its place.
+
+    Parameters
+    ----------
+    villages_xy, sites_xy
+        Coordinates in metres, shape (n, 2) and (m, 2).
+    limit
+        Largest distance kept, one for all villages or one per village
+        (``inf`` keeps every site).
+
+    Returns
+    -------
+    village_pos, site_pos, metres
+        One entry per pair: positions in the two arrays and the distance.
+    """
+    villages_xy, sites_xy = np.asarray(villages_xy, dtype=float), np.asarray(sites_xy, dtype=float)
+    if len(villages_xy) == 0 or len(sites_xy) == 0:
+        empty = np.array([], dtype=np.intp)
+        return empty, empty, np.array([], dtype=float)
+    extent = np.vstack([villages_xy, sites_xy])
+    everything = float(np.hypot(*(extent.max(axis=0) - extent.min(axis=0)))) + 1.0
+    limit = np.minimum(np.broadcast_to(np.asarray(limit, dtype=float), len(villages_xy)), everything)
+    tree = shapely.STRtree(shapely.points(sites_xy))
+    village_pos, site_pos = tree.query(shapely.points(villages_xy), predicate="dwithin", distance=limit)
+    metres = np.hypot(*(villages_xy[village_pos] - sites_xy[site_pos]).T)
+    return village_pos, site_pos, metres

@@ -492,9 +492,15 @@ def _plain(value: object) -> object:
 
 def plan_facts(
     rooms: pd.DataFrame, before: pd.DataFrame, after: pd.DataFrame, *, parameters: Mapping[str, object],
+    distances: pd.DataFrame | None = None,
 ) -> PlanFacts:
-    """The plan's :class:`PlanFacts` from the proposed rooms and the township indicators before and after."""
-    from township_coverage.metrics import roll_up
+    """The plan's :class:`PlanFacts` from the proposed rooms and the township indicators before and after.
+
+    With ``distances`` (per village, see :func:`township_coverage.metrics.distance_figures`),
+    the whole area and each county also get ``mean_distance_km`` and
+    ``worst_distance_km`` before and after.
+    """
+    from township_coverage.metrics import DISTANCE_FIGURES, distance_figures, roll_up
 
     def counts(table: pd.DataFrame) -> dict[str, float]:
         return {c: _plain(table[c].sum()) for c in PLAN_COUNTS if c in table}
@@ -503,6 +509,13 @@ def plan_facts(
     by_county = {side: {code: {c: _plain(v) for c, v in row.items()}
                         for code, row in frame[[c for c in PLAN_COUNTS if c in frame]].iterrows()}
                  for side, frame in rolled.items()}
+    city = {"before": counts(before), "after": counts(after)}
+    if distances is not None:
+        for group, figures in ((None, city), ("county_code", by_county)):
+            for code, row in distance_figures(distances, group).iterrows():
+                for side in ("before", "after"):
+                    target = figures[side] if group is None else figures[side].setdefault(code, {})
+                    target.update({name: round(float(row[f"{name}_{side}"]), 4) for name in DISTANCE_FIGURES})
     counties = [
         {"county_code": str(code), "county_name": str(name),
          "before": by_county["before"][code], "after": by_county["after"][code]}
@@ -514,7 +527,7 @@ def plan_facts(
          "newly_covered": float(r.newly_covered), "covered_share_after": float(r.covered_share_after)}
         for r in rooms.itertuples()
     ]
-    return PlanFacts(dict(parameters), {"before": counts(before), "after": counts(after)}, counties, room_rows)
+    return PlanFacts(dict(parameters), city, counties, room_rows)
 
 
 # --- the report, section by section ---------------------------------------------------
@@ -698,6 +711,21 @@ def _plan_blocks(inputs: ReportInputs, words, lang: str, levels: LevelNames) -> 
     return tuple(blocks)
 
 
+def _distance_goal(plan: PlanFacts, lang: str) -> str:
+    """What a plan of the distance objectives minimised, its value before and after, and the gap to its lower bound."""
+    p = plan.parameters
+    worst = p["objective_name"] == "worst-distance"
+    key = "worst_distance_km" if worst else "mean_distance_km"
+    before, after = plan.city["before"].get(key), plan.city["after"].get(key)
+    gap, bound = share_text(p["gap"], 2), f"{float(p['bound']):.2f}"
+    if lang == "zh":
+        what = "到最近社工站（室）的最远距离" if worst else "到最近社工站（室）的平均距离"
+        return f"目标：{what}最小，由{before:.2f}公里降至{after:.2f}公里（下界{bound}公里，与下界差距{gap}）"
+    what = "worst distance" if worst else "mean distance"
+    return (f"objective: the smallest {what} to the nearest station or room, "
+            f"{before:.2f} km -> {after:.2f} km (lower bound {bound} km, gap {gap})")
+
+
 def _plan_parameters(plan: PlanFacts, lang: str) -> str:
     """The plan's request, radius, method, status and gap, in one paragraph."""
     p = plan.parameters
@@ -713,6 +741,8 @@ def _plan_parameters(plan: PlanFacts, lang: str) -> str:
             parts.append(f"每个乡镇（街道）最多新建{int(most)}个")
         bounded = (f"与上界差距{gap}（上界{bound}{'人' if people else '个村（社区）'}）" if p.get("new_rooms") is not None
                    else f"与下界差距{gap}（至少需{bound}个）")
+        if p.get("objective_name", "coverage") != "coverage":
+            bounded = _distance_goal(plan, lang)
         parts += [f"求解方式：{method_text(str(p['method']), lang)}", f"求解状态：{status_text(str(p['status']), lang)}",
                   bounded]
         day = f"；规划日期：{p['day']}" if p.get("day") else ""
@@ -723,9 +753,12 @@ def _plan_parameters(plan: PlanFacts, lang: str) -> str:
              "coverage counted in people" if people else "coverage counted in villages"]
     if most:
         parts.append(f"at most {int(most)} per township")
+    bounded = (f"gap to the bound {gap} (bound {bound})" if p.get("new_rooms") is not None
+               else f"gap to the lower bound {gap} (at least {bound} rooms)")
+    if p.get("objective_name", "coverage") != "coverage":
+        bounded = _distance_goal(plan, lang)
     parts += [f"method: {method_text(str(p['method']), lang)}", f"status: {status_text(str(p['status']), lang)}",
-              f"gap to the bound {gap} (bound {bound})" if p.get("new_rooms") is not None
-              else f"gap to the lower bound {gap} (at least {bound} rooms)"]
+              bounded]
     day = f"; planned on {p['day']}" if p.get("day") else ""
     return "; ".join(parts) + day + "."
 

@@ -290,20 +290,35 @@ _PLAN_LABELS = {
         "lat": "纬度",
         "before": "（规划前）",
         "after": "（规划后）",
+        "mean_distance_km": "平均距离（公里）",
+        "worst_distance_km": "最远距离（公里）",
+        "mean_distance_after_km": "开设后平均距离（公里）",
+        "worst_distance_after_km": "开设后最远距离（公里）",
     },
-    "en": {"before": " (before)", "after": " (after)"},
+    "en": {
+        "before": " (before)",
+        "after": " (after)",
+        "mean_distance_km": "Mean distance (km)",
+        "worst_distance_km": "Worst distance (km)",
+    },
 }
 PLAN_ROOM_COLUMNS = (
     "order", "village_code", "village_name", "township_code", "township_name",
-    "county_name", "newly_covered", "covered_share_after", "lon", "lat",
+    "county_name", "newly_covered", "covered_share_after", "mean_distance_after_km", "worst_distance_after_km",
+    "lon", "lat",
 )
 
 
 def plan_comparison(
-    before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = None, lang: str, levels: LevelNames = LevelNames()
+    before: pd.DataFrame, after: pd.DataFrame, *, by: str | None = None, lang: str, levels: LevelNames = LevelNames(),
+    distances: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Indicators before and after a plan, side by side, per township or rolled up."""
-    from township_coverage.metrics import roll_up
+    """Indicators before and after a plan, side by side, per township or rolled up.
+
+    With ``distances`` (per village, as :func:`township_coverage.metrics.distance_figures`
+    takes them), the mean and worst distance before and after follow.
+    """
+    from township_coverage.metrics import DISTANCE_FIGURES, distance_figures, roll_up
 
     if by is not None:
         before, after = roll_up(before, by=by), roll_up(after, by=by)
@@ -315,6 +330,12 @@ def plan_comparison(
         label = labels.get(column, column)
         frame[label + names["before"]] = _whole(before[column]) if column in COUNT_KEYS else before[column]
         frame[label + names["after"]] = _whole(after[column]) if column in COUNT_KEYS else after[column]
+    if distances is not None:
+        figures = distance_figures(distances, by or "township_code").reindex(frame.index)
+        for column in DISTANCE_FIGURES:
+            label = _PLAN_LABELS[lang][column]
+            frame[label + names["before"]] = figures[f"{column}_before"]
+            frame[label + names["after"]] = figures[f"{column}_after"]
     return frame.reset_index().rename(columns=labels)
 
 
@@ -326,20 +347,27 @@ def write_plan_tables(
     *,
     lang: str,
     levels: LevelNames = LevelNames(),
+    distances: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables, named :data:`PLAN_TABLE_FILES`."""
+    """Write the proposed rooms (CSV with BOM, GeoJSON) and before/after tables, named :data:`PLAN_TABLE_FILES`.
+
+    ``distances`` (per village, for the distance objectives) adds the mean
+    and worst distance before and after to the township and county tables.
+    """
     rooms_csv, rooms_geojson, townships_csv, counties_csv = PLAN_TABLE_FILES
     labels = {**column_labels(lang, levels), **_PLAN_LABELS.get(lang, {})}
     table = rooms.copy()
     table["lon"], table["lat"] = table.geometry.x.round(6), table.geometry.y.round(6)
     table = for_people(pd.DataFrame(table[[c for c in PLAN_ROOM_COLUMNS if c in table]]), lang)
-    write_csv(table.round({"covered_share_after": 4}).rename(columns=labels), folder / rooms_csv)
+    rounded = {"covered_share_after": 4, "mean_distance_after_km": 3, "worst_distance_after_km": 3}
+    write_csv(table.round(rounded).rename(columns=labels), folder / rooms_csv)
     # The GeoJSON also keeps the plan's radius, for the static plan map a later report draws.
     kept = [c for c in (*PLAN_ROOM_COLUMNS, "radius_km") if c in rooms and c not in ("lon", "lat")]
     rooms_geo = rooms[kept + ["geometry"]]
     rooms_geo.to_file(folder / rooms_geojson, driver="GeoJSON", engine="pyogrio")
-    write_csv(plan_comparison(before, after, lang=lang, levels=levels).round(4), folder / townships_csv)
-    write_csv(plan_comparison(before, after, by="county_code", lang=lang, levels=levels).round(4), folder / counties_csv)
+    compared = {"lang": lang, "levels": levels, "distances": distances}
+    write_csv(plan_comparison(before, after, **compared).round(4), folder / townships_csv)
+    write_csv(plan_comparison(before, after, by="county_code", **compared).round(4), folder / counties_csv)
     return [folder / name for name in PLAN_TABLE_FILES]
 
 
@@ -371,6 +399,69 @@ def plan_summary(
                      f"+{row.newly_covered:,.0f} → {row.covered_share_after:.1%}")
     if len(rooms) > 10:
         lines.append(f"  … {len(rooms) - 10} more in plan_rooms.csv")
+    return "\n".join(lines)
+
+
+#: What each distance objective minimises, for the terminal.
+_OBJECTIVE_WORDS = {
+    "zh": {"distance": "平均距离最小（p-median）", "worst-distance": "最远距离最小（p-center）"},
+    "en": {"distance": "smallest mean distance (p-median)", "worst-distance": "smallest worst distance (p-center)"},
+}
+
+
+def distance_plan_summary(
+    rooms: pd.DataFrame, result, distances: pd.DataFrame, *, objective: str, weight: str, covered: tuple[float, float],
+    lang: str = "zh", by_road: bool = False,
+) -> str:
+    """What a plan of the distance objectives proposes and how good it is, for the terminal.
+
+    ``distances`` is per village (:func:`township_coverage.metrics.distance_figures`);
+    ``covered`` the covered share within the radius before and after.
+    """
+    from township_coverage.metrics import distance_figures
+    from township_coverage.report.content import method_text, status_text
+
+    whole = distance_figures(distances).iloc[0]
+    counties = distance_figures(distances, "county_code")
+    names = distances.groupby("county_code")["county_name"].first()
+    method, status = method_text(result.method, lang), status_text(result.status, lang)
+    goal = _OBJECTIVE_WORDS[lang][objective]
+    people = weight == "population"
+
+    def figures(row, unit: str, arrow: str, sep: str) -> str:
+        return (f"{row.mean_distance_km_before:.2f} {arrow} {row.mean_distance_km_after:.2f} {unit}{sep}"
+                f"{'最远' if lang == 'zh' else 'worst'} {row.worst_distance_km_before:.2f} {arrow} "
+                f"{row.worst_distance_km_after:.2f} {unit}")
+
+    if lang == "zh":
+        mean = "平均距离（按人口加权）" if people else "平均距离（按村计）"
+        lines = [
+            f"拟建社工室 {len(rooms)} 个，目标：{goal}，求解方式：{method}，状态：{status}",
+            f"  到最近社工站（室）的{mean}：{figures(whole, '公里', '→', '；')}（{'沿道路' if by_road else '直线距离'}）",
+            f"  下界 {result.bound:.3f} 公里，与下界差距 {result.gap:.2%}，用时 {result.seconds:.1f} 秒",
+            f"  服务半径内覆盖比例：{covered[0]:.1%} → {covered[1]:.1%}",
+            "  各县区平均距离：",
+        ]
+    else:
+        mean = "population-weighted mean distance" if people else "mean distance (villages)"
+        lines = [
+            f"{len(rooms)} proposed rooms, objective: {goal}, method: {method}, status: {status}",
+            f"  {mean} to the nearest station or room: {figures(whole, 'km', '->', '; ')} ({'along roads' if by_road else 'straight line'})",
+            f"  bound {result.bound:.3f} km, gap to bound {result.gap:.2%}, {result.seconds:.1f} s",
+            f"  covered share within the radius: {covered[0]:.1%} -> {covered[1]:.1%}",
+            "  mean distance by county:",
+        ]
+    arrow = "→" if lang == "zh" else "->"
+    unit = "公里" if lang == "zh" else "km"
+    sep = "；" if lang == "zh" else "; "
+    lines += [f"    {names[code]}: {figures(row, unit, arrow, sep)}" for code, row in counties.iterrows()]
+    for row in rooms.head(10).itertuples():
+        lines.append(f"  {row.order:>3}. {row.county_name} {row.township_name} {row.village_name}: "
+                     f"{arrow} {row.mean_distance_after_km:.3f} {unit}{sep}{'最远' if lang == 'zh' else 'worst'} "
+                     f"{row.worst_distance_after_km:.2f} {unit}")
+    if len(rooms) > 10:
+        lines.append(f"  … 另有 {len(rooms) - 10} 个见 plan_rooms.csv" if lang == "zh"
+                     else f"  … {len(rooms) - 10} more in plan_rooms.csv")
     return "\n".join(lines)
 
 
