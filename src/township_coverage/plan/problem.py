@@ -124,6 +124,8 @@ def distances_within(
     in ``origins`` and ``targets`` (points, no missing ones); pairs are
     sorted by origin, then target.
     """
+    if len(origins) == 0 or len(targets) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0)
     crs = roads.crs if roads is not None else origins.estimate_utm_crs()
     origin_xy = shapely.get_coordinates(origins.to_crs(crs).to_numpy())
     target_xy = shapely.get_coordinates(targets.to_crs(crs).to_numpy())

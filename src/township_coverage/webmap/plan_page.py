@@ -301,8 +301,11 @@ def plan_editor(
         Labels (in ``candidates``) of the plan's rooms, in opening order.
     """
     row = pd.Index(reach_candidates).get_indexer(candidates.index)
-    keep = sp.diags((row >= 0).astype(float))
-    relation = (keep @ reach.tocsr()[np.maximum(row, 0)]).tocsr()
+    if reach.shape[0] == 0:  # no candidate reaches a village not yet covered
+        relation = sp.csr_matrix((len(candidates), reach.shape[1]))
+    else:
+        keep = sp.diags((row >= 0).astype(float))
+        relation = (keep @ reach.tocsr()[np.maximum(row, 0)]).tocsr()
     relation.eliminate_zeros()
     codes = villages["township_code"].astype(str)
     return PlanEditor(
