@@ -279,3 +279,15 @@ def test_plan_with_more_rooms_than_help_on_linyi(tmp_path):
     assert f"只有 {n} 个新社工室能新增覆盖；已按 {n} 个规划" in outcome.output
     assert (rooms.filter(like="新增覆盖").iloc[:, 0] > 0).all()
     assert seconds < 60
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_heuristic_keeps_the_per_township_limit(seed):
+    problem = _random_problem(seed, n_candidates=12, n_villages=24)
+    best = _brute_force_best(problem, 3, max_per_group=1)
+    result = maximize_coverage(problem, 3, method="heuristic", max_per_group=1)
+    groups = problem.candidate_group[result.chosen]
+    assert len(set(groups)) == len(groups) <= 3
+    assert result.objective <= best + 1e-9
+    assert result.objective >= 0.5 * best  # greedy's guarantee under per-township limits
+    assert result.bound >= best - 1e-9
