@@ -218,7 +218,7 @@ def _coverage_comparison(runs: dict[str, dict], fits: bool, dense: float) -> Non
           f"default / faster strategy: {default['seconds'] / fastest:.2f}x")
     same = all(abs(run["covered"] - whole["covered"]) <= 1e-9 * whole["covered"] for run in (default, split))
     print(f"  exact strategies agree: {same}")
-    print(f"  heuristic / optimum, newly covered: {heuristic['new'] / whole['new']:.4f}; "
+    print(f"  heuristic / optimum, newly covered: {heuristic['new'] / whole['new']:.3%}; "
           f"proven gap (LP bound {heuristic['bound']:,.0f}): {heuristic['gap']:.2%}")
     if "spopt" not in runs:
         if not fits:
