@@ -17,6 +17,7 @@ from township_coverage.plan import (
     maximize_coverage,
     minimum_rooms_for_share,
 )
+from township_coverage.plan.coverage import split_pays
 
 
 def _random_problem(seed: int, n_candidates: int = 9, n_villages: int = 18) -> CoverageProblem:
@@ -44,11 +45,12 @@ def _brute_force_best(problem: CoverageProblem, k: int, max_per_group: int | Non
     return best
 
 
+@pytest.mark.parametrize("split", [None, True, False])
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
-def test_exact_finds_the_brute_force_optimum(seed, k):
+def test_exact_finds_the_brute_force_optimum(seed, k, split):
     problem = _random_problem(seed)
-    result = maximize_coverage(problem, k, method="exact")
+    result = maximize_coverage(problem, k, method="exact", split=split)
     assert result.status == "optimal"
     assert result.objective == pytest.approx(_brute_force_best(problem, k))
     assert result.bound == pytest.approx(result.objective)
@@ -172,3 +174,120 @@ def test_split_by_components_equals_one_model(seed, k):
     assert len(split.chosen) <= k
     if k <= 3:
         assert split.objective == pytest.approx(_brute_force_best(problem, k))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [2, 3])
+def test_every_strategy_finds_the_brute_force_optimum_across_components(seed, k):
+    problem = _blocks(seed)
+    best = _brute_force_best(problem, k)
+    chosen_by_rule = split_pays(problem)
+    for split in (None, True, False):
+        result = maximize_coverage(problem, k, method="exact", split=split)
+        assert result.objective == pytest.approx(best), (split, chosen_by_rule)
+        assert problem.covered_by(result.chosen) == pytest.approx(best)
+
+
+def test_the_rule_splits_many_small_components_and_keeps_large_ones_whole():
+    small = _blocks(0)
+    many_small = CoverageProblem(
+        sp.block_diag([sp.csr_matrix(np.ones((2, 3)))] * 50, format="csr"), np.ones(150), np.arange(150),
+        np.arange(100), np.array(["A"] * 100), 150.0, 0.0,
+    )
+    assert split_pays(many_small)
+    assert not split_pays(small)  # two components above the enumeration limit
+
+
+def _clustered_problem(seed: int, n_villages: int = 1500) -> CoverageProblem:
+    """Villages in clusters, 10 % hosting a room (fixed), candidates at the others, R = 3 km."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 120, size=(40, 2))
+    xy = centres[rng.integers(0, 40, n_villages)] + rng.normal(0, 4, size=(n_villages, 2))
+    villages = _points(xy, township_code=[f"T{i % 7}" for i in range(n_villages)])
+    hosts = rng.permutation(n_villages)[: n_villages // 10]
+    candidates = villages.drop(index=hosts)
+    weights = rng.lognormal(7, 0.6, n_villages).round()
+    return coverage_problem(villages, villages.loc[hosts], candidates, radius_m=3000, weight=weights)
+
+
+@pytest.mark.parametrize("seed, k", [(1, 30), (2, 80), (3, 150)])
+def test_heuristic_reaches_995_per_mille_of_the_optimum(seed, k):
+    problem = _clustered_problem(seed)
+    optimum = maximize_coverage(problem, k, method="exact", split=False)
+    assert optimum.status == "optimal"
+    result = maximize_coverage(problem, k, method="heuristic")
+    assert len(result.chosen) <= k
+    assert problem.covered_by(result.chosen) == pytest.approx(result.objective)
+    assert result.objective >= 0.995 * optimum.objective
+    assert result.bound >= optimum.objective - 1e-6  # the LP bound is a bound
+    assert result.gap == pytest.approx((result.bound - result.objective) / result.bound)
+
+
+def _fewest_rooms_covering_all(problem: CoverageProblem) -> int:
+    everything = problem.covered_by(np.arange(problem.covers.shape[0]))
+    return next(
+        k for k in range(problem.covers.shape[0] + 1)
+        if any(problem.covered_by(np.array(c)) >= everything - 1e-9
+               for c in itertools.combinations(range(problem.covers.shape[0]), k))
+    )
+
+
+@pytest.mark.parametrize("method", ["exact", "heuristic"])
+@pytest.mark.parametrize("seed", range(4))
+def test_more_rooms_than_help_gives_the_rooms_that_help(seed, method):
+    problem = _random_problem(seed)
+    everything = problem.covered_by(np.arange(9))
+    result = maximize_coverage(problem, 1_000_000, method=method)
+    assert result.objective == pytest.approx(everything)
+    assert (result.gains > 0).all()
+    assert result.gains.sum() == pytest.approx(everything)
+    fewest = _fewest_rooms_covering_all(problem)
+    if method == "exact":
+        assert len(result.chosen) == fewest
+    else:
+        assert fewest <= len(result.chosen) < 9
+
+
+def test_no_room_without_new_coverage_on_a_line():
+    # Villages every 2 km on a line, R = 3 km: a room at 2 + 6i covers 3 villages; 4 rooms cover all 12.
+    villages = _points([(2 * i, 0) for i in range(12)], village_code=[f"v{i}" for i in range(12)],
+                       township_code=["T"] * 12)
+    problem = coverage_problem(villages, villages.iloc[:0], villages, radius_m=3000)
+    for method in ("exact", "heuristic"):
+        result = maximize_coverage(problem, 100, method=method)
+        assert result.objective == 12
+        assert (result.gains > 0).all()
+        if method == "exact":
+            assert len(result.chosen) == 4
+
+
+def test_plan_with_more_rooms_than_help_on_linyi(tmp_path):
+    import time
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from township_coverage.cli import main
+
+    start = time.perf_counter()
+    outcome = CliRunner().invoke(main, ["plan", "--new-rooms", "100000", "--output", str(tmp_path)])
+    seconds = time.perf_counter() - start
+    assert outcome.exit_code == 0, outcome.output
+    rooms = pd.read_csv(tmp_path / "plan_rooms.csv")
+    n = len(rooms)
+    assert 0 < n < 2806  # fewer than the candidates that reach an uncovered village
+    assert f"只有 {n} 个新社工室能新增覆盖；已按 {n} 个规划" in outcome.output
+    assert (rooms.filter(like="新增覆盖").iloc[:, 0] > 0).all()
+    assert seconds < 60
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_heuristic_keeps_the_per_township_limit(seed):
+    problem = _random_problem(seed, n_candidates=12, n_villages=24)
+    best = _brute_force_best(problem, 3, max_per_group=1)
+    result = maximize_coverage(problem, 3, method="heuristic", max_per_group=1)
+    groups = problem.candidate_group[result.chosen]
+    assert len(set(groups)) == len(groups) <= 3
+    assert result.objective <= best + 1e-9
+    assert result.objective >= 0.5 * best  # greedy's guarantee under per-township limits
+    assert result.bound >= best - 1e-9

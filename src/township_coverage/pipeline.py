@@ -1087,6 +1087,10 @@ def plan_rooms(
         written.append(staging / PLAN_MAP_FILE)
         written += [staging / folder for folder in _top_folders(side_files)]
     outputs = tuple(config.output_dir / path.name for path in written)
+    if new_rooms is not None and len(rooms) < new_rooms:
+        n = len(rooms)
+        left_out.append(f"只有 {n} 个新社工室能新增覆盖；已按 {n} 个规划" if lang == "zh"
+                        else f"only {n} new rooms add coverage; planned {n}")
     return PlanOutcome(rooms, result, weight_name, before, after, summary, outputs, tuple(left_out))
 
 

@@ -17,14 +17,16 @@ Two steps, kept apart:
    reported next to the LP bound; :func:`minimum_rooms_for_share` finds the
    fewest candidates that bring the covered share to a target.
 
+Before solving, dominated candidates (whose villages another candidate
+all covers) drop out and villages reached by the same candidates merge.
 The relation falls apart into connected components (villages more than 2R
-apart never interact), so the exact method splits there: it finds, for each
-component, the best coverage with 0, 1, 2 ... rooms (small components by
-enumeration, larger ones by a small MILP whose room budget is raised step by
-step until the component is fully covered), and then shares the K rooms
-among components by dynamic programming. A province thus solves as many
-small problems. Per-township limits tie components together; with them,
-one model of the whole relation is solved instead.
+apart never interact); the exact method either splits there (each
+component's best coverage with 0, 1, 2 ... rooms, by enumeration or small
+MILPs, joined by dynamic programming) or solves one model of the whole
+relation, as :func:`~township_coverage.plan.coverage.split_pays` decides
+from the components' sizes. Per-township limits tie components together;
+with them, one model is solved. No proposed room covers nobody new: asking
+for more rooms than help gives the fewest that cover everything reachable.
 """
 
 from township_coverage.plan.coverage import maximize_coverage, minimum_rooms_for_share

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,9 +23,13 @@ def maximize_coverage(
     method: str = "auto",
     max_per_group: int | None = None,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-    split: bool = True,
+    split: bool | None = None,
 ) -> PlanResult:
-    """Choose ``k`` candidates that cover the most new weight.
+    """Choose up to ``k`` candidates that cover the most new weight.
+
+    Only rooms that cover someone new are proposed: when fewer than ``k``
+    rooms cover everything the candidates can reach, the result has the
+    fewest rooms that do (fewer than ``k``).
 
     Parameters
     ----------
@@ -33,16 +38,17 @@ def maximize_coverage(
     k
         Number of new rooms (fewer are chosen if fewer candidates help).
     method
-        ``"exact"`` (MILP), ``"heuristic"`` (greedy + swaps, with the LP
-        bound) or ``"auto"`` (exact unless the instance is large).
+        ``"exact"`` (MILP), ``"heuristic"`` (LP rounding, greedy and swaps,
+        with the LP bound) or ``"auto"`` (exact unless the instance is large).
     max_per_group
         At most this many new rooms per township.
     time_limit_s
         Time limit of the exact solver; past it the best solution found and
         the remaining gap are reported.
     split
-        Exact method: solve component by component (default), or as one
-        model of the whole relation (as with per-township limits).
+        Exact method: solve component by component (``True``), as one model
+        of the whole relation (``False``), or as :func:`split_pays` decides
+        (``None``, default). Per-township limits always need one model.
     """
     if k < 0:
         raise PlanningError(f"the number of new rooms must be >= 0, not {k}")
@@ -51,19 +57,27 @@ def maximize_coverage(
     if method == "auto":
         method = "exact" if problem.covers.nnz <= EXACT_PAIR_LIMIT else "heuristic"
     start = time.perf_counter()
-    if method == "exact" and split and max_per_group is None:
-        chosen, objective, bound, status = _solve_by_components(problem, k, time_limit_s)
+    reduced, kept = _without_dominated(problem, max_per_group)
+    k = min(k, _most_rooms(reduced, max_per_group))
+    cover_all = greedy(reduced, k, None) if max_per_group is None else None
+    notes: tuple[str, ...] = ()
+    if k == 0 or reduced.coverable_weight == 0:
+        chosen, objective, bound, status = np.array([], dtype=int), 0.0, 0.0, "optimal"
+    elif cover_all is not None and reduced.covered_by(cover_all) >= reduced.coverable_weight - 1e-9:
+        # k rooms can cover everything reachable: the fewest rooms that do.
+        chosen, objective, bound, status = _cover_everything(reduced, cover_all, method, time_limit_s)
+        notes = ("the fewest rooms that cover everyone the candidates reach",)
     elif method == "exact":
-        # Per-township limits tie components together: one model for all.
-        chosen, objective, bound, status = _solve_mclp(problem, k, max_per_group, time_limit_s)
+        split = max_per_group is None and (split_pays(reduced) if split is None else split)
+        solve = _solve_by_components if split else partial(_solve_mclp, max_per_group=max_per_group)
+        chosen, objective, bound, status = solve(reduced, k, time_limit_s=time_limit_s)
+        notes = ("split by components" if split else "one model",)
     else:
-        chosen = greedy(problem, k, max_per_group)
-        chosen = swap(problem, chosen, max_per_group)
-        objective = problem.covered_by(chosen)
-        bound = _lp_bound(problem, k, max_per_group)
-        status = "heuristic"
-    ordered, gains = opening_order(problem, chosen)
-    return PlanResult(ordered, gains, objective, bound, method, status, time.perf_counter() - start)
+        chosen, objective, bound, status = _heuristic(reduced, k, max_per_group)
+    ordered, gains = opening_order(reduced, chosen)
+    helps = gains > 0
+    return PlanResult(kept[ordered[helps]], gains[helps], objective, bound, method, status,
+                      time.perf_counter() - start, notes)
 
 
 def minimum_rooms_for_share(
@@ -101,6 +115,132 @@ def minimum_rooms_for_share(
     return PlanResult(ordered, gains, objective, bound, "exact", status, time.perf_counter() - start)
 
 
+# --- what every method shares ------------------------------------------------
+
+
+def split_pays(problem: CoverageProblem) -> bool:
+    """Whether the exact method should split by components rather than solve one model.
+
+    Split when every component, once dominated candidates are gone, has at
+    most :data:`ENUMERATION_LIMIT` candidates: then no MILP is solved at all
+    and the time grows with the pairs. When a component is larger, its
+    curve needs one small MILP per room it gets, and one HiGHS model of the
+    whole relation was faster, mostly 1.5-5 times, whatever K (Linyi and
+    generated instances of 2,500 to 50,000 villages, R = 3 and 6 km,
+    K = 20 to 1,000). The exception measured: 50,000 villages with K = 1,000,
+    where the one model spent 14-50 s at its root node and the split 8-11 s.
+    """
+    count, labels = problem.components()
+    return count > 0 and int(np.bincount(labels).max()) <= ENUMERATION_LIMIT
+
+
+def _without_dominated(problem: CoverageProblem, max_per_group: int | None) -> tuple[CoverageProblem, np.ndarray]:
+    """The same problem without dominated candidates, villages with the same candidates merged.
+
+    A candidate whose villages another candidate all covers (of the same
+    township, with per-township limits) can be replaced by that one in any
+    plan without loss, so it goes (of identical ones, all but the first).
+    Villages reached by exactly the same candidates act as one village of
+    their summed weight. Returns the reduced problem and the positions of
+    its candidates in ``problem``.
+    """
+    covers = problem.covers.tocsr(copy=True)
+    covers.eliminate_zeros()
+    n_candidates = covers.shape[0]
+    kept = np.arange(n_candidates)
+    degree = np.diff(covers.tocsc().indptr)
+    if float(np.square(degree, dtype=np.float64).sum()) <= DOMINANCE_PAIR_LIMIT:
+        sizes = np.diff(covers.indptr)
+        shared = (covers @ covers.T).tocoo()  # villages each pair of candidates shares
+        a, b = shared.row, shared.col
+        dominated = (a != b) & (shared.data == sizes[a]) & ((sizes[b] > sizes[a]) | (b < a))
+        if max_per_group is not None:
+            dominated &= problem.candidate_group[a] == problem.candidate_group[b]
+        kept = np.setdiff1d(kept, a[dominated])
+        covers = covers[kept]
+    by_column = covers.tocsc()
+    # Villages with the same candidates: equal sums of random 64-bit keys (two of them).
+    keys = np.random.default_rng(0).integers(0, 2**63, size=(2, covers.shape[0]), dtype=np.uint64)
+    sums = [np.concatenate([np.zeros(1, np.uint64), np.cumsum(row[by_column.indices])]) for row in keys]
+    hashes = [total[by_column.indptr[1:]] - total[by_column.indptr[:-1]] for total in sums]  # wraps: fine
+    _, village_class = np.unique(np.column_stack(hashes), axis=0, return_inverse=True)
+    village_class = village_class.ravel()
+    n_classes = int(village_class.max()) + 1 if len(village_class) else 0
+    merge = sp.csr_matrix((np.ones(len(village_class)), (np.arange(len(village_class)), village_class)),
+                          shape=(len(village_class), n_classes))
+    merged = (covers @ merge).tocsr()
+    merged.data[:] = 1.0
+    weights = np.asarray(merge.T @ problem.weights).ravel()
+    reduced = CoverageProblem(
+        covers=merged, weights=weights, demand_index=np.arange(len(weights)),
+        candidate_index=problem.candidate_index[kept], candidate_group=problem.candidate_group[kept],
+        total_weight=problem.total_weight, covered_weight=problem.covered_weight,
+    )
+    return reduced, kept
+
+
+#: Above this many candidate pairs sharing a village, dominated candidates are not looked for.
+DOMINANCE_PAIR_LIMIT = 30_000_000
+
+
+def _most_rooms(problem: CoverageProblem, max_per_group: int | None) -> int:
+    """Rooms that can be placed at all: every candidate, within the per-township limits."""
+    if max_per_group is None:
+        return problem.covers.shape[0]
+    _, sizes = np.unique(problem.candidate_group, return_counts=True)
+    return int(np.minimum(sizes, max_per_group).sum())
+
+
+def _cover_everything(problem: CoverageProblem, cover_all: np.ndarray, method: str, time_limit_s: float):
+    """The fewest rooms that cover every village a candidate reaches (``cover_all`` does)."""
+    everything = problem.coverable_weight
+    if method == "exact":
+        chosen, _, _, status = _solve_set_cover(problem, everything, None, time_limit_s)
+        if problem.covered_by(chosen) >= everything - 1e-9:
+            return chosen, everything, everything, status
+    return _without_redundant(problem, cover_all), everything, everything, "heuristic"
+
+
+def _without_redundant(problem: CoverageProblem, chosen: np.ndarray) -> np.ndarray:
+    """Drop rooms whose villages all stay covered by the others (smallest first)."""
+    covers = problem.covers
+    count = np.asarray(covers[chosen].sum(axis=0)).ravel()
+    keep = []
+    for j in sorted(map(int, chosen), key=lambda j: (covers.indptr[j + 1] - covers.indptr[j], j)):
+        cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
+        if (count[cols] >= 2).all():
+            count[cols] -= 1
+        else:
+            keep.append(j)
+    return np.array(sorted(keep), dtype=int)
+
+
+# --- heuristic ------------------------------------------------------------------
+
+
+def _heuristic(problem: CoverageProblem, k: int, max_per_group: int | None):
+    """Round the LP relaxation, fill greedily, improve by swaps; also from plain greedy; the better one."""
+    x, bound = _relaxation(problem, k, max_per_group)
+    starts = [_rounded(problem, x, k, max_per_group), np.array([], dtype=int)]
+    plans = [swap(problem, greedy(problem, k, max_per_group, start), max_per_group) for start in starts]
+    values = [problem.covered_by(plan) for plan in plans]
+    best = int(np.argmax(values))
+    return plans[best], values[best], max(bound, values[best]), "heuristic"
+
+
+def _rounded(problem: CoverageProblem, x: np.ndarray, k: int, max_per_group: int | None) -> np.ndarray:
+    """Candidates the LP opens more than half, largest first, within ``k`` and the limits."""
+    picked, per_group = [], {}
+    for j in np.argsort(-x, kind="stable"):
+        if x[j] <= 0.5 or len(picked) == k:
+            break
+        group = problem.candidate_group[j]
+        if max_per_group is None or per_group.get(group, 0) < max_per_group:
+            picked.append(int(j))
+            per_group[group] = per_group.get(group, 0) + 1
+    return np.array(picked, dtype=int)
+
+
 # --- exact, split by components -------------------------------------------
 
 #: Components with at most this many candidates are solved by enumeration.
@@ -118,10 +258,7 @@ def _solve_by_components(problem: CoverageProblem, k: int, time_limit_s: float):
     are extended (a small MILP per extra room) and the DP runs again.
     """
     deadline = time.perf_counter() + time_limit_s
-    count, labels = problem.components()
-    order = np.argsort(labels, kind="stable")
-    starts = np.searchsorted(labels[order], np.arange(count + 1))
-    curves = [_ComponentCurve(problem, order[starts[c] : starts[c + 1]], k) for c in range(count)]
+    curves = [_ComponentCurve(*block, k) for block in _component_blocks(problem)]
     while True:
         allocation = _share_rooms([curve.optimistic() for curve in curves], k)
         short = [(curve, t) for curve, t in zip(curves, allocation) if t > curve.exact_up_to]
@@ -134,6 +271,31 @@ def _solve_by_components(problem: CoverageProblem, k: int, time_limit_s: float):
     chosen = np.array(sorted(j for curve, t in zip(curves, allocation) for j in curve.chosen_for(t)), dtype=int)
     objective = problem.covered_by(chosen)
     return chosen, objective, objective, "optimal"
+
+
+def _component_blocks(problem: CoverageProblem):
+    """Per component: its relation, its villages' weights and its candidates (positions in ``problem``).
+
+    Rows and columns are sorted by component once, so that each component
+    is a diagonal block read off the arrays without fancy indexing.
+    """
+    count, labels = problem.components()
+    by_column = problem.covers.tocsc()
+    reached = np.flatnonzero(np.diff(by_column.indptr))
+    village_labels = labels[by_column.indices[by_column.indptr[reached]]]
+    rows = np.argsort(labels, kind="stable")
+    cols = reached[np.argsort(village_labels, kind="stable")]
+    block = problem.covers[rows][:, cols].tocsr()
+    row_starts = np.searchsorted(labels[rows], np.arange(count + 1))
+    col_starts = np.searchsorted(np.sort(village_labels), np.arange(count + 1))
+    weights = problem.weights[cols]
+    for c in range(count):
+        r0, r1, d0, d1 = row_starts[c], row_starts[c + 1], col_starts[c], col_starts[c + 1]
+        lo, hi = block.indptr[r0], block.indptr[r1]
+        covers = sp.csr_matrix(
+            (block.data[lo:hi], block.indices[lo:hi] - d0, block.indptr[r0 : r1 + 1] - lo), shape=(r1 - r0, d1 - d0)
+        )
+        yield covers, weights[d0:d1], rows[r0:r1]
 
 
 def _share_rooms(curves: list[np.ndarray], k: int) -> list[int]:
@@ -164,11 +326,8 @@ def _share_rooms(curves: list[np.ndarray], k: int) -> list[int]:
 class _ComponentCurve:
     """Best coverage of one component with 0, 1, ... rooms: exact up to a point, bounded beyond."""
 
-    def __init__(self, problem: CoverageProblem, candidates: np.ndarray, k: int) -> None:
-        covers = problem.covers[candidates]
-        demand = np.flatnonzero(covers.getnnz(axis=0))
-        self.covers = covers[:, demand].tocsr()
-        self.weights = problem.weights[demand]
+    def __init__(self, covers: sp.csr_matrix, weights: np.ndarray, candidates: np.ndarray, k: int) -> None:
+        self.covers, self.weights = covers, weights
         self.total = float(self.weights.sum())
         self.candidates = candidates
         self.most = min(k, len(candidates))
@@ -323,15 +482,13 @@ def _mclp_model(problem, k, max_per_group, *, integral: bool = True):
     return highs, n_y, n_x
 
 
-def _solve_mclp(problem, k, max_per_group, time_limit_s, *, integral: bool = True):
+def _solve_mclp(problem, k, max_per_group, time_limit_s):
     import highspy
 
-    highs, _, n_x = _mclp_model(problem, k, max_per_group, integral=integral)
+    highs, _, n_x = _mclp_model(problem, k, max_per_group)
     highs.setOptionValue("time_limit", float(time_limit_s))
     highs.run()
     info = highs.getInfo()
-    if not integral:
-        return None, info.objective_function_value, info.objective_function_value, "lp"
     values = np.asarray(highs.getSolution().col_value[:n_x])
     chosen = np.flatnonzero(values > 0.5)
     status = "optimal" if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else "time limit"
@@ -339,8 +496,12 @@ def _solve_mclp(problem, k, max_per_group, time_limit_s, *, integral: bool = Tru
     return chosen, objective, max(info.mip_dual_bound, objective), status
 
 
-def _lp_bound(problem, k, max_per_group) -> float:
-    return float(_solve_mclp(problem, k, max_per_group, DEFAULT_TIME_LIMIT_S, integral=False)[2])
+def _relaxation(problem, k, max_per_group) -> tuple[np.ndarray, float]:
+    """The LP relaxation's candidate values and its bound on the newly covered weight."""
+    highs, _, n_x = _mclp_model(problem, k, max_per_group, integral=False)
+    highs.setOptionValue("time_limit", DEFAULT_TIME_LIMIT_S)
+    highs.run()
+    return np.asarray(highs.getSolution().col_value[:n_x]), float(highs.getInfo().objective_function_value)
 
 
 def _solve_set_cover(problem, need, max_per_group, time_limit_s):

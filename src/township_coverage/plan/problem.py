@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -196,22 +197,31 @@ def coverage_problem(
 
 
 def opening_order(problem: CoverageProblem, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order ``chosen`` so that each adds the most new weight given those before it."""
-    remaining = list(map(int, chosen))
-    covered = np.zeros(problem.covers.shape[1], dtype=bool)
-    order, gains = [], []
+    """Order ``chosen`` so that each adds the most new weight given those before it (ties: lowest position).
+
+    Lazy: gains only shrink, so an entry is recomputed only when it comes
+    to the top of the heap; time grows with the rooms' villages, not with
+    the square of the number of rooms.
+    """
     covers = problem.covers
-    while remaining:
-        best_gain, best = -1.0, None
-        for j in remaining:
-            cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
-            gain = problem.weights[cols[~covered[cols]]].sum()
-            if gain > best_gain or (gain == best_gain and j < best):
-                best_gain, best = gain, j
-        remaining.remove(best)
-        covered[covers.indices[covers.indptr[best] : covers.indptr[best + 1]]] = True
-        order.append(best)
-        gains.append(best_gain)
+    covered = np.zeros(covers.shape[1], dtype=bool)
+
+    def gain(j: int) -> float:
+        cols = covers.indices[covers.indptr[j] : covers.indptr[j + 1]]
+        return float(problem.weights[cols[~covered[cols]]].sum())
+
+    heap = [(-gain(int(j)), int(j)) for j in chosen]
+    heapq.heapify(heap)
+    order, gains = [], []
+    while heap:
+        _, j = heapq.heappop(heap)
+        entry = (-gain(j), j)
+        if heap and entry > heap[0]:  # another may add more (or as much, at a lower position)
+            heapq.heappush(heap, entry)
+            continue
+        covered[covers.indices[covers.indptr[j] : covers.indptr[j + 1]]] = True
+        order.append(j)
+        gains.append(-entry[0])
     return np.array(order, dtype=int), np.array(gains, dtype=float)
 
 
