@@ -180,7 +180,7 @@ def _without_dominated(problem: CoverageProblem, max_per_group: int | None) -> t
 
 
 #: Above this many candidate pairs sharing a village, dominated candidates are not looked for.
-DOMINANCE_PAIR_LIMIT = 30_000_000
+DOMINANCE_PAIR_LIMIT = 10_000_000  # about 160 MB of pairs
 
 
 def _most_rooms(problem: CoverageProblem, max_per_group: int | None) -> int:
