@@ -170,6 +170,23 @@ def test_a_scenario_is_measured_along_roads_too():
                                    weight=villages["population"].to_numpy(), roads=roads)
         assert (figures.covered_before, figures.gains.tolist()) == (before, [gain])
 
+
+def test_the_distance_objectives_measure_along_roads_too():
+    # From a station in S0: N0 is 1 km away across the river, 8 km by road over the bridge.
+    from township_coverage.plan.distance import nearest_distances
+    from township_coverage.plan.network import road_pairs
+    from township_coverage.plan.problem import distance_pairs
+
+    villages = _river_villages()
+    network = road_network(_lines(*RIVER_ROADS), UTM)
+    xy = shapely.get_coordinates(villages.to_crs(network.crs).geometry.to_numpy())
+    station = xy[[0]]
+    straight = nearest_distances(xy, station, distance_pairs)
+    by_road = nearest_distances(xy, station, road_pairs(network))
+    assert straight[2] == pytest.approx(1000, abs=0.01)
+    assert by_road[2] == pytest.approx(8000, abs=0.01)
+    assert by_road[1] == pytest.approx(straight[1], abs=0.01)  # S1 lies along the southern road
+
 # --- the project file, bad road files --------------------------------------------------------
 
 def _write_river_project(
