@@ -47,13 +47,21 @@ RADIUS_M = 3000.0
 MEMORY_BUDGET_BYTES = 12 * 2**30  # spopt's dense matrix (and its copies) must fit in this
 
 
-def linyi_instance() -> dict:
-    """Villages, existing covering sites and candidates of the Linyi default, in UTM 50N."""
+def linyi_instance(county_code: str | None = None, townships: int | None = None) -> dict:
+    """Villages, existing covering sites and candidates of the Linyi default, in UTM 50N.
+
+    With ``county_code``, only that county's (or, with ``townships``, its first townships').
+    """
     from township_coverage import load_project, validate_project
 
     validation = validate_project(load_project())
     villages = validation.village_join.usable()
+    if county_code is not None:
+        villages = villages[villages["township_code"].str[:6] == county_code]
+        if townships is not None:
+            villages = villages[villages["township_code"].isin(sorted(set(villages["township_code"]))[:townships])]
     sites = validation.site_join.usable()
+    sites = sites[sites["township_code"].isin(villages["township_code"])]
     existing = sites[sites["site_type"].isin(["township_station", "community_room"])]
     hosts = set(sites.loc[sites["site_type"] == "community_room", "village_code"].dropna())
     candidates = villages[~villages["village_code"].isin(hosts)]
@@ -277,29 +285,6 @@ SPOPT_TIME_LIMIT_S = 1200
 SPOPT_PCENTER_VARIABLES = 50_000
 
 
-def linyi_county_instance(county_code: str = "371323", townships: int | None = None) -> dict:
-    """The Linyi instance restricted to one county (default 沂水县), or its first townships: villages, sites and candidates."""
-    from township_coverage import load_project, validate_project
-
-    validation = validate_project(load_project())
-    villages = validation.village_join.usable()
-    villages = villages[villages["township_code"].str[:6] == county_code]
-    if townships is not None:
-        villages = villages[villages["township_code"].isin(sorted(set(villages["township_code"]))[:townships])]
-    sites = validation.site_join.usable()
-    sites = sites[sites["township_code"].isin(villages["township_code"])]
-    existing = sites[sites["site_type"].isin(["township_station", "community_room"])]
-    hosts = set(sites.loc[sites["site_type"] == "community_room", "village_code"].dropna())
-    candidates = villages[~villages["village_code"].isin(hosts)]
-    utm = "EPSG:32650"
-    return {
-        "villages": _xy(villages.to_crs(utm)),
-        "weights": villages["population"].to_numpy(dtype=float),
-        "existing": _xy(existing.to_crs(utm)),
-        "candidates": _xy(candidates.to_crs(utm)),
-    }
-
-
 def solve_ours_distance(instance: dict, k: int, objective: str, method: str) -> dict:
     import geopandas as gpd
     import pandas as pd
@@ -366,8 +351,8 @@ def measure_distance(instance_path: Path, solver: str, k: int, objective: str) -
 
 def main_distance() -> None:
     instances = {
-        "Linyi, 4 townships of 沂水县": (linyi_county_instance(townships=4), (5,)),
-        "Linyi, 沂水县": (linyi_county_instance(), (5,)),
+        "Linyi, 4 townships of 沂水县": (linyi_instance("371323", townships=4), (5,)),
+        "Linyi, 沂水县": (linyi_instance("371323"), (5,)),
         "Linyi": (linyi_instance(), (50, 200)),
         "generated 50k": (generated_instance(), (200,)),
     }
