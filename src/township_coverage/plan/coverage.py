@@ -483,17 +483,21 @@ def _mclp_model(problem, k, max_per_group, *, integral: bool = True):
 
 
 def _solve_mclp(problem, k, max_per_group, time_limit_s):
-    import highspy
-
     highs, _, n_x = _mclp_model(problem, k, max_per_group)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.run()
-    info = highs.getInfo()
-    values = np.asarray(highs.getSolution().col_value[:n_x])
-    chosen = np.flatnonzero(values > 0.5)
-    status = "optimal" if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else "time limit"
+    chosen, status, info = _run_mip(highs, n_x, time_limit_s)
     objective = problem.covered_by(chosen)
     return chosen, objective, max(info.mip_dual_bound, objective), status
+
+
+def _run_mip(highs, n_x: int, time_limit_s: float):
+    """Solve a model whose first ``n_x`` columns are the candidates: (chosen, status, HiGHS info)."""
+    import highspy
+
+    highs.setOptionValue("time_limit", float(time_limit_s))
+    highs.run()
+    chosen = np.flatnonzero(np.asarray(highs.getSolution().col_value[:n_x]) > 0.5)
+    status = "optimal" if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else "time limit"
+    return chosen, status, highs.getInfo()
 
 
 def _relaxation(problem, k, max_per_group) -> tuple[np.ndarray, float]:
@@ -514,12 +518,7 @@ def _solve_set_cover(problem, need, max_per_group, time_limit_s):
     highs.addRow(float(need) - 1e-9, highspy.kHighsInf, n_y,
                  np.arange(n_x, n_x + n_y, dtype=np.int32), problem.weights.astype(float))
     _add_group_rows(highs, problem, max_per_group)
-    highs.setOptionValue("time_limit", float(time_limit_s))
-    highs.run()
-    info = highs.getInfo()
-    values = np.asarray(highs.getSolution().col_value[:n_x])
-    chosen = np.flatnonzero(values > 0.5)
-    status = "optimal" if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal else "time limit"
+    chosen, status, info = _run_mip(highs, n_x, time_limit_s)
     return chosen, float(len(chosen)), float(np.ceil(info.mip_dual_bound - 1e-6)), status
 
 
