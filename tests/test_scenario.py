@@ -19,8 +19,8 @@ from shapely.geometry import Point
 from township_coverage import load_project
 from township_coverage.cli import main
 from township_coverage.errors import InputDataError
-from township_coverage.metrics import COVERING_SITE_TYPES, coverage_table
-from township_coverage.pipeline import checked_inputs, plan_rooms
+from township_coverage.metrics import coverage_table
+from township_coverage.pipeline import plan_rooms
 from township_coverage.plan.scenario import read_scenario, scenario_figures
 
 UTM50 = "EPSG:32650"
@@ -99,14 +99,8 @@ def test_every_problem_of_a_scenario_file_is_reported_at_once(tmp_path):
 # --- on the Linyi data ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def linyi():
-    config = load_project(None)
-    validation = checked_inputs(config, skip_invalid=None, use_cache=False)
-    villages = validation.village_join.usable()
-    villages = villages[villages.geometry.notna()]
-    sites = validation.site_join.usable()
-    existing = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
-    return validation, villages, sites, existing
+def linyi(linyi_plan_inputs):
+    return linyi_plan_inputs
 
 
 def _figures(linyi, codes: list[str], *, by_population: bool = True):

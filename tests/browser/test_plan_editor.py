@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 from township_coverage import load_project
-from township_coverage.metrics import COVERING_SITE_TYPES
-from township_coverage.pipeline import checked_inputs, plan_rooms
+from township_coverage.pipeline import plan_rooms
 from township_coverage.plan.scenario import read_scenario, scenario_figures
 
 pytestmark = pytest.mark.browser
@@ -29,14 +28,8 @@ MAP = "window[Object.keys(window).find(k => k.startsWith('map_'))]"
 
 
 @pytest.fixture(scope="module")
-def linyi():
-    config = load_project(None)
-    validation = checked_inputs(config, skip_invalid=None, use_cache=False)
-    villages = validation.village_join.usable()
-    villages = villages[villages.geometry.notna()]
-    sites = validation.site_join.usable()
-    existing = sites[sites["site_type"].isin(COVERING_SITE_TYPES) & sites.geometry.notna()]
-    return validation, villages, sites, existing
+def linyi(linyi_plan_inputs):
+    return linyi_plan_inputs
 
 
 @pytest.fixture(scope="module")
